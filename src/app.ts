@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { createSessionMiddleware, sessionStrategy } from './auth/session.js';
+import { SqliteSessionStore } from './auth/session-store.js';
+import type { Strategy } from './auth/strategies.js';
+import { LoginThrottle } from './auth/throttle.js';
+import type { Viewer } from './auth/viewer.js';
+import type { Config } from './config.js';
+import { createContext, type Context, type RequestLog, type Services } from './context.js';
+import type { GymDatabase } from './db/client.js';
+import { createFormatError } from './errors.js';
+import { operationLimitRules } from './limits.js';
+import { createLogger } from './logger.js';
+import { buildSchema } from './schema.js';
+
+export interface AppOptions {
+  config: Config;
+  database: GymDatabase;
+  logger?: Logger;
+}
+
+export interface KeycardApp {
+  app: express.Express;
+  httpServer: http.Server;
+  apollo: ApolloServer<Context>;
+  services: Services;
+  /** Stops taking requests, drains those in flight, stops timers. The caller closes the database. */
+  close(): Promise<void>;
+}
+
+/** The document Sandbox opens with in development: sign in, look around, check in. */
+const SANDBOX_DOCUMENT = `# Sign in as a demo member. SESSION sets the keycard.sid cookie, which Sandbox sends back.
+mutation Login {
+  login(input: { email: "alice@keycard.test", password: "keycard-alice-pass", mode: SESSION }) {
+    method
+    member { id name email }
+  }
+}
+
+query WhoAmI {
+  viewer { authenticated method role expiresAt }
+  me { name email membership { status validUntil plan { code name } } }
+}
+
+mutation CheckIn {
+  checkIn(door: "main") { at door method }
+}
+`;
+
+const BODY_LIMIT = '100kb';
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/**
+ * One line per request: id, route, status, duration, operation, who (method and member id) and outcome. Built from
+ * what the request did, never from its headers or body, so no cookie, token or password can reach the log.
+ */
+function requestLogger(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.get('x-request-id');
+    const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    const entry: RequestLog = {};
+    res.locals.requestLog = entry;
+    res.on('finish', () => {
+      const viewer = entry.viewer ?? (res.locals.viewer as Viewer | null | undefined) ?? null;
+      log.info(
+        {
+          reqId: id,
+          method: req.method,
+          // The route without its query string, which may carry things that must not be logged.
+          path: req.originalUrl.split('?')[0],
+          status: res.statusCode,
+          durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+          operation: entry.operationName ?? undefined,
+          auth: viewer?.method ?? 'anonymous',
+          memberId: viewer?.memberId,
+          outcome: res.statusCode >= 500 ? 'error' : entry.errorCodes?.length ? `errors:${entry.errorCodes.join(',')}` : res.statusCode >= 400 ? 'refused' : 'ok',
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+/** Every GraphQL response is personal: never cached by a browser or a proxy. */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+function responsePlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue, operationName, errors }) {
+          response.http.headers.set('cache-control', 'no-store');
+          const entry = contextValue.requestLog;
+          {
+            entry.operationName = operationName;
+            entry.viewer = contextValue.viewer;
+            const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+            if (response.body.kind === 'single') {
+              for (const e of response.body.singleResult.errors ?? []) codes.push(String(e.extensions?.code ?? ''));
+            }
+            entry.errorCodes = [...new Set(codes.filter(Boolean))];
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Body-parser and other HTTP-level errors as GraphQL-shaped JSON, never an HTML page or a stack. */
+function httpErrors(log: Logger): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const status = Number(err?.status ?? err?.statusCode ?? 500);
+    if (status >= 500) log.error({ err }, 'unhandled error');
+    const message =
+      status === 413 ? `Request body too large (limit ${BODY_LIMIT})` : status >= 500 ? 'Internal server error' : 'Malformed request';
+    if (res.headersSent) return;
+    res.status(status).json({ errors: [{ message, extensions: { code: status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  };
+}
+
+/**
+ * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
+ * the configured port, tests on port 0.
+ */
+export async function createApp({ config, database, logger }: AppOptions): Promise<KeycardApp> {
+  const log = logger ?? createLogger(config.logLevel);
+  if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
+  const { db } = database;
+  const sessionStore = new SqliteSessionStore(db, { idleTimeoutMs: config.sessionIdleTimeoutMs });
+  const strategies: Strategy[] = [sessionStrategy({ absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs })];
+  const services: Services = {
+    db,
+    config,
+    throttle: new LoginThrottle(db, config.login),
+    sessionStore,
+    strategies,
+    log,
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  // Responses are personal and no-store: an ETag would only invite revalidation of what must not be cached.
+  app.set('etag', false);
+  // Without TRUST_PROXY, req.ip is the socket's address and X-Forwarded-For is ignored: it cannot be forged.
+  app.set('trust proxy', config.trustProxy);
+  const httpServer = http.createServer(app);
+
+  const apollo = new ApolloServer<Context>({
+    schema: buildSchema(),
+    introspection: config.introspection,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: config.production,
+    validationRules: operationLimitRules({ exposeLimits: !config.production, exemptIntrospection: config.introspection }),
+    formatError: createFormatError((error) => log.error({ err: error }, 'unexpected error in a GraphQL operation')),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      config.production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true, document: SANDBOX_DOCUMENT }),
+      responsePlugin(),
+    ],
+  });
+  await apollo.start();
+
+  app.use(requestLogger(log));
+  app.get('/healthz', (_req, res) => {
+    try {
+      database.sqlite.prepare('select 1').get();
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+
+  const graphqlChain: RequestHandler[] = [noStore];
+  // CORS only for the origins configured, always with credentials, never `*`; no origins: no CORS headers at all.
+  if (config.corsOrigins.length > 0) graphqlChain.push(cors({ origin: config.corsOrigins, credentials: true, maxAge: 600 }));
+  graphqlChain.push(
+    express.json({ limit: BODY_LIMIT }),
+    createSessionMiddleware({
+      store: sessionStore,
+      secrets: config.sessionSecrets,
+      production: config.production,
+      idleTimeoutMs: config.sessionIdleTimeoutMs,
+      absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs,
+    }),
+    expressMiddleware(apollo, {
+      context: ({ req, res }) => createContext(services, req, res),
+    }),
+  );
+  app.use('/graphql', ...graphqlChain);
+  app.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+  });
+  app.use(httpErrors(log));
+
+  return {
+    app,
+    httpServer,
+    apollo,
+    services,
+    async close() {
+      await apollo.stop();
+      sessionStore.close();
+      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}

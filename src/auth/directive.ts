@@ -1,0 +1,159 @@
+import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
+import {
+  defaultFieldResolver,
+  isInterfaceType,
+  isObjectType,
+  type GraphQLFieldConfig,
+  type GraphQLFieldResolver,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+} from 'graphql';
+import type { RoleName } from '../db/schema.js';
+import { ForbiddenError, UnauthenticatedError, type TokenFailureReason } from '../errors.js';
+import { roleAtLeast, roleRank } from './viewer.js';
+
+/** One `@auth` as written in the SDL. */
+export interface AuthRule {
+  requires: RoleName;
+  /** Where the owning member's id is: an argument (root fields) or a property of the parent object. */
+  self?: string;
+  scopes: string[];
+}
+
+/** The little the directive needs to know about a request; the gym's and the pool's contexts both provide it. */
+export interface GuardContext {
+  viewer: { memberId: number | string; role: RoleName; scopes: readonly string[] } | null;
+  authFailure: { reason: TokenFailureReason } | null;
+}
+
+export interface AuthDirectiveOptions {
+  /** Turns the value of a root field's `self` argument (a global ID) into the id a viewer carries, or null. */
+  memberIdFromArgument?: (value: unknown) => number | string | null;
+}
+
+/** Thrown while building the schema: the server refuses to start rather than serve a field by mistake. */
+export class AuthSchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthSchemaError';
+  }
+}
+
+function ruleOf(schema: GraphQLSchema, node: Parameters<typeof getDirective>[1]): AuthRule | undefined {
+  const found = getDirective(schema, node, 'auth')?.[0];
+  if (!found) return undefined;
+  return {
+    requires: (found.requires ?? 'MEMBER') as RoleName,
+    ...(found.self ? { self: found.self as string } : {}),
+    scopes: (found.scopes ?? []) as string[],
+  };
+}
+
+function isPublic(schema: GraphQLSchema, node: Parameters<typeof getDirective>[1]): boolean {
+  return Boolean(getDirective(schema, node, 'public')?.length);
+}
+
+function rootTypeNames(schema: GraphQLSchema): Set<string> {
+  return new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((t) => (t ? [t.name] : [])));
+}
+
+/** Is `strict` at least as strict as `loose`: every caller it lets through, `loose` lets through too? */
+function atLeastAsStrict(strict: AuthRule[], loose: AuthRule[]): boolean {
+  return loose.every((l) =>
+    strict.some(
+      (s) =>
+        roleRank(s.requires) >= roleRank(l.requires) &&
+        (!s.self || Boolean(l.self)) &&
+        l.scopes.every((scope) => s.scopes.includes(scope)),
+    ),
+  );
+}
+
+/**
+ * The rules the schema must satisfy before it is served, each failure naming the fields at fault:
+ * - default deny: every field of Query, Mutation and Subscription carries @auth or @public;
+ * - @public never inside a type with @auth, nor beside @auth on one field;
+ * - an implementation of an interface field is never looser than the interface says.
+ */
+export function assertAuthCoverage(schema: GraphQLSchema): void {
+  const problems: string[] = [];
+  const roots = rootTypeNames(schema);
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__') || !(isObjectType(type) || isInterfaceType(type))) continue;
+    const typeRule = isObjectType(type) ? ruleOf(schema, type) : undefined;
+    for (const field of Object.values(type.getFields())) {
+      const coordinate = `${type.name}.${field.name}`;
+      const fieldRule = ruleOf(schema, field);
+      const open = isPublic(schema, field);
+      if (open && fieldRule) problems.push(`${coordinate} has both @public and @auth`);
+      if (open && typeRule) problems.push(`${coordinate} is @public inside ${type.name}, which has @auth`);
+      if (roots.has(type.name) && !open && !fieldRule) problems.push(`${coordinate} has neither @auth nor @public (default deny)`);
+    }
+    if (isObjectType(type)) {
+      for (const iface of type.getInterfaces()) {
+        for (const ifaceField of Object.values(iface.getFields())) {
+          const required = ruleOf(schema, ifaceField);
+          const field = type.getFields()[ifaceField.name];
+          if (!required || !field) continue;
+          const actual = [typeRule, ruleOf(schema, field)].filter((r): r is AuthRule => Boolean(r));
+          if (!atLeastAsStrict(actual, [required])) {
+            problems.push(`${type.name}.${field.name} is looser than ${iface.name}.${ifaceField.name} requires`);
+          }
+        }
+      }
+    }
+  }
+  if (problems.length > 0) throw new AuthSchemaError(`The schema's authorization is unsafe:\n  - ${problems.join('\n  - ')}`);
+}
+
+/**
+ * Applies `@auth` to a built schema (graphql-tools' mapSchema + getDirective, applied last so it wraps the real
+ * resolvers). Each guarded field's resolver first checks its type's rule and then its own: both must pass.
+ * Anonymous callers get UNAUTHENTICATED (with the reason when they presented a bad token), signed-in callers
+ * without the role or scope get FORBIDDEN; the field is null and the rest of the operation answers.
+ *
+ * Because execution always runs the concrete type's resolvers, a type's guard holds however the object is
+ * reached: directly, through `node`, an interface, a union, an alias or a fragment.
+ */
+export function applyAuthDirective(schema: GraphQLSchema, options: AuthDirectiveOptions = {}): GraphQLSchema {
+  assertAuthCoverage(schema);
+  const roots = rootTypeNames(schema);
+  const fromArgument = options.memberIdFromArgument ?? ((value: unknown) => (value === undefined || value === null ? null : String(value)));
+  return mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
+      const type = schema.getType(typeName) as GraphQLNamedType;
+      const rules = [ruleOf(schema, type as never), ruleOf(schema, field as never)].filter((r): r is AuthRule => Boolean(r));
+      if (rules.length === 0) return field;
+      const onRoot = roots.has(typeName);
+      return guard(field, rules, onRoot, fromArgument);
+    },
+  });
+}
+
+function guard(
+  field: GraphQLFieldConfig<unknown, GuardContext>,
+  rules: AuthRule[],
+  onRoot: boolean,
+  fromArgument: (value: unknown) => number | string | null,
+): GraphQLFieldConfig<unknown, GuardContext> {
+  const resolve: GraphQLFieldResolver<unknown, GuardContext> = field.resolve ?? defaultFieldResolver;
+  return {
+    ...field,
+    resolve(source, args, context, info) {
+      const { viewer, authFailure } = context;
+      if (!viewer) throw new UnauthenticatedError(authFailure?.reason);
+      for (const rule of rules) {
+        if (!rule.scopes.every((scope) => viewer.scopes.includes(scope))) throw new ForbiddenError();
+        if (roleAtLeast(viewer.role, rule.requires)) continue;
+        if (rule.self !== undefined) {
+          const owner = onRoot
+            ? fromArgument((args as Record<string, unknown>)[rule.self])
+            : ((source as Record<string, unknown> | null)?.[rule.self] ?? null);
+          if (owner !== null && String(owner) === String(viewer.memberId)) continue;
+        }
+        throw new ForbiddenError();
+      }
+      return resolve(source, args, context, info);
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { hash, verify } from '@node-rs/argon2';
+import { dictionary } from '@zxcvbn-ts/language-common';
+import { BadUserInputError } from '../errors.js';
+
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 128;
+
+/**
+ * Argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane). @node-rs/argon2 runs each hash as an async native task
+ * on libuv's thread pool, so a login never blocks the event loop.
+ */
+const ARGON2ID = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+/** The ~50,000 commonest passwords (zxcvbn's list), compared case-insensitively. */
+const COMMON = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+
+/**
+ * Refuses a password that is too short, too long or too common, naming the argument. Lengths are counted in
+ * Unicode code points and nothing is ever truncated: all 128 characters count.
+ */
+export function checkPasswordPolicy(password: string, argument: string): void {
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH) {
+    throw new BadUserInputError(argument, `must be at least ${PASSWORD_MIN_LENGTH} characters`);
+  }
+  if (length > PASSWORD_MAX_LENGTH) {
+    throw new BadUserInputError(argument, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+  }
+  if (COMMON.has(password.toLowerCase())) {
+    throw new BadUserInputError(argument, 'is one of the most common passwords; choose another');
+  }
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, ARGON2ID);
+}
+
+/** A hash of nothing anyone knows, verified when the email is unknown so that case costs the same time. */
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Verifies a password against a stored hash; with no hash (unknown email) it still spends one verification
+ * against a dummy, so response time does not tell whether an account exists.
+ */
+export async function verifyPassword(storedHash: string | null, password: string): Promise<boolean> {
+  if (password.length > PASSWORD_MAX_LENGTH * 4) return false;
+  if (storedHash === null) {
+    dummyHash ??= hashPassword(crypto.randomUUID());
+    await verify(await dummyHash, password).catch(() => false);
+    return false;
+  }
+  try {
+    return await verify(storedHash, password);
+  } catch {
+    return false;
+  }
+}

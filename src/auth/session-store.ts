@@ -1,0 +1,118 @@
+import { and, eq, lte, ne } from 'drizzle-orm';
+import session from 'express-session';
+import type { Db } from '../db/client.js';
+import { sessions } from '../db/schema.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** The signed-in member; absent on a session that never signed in. */
+    memberId: number;
+    /** When this session signed in (ms): the absolute timeout counts from here and is never extended. */
+    loginAt: number;
+  }
+}
+
+type Callback<T = void> = (err?: unknown, value?: T) => void;
+
+/**
+ * express-session's store in the gym's own SQLite database (never MemoryStore: sessions must survive a restart
+ * and be ended from anywhere, e.g. when a member is suspended). Expiry is enforced on read, not only by the
+ * sweep, so an idle session is dead the moment its time is up.
+ */
+export class SqliteSessionStore extends session.Store {
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: { idleTimeoutMs: number; sweepIntervalMs?: number },
+  ) {
+    super();
+    const interval = options.sweepIntervalMs ?? 10 * 60_000;
+    this.sweeper = setInterval(() => this.sweep(), interval);
+    // The sweep is housekeeping only: it must never keep the process (or a test run) alive.
+    this.sweeper.unref();
+  }
+
+  override get(sid: string, callback: Callback<session.SessionData | null>): void {
+    try {
+      const row = this.db.select().from(sessions).where(eq(sessions.sid, sid)).get();
+      if (!row) return callback(undefined, null);
+      if (row.expiresAt <= Date.now()) {
+        this.db.delete(sessions).where(eq(sessions.sid, sid)).run();
+        return callback(undefined, null);
+      }
+      callback(undefined, JSON.parse(row.data) as session.SessionData);
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: Callback): void {
+    try {
+      const values = {
+        sid,
+        memberId: data.memberId ?? null,
+        data: JSON.stringify(data),
+        expiresAt: this.expiryOf(data),
+      };
+      this.db
+        .insert(sessions)
+        .values(values)
+        .onConflictDoUpdate({ target: sessions.sid, set: { memberId: values.memberId, data: values.data, expiresAt: values.expiresAt } })
+        .run();
+      callback?.();
+    } catch (err) {
+      callback?.(err);
+    }
+  }
+
+  /** Sliding idle timeout: every request that uses the session pushes its expiry forward. */
+  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
+    try {
+      this.db.update(sessions).set({ expiresAt: this.expiryOf(data), data: JSON.stringify(data) }).where(eq(sessions.sid, sid)).run();
+      callback?.();
+    } catch (err) {
+      callback?.(err);
+    }
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    try {
+      this.db.delete(sessions).where(eq(sessions.sid, sid)).run();
+      callback?.();
+    } catch (err) {
+      callback?.(err);
+    }
+  }
+
+  /**
+   * Ends every session of a member (logout everywhere, a password change, a suspension), except `keepSid`, the
+   * caller's own session where it should survive. Returns how many ended.
+   */
+  destroyAllFor(memberId: number, keepSid?: string): number {
+    const mine = eq(sessions.memberId, memberId);
+    const where = keepSid === undefined ? mine : and(mine, ne(sessions.sid, keepSid));
+    return this.db.delete(sessions).where(where).run().changes;
+  }
+
+  /** Deletes expired rows. */
+  sweep(now = Date.now()): void {
+    try {
+      this.db.delete(sessions).where(lte(sessions.expiresAt, now)).run();
+    } catch {
+      // The database may already be closed during shutdown; the next start sweeps again.
+    }
+  }
+
+  /** Stops the sweep timer (tests, shutdown). */
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private expiryOf(data: session.SessionData): number {
+    const expires = data.cookie?.expires;
+    if (expires) return new Date(expires).getTime();
+    return Date.now() + this.options.idleTimeoutMs;
+  }
+}

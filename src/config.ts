@@ -1,0 +1,192 @@
+import { z } from 'zod';
+
+/** A duration written `<n>ms|s|m|h|d`, as every TTL and timeout in the environment is. */
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parses `15m` into 900000. Returns null for anything else, so callers decide how to complain. */
+export function parseDuration(text: string): number | null {
+  const match = DURATION.exec(text.trim());
+  if (!match) return null;
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 15m, 12h or 30d (got "${text}")` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const positiveInt = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a whole number' })
+    .int('must be a whole number')
+    .positive('must be greater than 0')
+    .default(fallback);
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+  .optional();
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const timezone = z
+  .string()
+  .default('UTC')
+  .refine(
+    (tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an IANA time zone such as UTC or Europe/Paris' },
+  );
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce
+    .number({ message: 'must be a port number' })
+    .int('must be a port number')
+    .min(0, 'must be between 0 and 65535')
+    .max(65535, 'must be between 0 and 65535')
+    .default(4000),
+  DATABASE_URL: z.string().min(1, 'must not be empty').default('./data/keycard.sqlite'),
+  PUBLIC_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
+  SESSION_SECRET: list,
+  KEYS_DIR: z.string().min(1).default('./data/keys'),
+  ACCESS_TOKEN_TTL: duration('15m'),
+  REFRESH_TOKEN_TTL: duration('30d'),
+  SESSION_IDLE_TIMEOUT: duration('30m'),
+  SESSION_ABSOLUTE_TIMEOUT: duration('12h'),
+  REFRESH_REUSE_GRACE: duration('5s'),
+  SEED_DEMO: flag,
+  TOKEN_REVOCATION: z.enum(['stateless', 'strict'], { message: 'must be stateless or strict' }).default('stateless'),
+  CORS_ORIGINS: list,
+  TRUST_PROXY: z.string().optional(),
+  GRAPHQL_INTROSPECTION: flag,
+  LOGIN_MAX_FAILURES_PER_EMAIL: positiveInt(5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(100),
+  LOGIN_WINDOW: duration('15m'),
+  GYM_TIMEZONE: timezone,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Everything Keycard reads from its environment, parsed once at boot. Nothing else reads `process.env`. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  production: boolean;
+  port: number;
+  databaseUrl: string;
+  publicUrl: string;
+  /** The first signs new session cookies; all of them verify (rotation). Empty until resolved at boot in development. */
+  sessionSecrets: string[];
+  keysDir: string;
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  sessionIdleTimeoutMs: number;
+  sessionAbsoluteTimeoutMs: number;
+  refreshReuseGraceMs: number;
+  /** undefined: seed only a development database that is empty. */
+  seedDemo: boolean | undefined;
+  tokenRevocation: 'stateless' | 'strict';
+  corsOrigins: string[];
+  /** Express `trust proxy`; false ignores X-Forwarded-For entirely. */
+  trustProxy: boolean | number | string;
+  introspection: boolean;
+  login: { maxFailuresPerEmail: number; maxFailuresPerAddress: number; windowMs: number };
+  gymTimezone: string;
+  logLevel: string;
+}
+
+/** Thrown with every problem of the environment at once, each naming its variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value.trim() === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+/**
+ * Validates the environment and returns the typed configuration, or throws a {@link ConfigError}
+ * listing every bad variable. Production refuses to start without a session secret.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", the way shells and .env files usually write it.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  if (e) {
+    const production = e.NODE_ENV === 'production';
+    if (production && e.SESSION_SECRET.length === 0) {
+      problems.push('SESSION_SECRET: is required in production (comma-separated; the first signs, all verify)');
+    }
+    for (const secret of e.SESSION_SECRET) {
+      if (secret.length < 32) {
+        problems.push('SESSION_SECRET: each secret must be at least 32 characters');
+        break;
+      }
+    }
+    for (const origin of e.CORS_ORIGINS) {
+      if (origin === '*') problems.push('CORS_ORIGINS: "*" cannot be used with credentials; list the origins');
+    }
+  }
+  if (problems.length > 0 || !e) throw new ConfigError(problems);
+
+  const production = e.NODE_ENV === 'production';
+  return {
+    env: e.NODE_ENV,
+    production,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    sessionSecrets: e.SESSION_SECRET,
+    keysDir: e.KEYS_DIR,
+    accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
+    sessionIdleTimeoutMs: e.SESSION_IDLE_TIMEOUT,
+    sessionAbsoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT,
+    refreshReuseGraceMs: e.REFRESH_REUSE_GRACE,
+    seedDemo: e.SEED_DEMO,
+    tokenRevocation: e.TOKEN_REVOCATION,
+    corsOrigins: e.CORS_ORIGINS,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    introspection: e.GRAPHQL_INTROSPECTION ?? !production,
+    login: {
+      maxFailuresPerEmail: e.LOGIN_MAX_FAILURES_PER_EMAIL,
+      maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowMs: e.LOGIN_WINDOW,
+    },
+    gymTimezone: e.GYM_TIMEZONE,
+    logLevel: e.LOG_LEVEL,
+  };
+}

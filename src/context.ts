@@ -1,0 +1,62 @@
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { GuardContext } from './auth/directive.js';
+import { createSessionControl, type SessionControl } from './auth/session.js';
+import type { SqliteSessionStore } from './auth/session-store.js';
+import { authenticate, type Strategy } from './auth/strategies.js';
+import type { LoginThrottle } from './auth/throttle.js';
+import type { AuthFailure, Viewer } from './auth/viewer.js';
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import { createLoaders, type Loaders } from './db/loaders.js';
+
+/** What lives as long as the server: built once in createApp and shared by every request. */
+export interface Services {
+  db: Db;
+  config: Config;
+  throttle: LoginThrottle;
+  sessionStore: SqliteSessionStore;
+  strategies: readonly Strategy[];
+  log: Logger;
+}
+
+/** What the request's log line says about a GraphQL operation, filled in as the request goes. */
+export interface RequestLog {
+  operationName?: string | null;
+  viewer?: Viewer | null;
+  errorCodes?: string[];
+}
+
+/** What every resolver receives. */
+export interface Context extends GuardContext {
+  /** Who this request acts for. Mutable only by signUp and login, so their own payload can be read at once. */
+  viewer: Viewer | null;
+  /** Why a presented credential was refused, if one was. */
+  authFailure: AuthFailure | null;
+  services: Services;
+  loaders: Loaders;
+  session: SessionControl;
+  /** The client's address as Express computes it: the socket, or X-Forwarded-For only from trusted proxies. */
+  clientAddress: string;
+  requestLog: RequestLog;
+}
+
+/** Builds the context of one HTTP request: fresh loaders, then the strategies in order decide the viewer. */
+export async function createContext(services: Services, req: Request, res: Response): Promise<Context> {
+  const loaders = createLoaders(services.db);
+  const { viewer, failure } = await authenticate(req, services.strategies, { loaders });
+  res.locals.viewer = viewer;
+  return {
+    viewer,
+    authFailure: failure,
+    services,
+    loaders,
+    session: createSessionControl(req, res, {
+      production: services.config.production,
+      idleTimeoutMs: services.config.sessionIdleTimeoutMs,
+    }),
+    clientAddress: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+    // Shared with the request logger through res.locals, which writes the line once the response is sent.
+    requestLog: (res.locals.requestLog as RequestLog | undefined) ?? {},
+  };
+}

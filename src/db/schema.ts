@@ -1,0 +1,97 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/** Timestamps are stored as milliseconds since the epoch: sortable, exact, and cheap to compare in SQL. */
+const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' });
+
+export const plans = sqliteTable('plans', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  code: text('code', { enum: ['BASIC', 'ALL_HOURS'] }).notNull().unique(),
+  name: text('name').notNull(),
+  allHours: integer('all_hours', { mode: 'boolean' }).notNull(),
+  monthlyPriceCents: integer('monthly_price_cents').notNull(),
+});
+
+export const members = sqliteTable(
+  'members',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** Stored normalized (trimmed, lower case); the unique index on lower() keeps it case-insensitive regardless. */
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: text('role', { enum: ['MEMBER', 'STAFF', 'ADMIN'] })
+      .notNull()
+      .default('MEMBER'),
+    status: text('status', { enum: ['ACTIVE', 'SUSPENDED'] })
+      .notNull()
+      .default('ACTIVE'),
+    createdAt: timestamp('created_at').notNull(),
+    /**
+     * Credentials issued before this instant no longer count: set by logoutEverywhere, a password change and a
+     * suspension. Sessions and refresh families are deleted outright; access tokens are checked against it in
+     * strict revocation mode.
+     */
+    tokensValidAfter: timestamp('tokens_valid_after'),
+  },
+  (t) => [uniqueIndex('members_email_lower_unique').on(sql`lower(${t.email})`)],
+);
+
+export const memberships = sqliteTable('memberships', {
+  memberId: integer('member_id')
+    .primaryKey()
+    .references(() => members.id, { onDelete: 'cascade' }),
+  planId: integer('plan_id')
+    .notNull()
+    .references(() => plans.id),
+  validUntil: timestamp('valid_until').notNull(),
+  updatedAt: timestamp('updated_at').notNull(),
+});
+
+export const checkIns = sqliteTable(
+  'check_ins',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    memberId: integer('member_id')
+      .notNull()
+      .references(() => members.id, { onDelete: 'cascade' }),
+    at: timestamp('at').notNull(),
+    door: text('door'),
+    method: text('method', { enum: ['SESSION', 'TOKEN'] }).notNull(),
+  },
+  (t) => [index('check_ins_member_id_idx').on(t.memberId, t.id)],
+);
+
+/** The front desk's access sheet: one row per live session, owned by express-session through our store. */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    sid: text('sid').primaryKey(),
+    /** Copied out of the session data so that every session of a member can be ended in one statement. */
+    memberId: integer('member_id').references(() => members.id, { onDelete: 'cascade' }),
+    data: text('data').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('sessions_expires_at_idx').on(t.expiresAt), index('sessions_member_id_idx').on(t.memberId)],
+);
+
+/** Login attempts that have not (yet) succeeded, counted per email and per client address for throttling. */
+export const loginFailures = sqliteTable(
+  'login_failures',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    email: text('email').notNull(),
+    address: text('address').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [index('login_failures_email_at_idx').on(t.email, t.at), index('login_failures_address_at_idx').on(t.address, t.at)],
+);
+
+export type PlanRow = typeof plans.$inferSelect;
+export type MemberRow = typeof members.$inferSelect;
+export type MembershipRow = typeof memberships.$inferSelect;
+export type CheckInRow = typeof checkIns.$inferSelect;
+export type RoleName = MemberRow['role'];
+export type MemberStatusName = MemberRow['status'];
+export type PlanCodeName = PlanRow['code'];
+export type AuthMethodName = CheckInRow['method'];

@@ -1,0 +1,76 @@
+import { count } from 'drizzle-orm';
+import { hashPassword } from '../auth/passwords.js';
+import type { Db } from './client.js';
+import { checkIns, members, memberships, plans, type PlanCodeName, type RoleName } from './schema.js';
+
+const DAY = 86_400_000;
+
+/** The plans the gym sells: reference data every database needs, whatever the mode. Idempotent. */
+export function ensurePlans(db: Db): void {
+  db.insert(plans)
+    .values([
+      { code: 'BASIC', name: 'Basic (staffed hours)', allHours: false, monthlyPriceCents: 2900 },
+      { code: 'ALL_HOURS', name: 'All hours (24-hour keycard)', allHours: true, monthlyPriceCents: 4900 },
+    ])
+    .onConflictDoNothing({ target: plans.code })
+    .run();
+}
+
+export function isEmpty(db: Db): boolean {
+  return (db.select({ n: count() }).from(members).get()?.n ?? 0) === 0;
+}
+
+/** The demo accounts of the README (and CONTRACT section 7). */
+export const DEMO_MEMBERS: ReadonlyArray<{
+  email: string;
+  password: string;
+  name: string;
+  role: RoleName;
+  plan: PlanCodeName;
+  active: boolean;
+}> = [
+  { email: 'admin@keycard.test', password: 'keycard-admin-pass', name: 'Ada Admin', role: 'ADMIN', plan: 'ALL_HOURS', active: true },
+  { email: 'staff@keycard.test', password: 'keycard-staff-pass', name: 'Sam Staff', role: 'STAFF', plan: 'ALL_HOURS', active: true },
+  { email: 'alice@keycard.test', password: 'keycard-alice-pass', name: 'Alice Member', role: 'MEMBER', plan: 'ALL_HOURS', active: true },
+  { email: 'bob@keycard.test', password: 'keycard-bob-pass', name: 'Bob Member', role: 'MEMBER', plan: 'BASIC', active: false },
+];
+
+/**
+ * Seeds the demo members, their memberships and a few dozen check-ins (so lists page) into an empty database.
+ * Refuses a database that already has members: demo data never mixes with real data.
+ */
+export async function seedDemo(db: Db, now = new Date()): Promise<void> {
+  if (!isEmpty(db)) throw new Error('refusing to seed demo data into a database that already has members');
+  const hashes = await Promise.all(DEMO_MEMBERS.map((m) => hashPassword(m.password)));
+  const planIds = new Map(db.select().from(plans).all().map((p) => [p.code, p.id]));
+  db.transaction((tx) => {
+    const visitRows: (typeof checkIns.$inferInsert)[] = [];
+    DEMO_MEMBERS.forEach((demo, i) => {
+      const member = tx
+        .insert(members)
+        .values({ email: demo.email, name: demo.name, passwordHash: hashes[i]!, role: demo.role, createdAt: new Date(now.getTime() - 400 * DAY) })
+        .returning()
+        .get();
+      tx.insert(memberships)
+        .values({
+          memberId: member.id,
+          planId: planIds.get(demo.plan)!,
+          validUntil: new Date(now.getTime() + (demo.active ? 365 : -30) * DAY),
+          updatedAt: now,
+        })
+        .run();
+      // Past visits, oldest first, at plausible hours: 36 for each active member, a few for bob while he was paid up.
+      const visits = demo.active ? 36 : 4;
+      const rows = Array.from({ length: visits }, (_, v) => ({
+        memberId: member.id,
+        at: new Date(now.getTime() - (visits - v + (demo.active ? 0 : 30)) * DAY + ((7 + (v % 12)) * 3_600_000)),
+        door: v % 3 === 0 ? 'side' : 'main',
+        method: v % 2 === 0 ? ('SESSION' as const) : ('TOKEN' as const),
+      }));
+      visitRows.push(...rows);
+    });
+    // Ids follow time, as they do for real check-ins, so the access sheet's newest-first order is by id.
+    visitRows.sort((a, b) => a.at.getTime() - b.at.getTime());
+    tx.insert(checkIns).values(visitRows).run();
+  });
+}

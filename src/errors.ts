@@ -1,0 +1,133 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+
+/** Every `extensions.code` Keycard answers with. Clients switch on these; they are part of the contract. */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  EMAIL_TAKEN: 'EMAIL_TAKEN',
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  RATE_LIMITED: 'RATE_LIMITED',
+  MEMBERSHIP_INACTIVE: 'MEMBERSHIP_INACTIVE',
+  OUTSIDE_PLAN_HOURS: 'OUTSIDE_PLAN_HOURS',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Why a presented token did not authenticate; the only detail a client is ever told. */
+export type TokenFailureReason = 'token_expired' | 'invalid_token';
+
+/** The base of every error Keycard means to show a client: its message and extensions are safe to send. */
+export class KeycardError extends GraphQLError {
+  constructor(message: string, code: ErrorCode, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...extensions } });
+    this.name = 'KeycardError';
+  }
+}
+
+export class UnauthenticatedError extends KeycardError {
+  constructor(reason?: TokenFailureReason) {
+    super(
+      reason ? 'The access token is not valid; sign in again or refresh it' : 'You must be signed in to see this',
+      ErrorCode.UNAUTHENTICATED,
+      reason ? { reason } : {},
+    );
+  }
+}
+
+export class ForbiddenError extends KeycardError {
+  constructor(message = 'You are not allowed to see or do this') {
+    super(message, ErrorCode.FORBIDDEN);
+  }
+}
+
+/** Bad input names the argument (dotted path into input objects, e.g. `input.email`) so a form can point at it. */
+export class BadUserInputError extends KeycardError {
+  constructor(argument: string, problem: string) {
+    super(`${argument}: ${problem}`, ErrorCode.BAD_USER_INPUT, { argument });
+  }
+}
+
+export class NotFoundError extends KeycardError {
+  constructor(argument: string, what: string) {
+    super(`${argument}: no such ${what}`, ErrorCode.NOT_FOUND, { argument });
+  }
+}
+
+export class EmailTakenError extends KeycardError {
+  constructor() {
+    super('input.email: an account with this email already exists', ErrorCode.EMAIL_TAKEN, { argument: 'input.email' });
+  }
+}
+
+/** One message for an unknown email, a wrong password and a suspended member, so none can be told apart. */
+export class InvalidCredentialsError extends KeycardError {
+  constructor() {
+    super('invalid email or password', ErrorCode.INVALID_CREDENTIALS);
+  }
+}
+
+export class RateLimitedError extends KeycardError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many failed sign-in attempts; try again later', ErrorCode.RATE_LIMITED, { retryAfterSeconds });
+  }
+}
+
+export class MembershipInactiveError extends KeycardError {
+  constructor() {
+    super('No active membership: the door stays closed', ErrorCode.MEMBERSHIP_INACTIVE);
+  }
+}
+
+export class OutsidePlanHoursError extends KeycardError {
+  constructor(hours: string) {
+    super(`Your plan admits you during staffed hours only (${hours})`, ErrorCode.OUTSIDE_PLAN_HOURS);
+  }
+}
+
+/** Codes raised by Apollo Server and graphql-js themselves, safe to pass on as they are. */
+const FRAMEWORK_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+const PASSING_CODES = new Set<string>([
+  ...FRAMEWORK_CODES,
+  ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL_SERVER_ERROR),
+]);
+
+/**
+ * Apollo's `formatError`: errors Keycard raised on purpose and the framework's own request errors pass through;
+ * anything else (a bug, a database failure, a non-null violation) is logged in full and reaches the client only
+ * as a generic INTERNAL_SERVER_ERROR, so no stack, SQL or internal message ever leaks.
+ */
+export function createFormatError(log: (error: unknown) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = formatted.extensions?.code;
+    const passes =
+      original instanceof KeycardError ||
+      (original instanceof GraphQLError && typeof code === 'string' && PASSING_CODES.has(code));
+    if (passes) return withoutStack(formatted);
+    log(original);
+    return {
+      message: 'Internal server error',
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}
+
+function withoutStack(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (!formatted.extensions || !('stacktrace' in formatted.extensions)) return formatted;
+  const { stacktrace: _drop, ...extensions } = formatted.extensions;
+  return { ...formatted, extensions };
+}

@@ -1,0 +1,59 @@
+import { loadOrCreateDevSessionSecret } from './auth/session-secret.js';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import { ensurePlans, isEmpty, seedDemo } from './db/seed.js';
+import { createLogger } from './logger.js';
+
+/** The one file with side effects: configuration, database, migrations, seed, server, and a graceful stop. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  if (config.sessionSecrets.length === 0) {
+    config = { ...config, sessionSecrets: [loadOrCreateDevSessionSecret('./data/session-secret')] };
+    log.warn('SESSION_SECRET is not set: using the development secret kept in ./data/session-secret');
+  }
+
+  const database = openDatabase(config.databaseUrl);
+  ensurePlans(database.db);
+  const empty = isEmpty(database.db);
+  const seed = config.seedDemo ?? (config.env !== 'production' && empty);
+  if (seed && empty) {
+    await seedDemo(database.db);
+    log.info('seeded the demo members into an empty database');
+  } else if (config.seedDemo && !empty) {
+    log.info('SEED_DEMO is set but the database already has members: not seeding');
+  }
+
+  const keycard = await createApp({ config, database, logger: log });
+  await new Promise<void>((resolve) => keycard.httpServer.listen(config.port, resolve));
+  log.info({ url: `${config.publicUrl}/graphql`, env: config.env }, 'Keycard is serving');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining and shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await keycard.close();
+    database.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('Keycard failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

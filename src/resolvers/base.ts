@@ -1,0 +1,25 @@
+import { DateTimeResolver } from 'graphql-scalars';
+import type { Resolvers } from '../__generated__/resolvers-types.js';
+import { logout } from '../services/auth.js';
+import { fromGlobalId } from '../ids.js';
+
+/** Scalars, Relay's Node lookup, and logout. */
+export const baseResolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+  Node: {
+    // Each row is tagged with its type when node() loads it; the concrete type's own guards then apply.
+    __resolveType: (obj) => (obj as { __typename?: 'Member' | 'CheckIn' | 'Plan' }).__typename ?? null,
+  },
+  Query: {
+    node: async (_parent, { id }, { loaders }) => {
+      const decoded = fromGlobalId(id);
+      if (!decoded) return null;
+      const load = { Member: loaders.memberById, CheckIn: loaders.checkInById, Plan: loaders.planById }[decoded.type];
+      const row = await load.load(decoded.id);
+      return row ? { ...row, __typename: decoded.type } : null;
+    },
+  },
+  Mutation: {
+    logout: (_parent, _args, ctx) => logout(ctx),
+  },
+};

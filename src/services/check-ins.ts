@@ -1,0 +1,78 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { Context } from '../context.js';
+import { checkIns, type CheckInRow } from '../db/schema.js';
+import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../errors.js';
+import { idOf } from '../ids.js';
+import { membershipStatus } from './memberships.js';
+import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';
+import { optionalLabel } from './validation.js';
+
+/** BASIC admits during staffed hours only: from 06:00 up to (not including) 22:00, gym time. */
+export const STAFFED_HOURS = { opens: 6, closes: 22 } as const;
+
+const hourFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The hour (0-23) on the gym's wall clock at `at`. */
+export function gymHour(at: Date, timeZone: string): number {
+  let format = hourFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: 'numeric', hourCycle: 'h23' });
+    hourFormats.set(timeZone, format);
+  }
+  return Number(format.formatToParts(at).find((p) => p.type === 'hour')?.value);
+}
+
+export function withinStaffedHours(at: Date, timeZone: string): boolean {
+  const hour = gymHour(at, timeZone);
+  return hour >= STAFFED_HOURS.opens && hour < STAFFED_HOURS.closes;
+}
+
+/**
+ * Admits the signed-in member through the door and writes the access sheet. Refused with MEMBERSHIP_INACTIVE (no
+ * membership or an expired one, checked first), or OUTSIDE_PLAN_HOURS for BASIC outside staffed hours.
+ */
+export async function checkIn(ctx: Context, rawDoor: string | null | undefined, now = new Date()): Promise<CheckInRow> {
+  const viewer = ctx.viewer!;
+  const door = optionalLabel(rawDoor, 'door');
+  const membership = await ctx.loaders.membershipByMemberId.load(viewer.memberId);
+  if (!membership || membershipStatus(membership, now) !== 'ACTIVE') throw new MembershipInactiveError();
+  const plan = await ctx.loaders.planById.load(membership.planId);
+  if (!plan?.allHours && !withinStaffedHours(now, ctx.services.config.gymTimezone)) {
+    throw new OutsidePlanHoursError(`${STAFFED_HOURS.opens}:00-${STAFFED_HOURS.closes}:00 ${ctx.services.config.gymTimezone}`);
+  }
+  return ctx.services.db.insert(checkIns).values({ memberId: viewer.memberId, at: now, door, method: viewer.method }).returning().get();
+}
+
+/** The access sheet, newest first, optionally for one member. */
+export function listCheckIns(
+  ctx: Context,
+  args: { first?: number | null; after?: string | null; memberId?: string | null },
+): Connection<CheckInRow> {
+  const size = pageSize(args.first);
+  const beforeId = decodeCursor(args.after);
+  let memberId: number | null = null;
+  if (args.memberId !== null && args.memberId !== undefined) {
+    memberId = idOf('Member', args.memberId);
+    if (memberId === null) throw new BadUserInputError('memberId', 'is not a Member ID');
+  }
+  const rows = ctx.services.db
+    .select()
+    .from(checkIns)
+    .where(and(memberId === null ? undefined : eq(checkIns.memberId, memberId), beforeId === null ? undefined : lt(checkIns.id, beforeId)))
+    .orderBy(desc(checkIns.id))
+    .limit(size + 1)
+    .all();
+  return toConnection(rows, size);
+}
+
+/** One member's check-ins, newest first; batched across members by the request's loader. */
+export async function memberCheckIns(
+  ctx: Context,
+  memberId: number,
+  args: { first?: number | null; after?: string | null },
+): Promise<Connection<CheckInRow>> {
+  const size = pageSize(args.first);
+  const beforeId = decodeCursor(args.after);
+  const rows = await ctx.loaders.checkInPage.load({ memberId, limit: size + 1, beforeId });
+  return toConnection(rows, size);
+}

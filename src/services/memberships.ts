@@ -1,0 +1,34 @@
+import { eq } from 'drizzle-orm';
+import type { Context } from '../context.js';
+import { memberships, plans, type MembershipRow, type PlanCodeName } from '../db/schema.js';
+import { requireInstant } from './validation.js';
+import { requireMember } from './members.js';
+
+export type MembershipStatusName = 'ACTIVE' | 'EXPIRED';
+
+/** A membership is active until the instant it is valid until, and expired from then on. */
+export function membershipStatus(membership: Pick<MembershipRow, 'validUntil'>, now = new Date()): MembershipStatusName {
+  return membership.validUntil.getTime() > now.getTime() ? 'ACTIVE' : 'EXPIRED';
+}
+
+/** Gives a member a plan until a date, replacing whatever they had (a date in the past ends it). */
+export async function setMembership(
+  ctx: Context,
+  input: { memberId: string; plan: PlanCodeName; validUntil: Date },
+): Promise<MembershipRow> {
+  const member = await requireMember(ctx, input.memberId, 'input.memberId');
+  const validUntil = requireInstant(input.validUntil, 'input.validUntil');
+  const db = ctx.services.db;
+  const plan = db.select().from(plans).where(eq(plans.code, input.plan)).get();
+  // The enum makes an unknown code impossible; a missing row means reference data was never loaded.
+  if (!plan) throw new Error(`plan ${input.plan} is missing from the plans table`);
+  const values = { memberId: member.id, planId: plan.id, validUntil, updatedAt: new Date() };
+  const row = db
+    .insert(memberships)
+    .values(values)
+    .onConflictDoUpdate({ target: memberships.memberId, set: { planId: values.planId, validUntil, updatedAt: values.updatedAt } })
+    .returning()
+    .get();
+  ctx.loaders.membershipByMemberId.clear(member.id).prime(member.id, row);
+  return row;
+}

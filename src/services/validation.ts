@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { BadUserInputError } from '../errors.js';
+
+const EMAIL = z.email();
+
+/** Emails are compared case-insensitively: stored trimmed and in lower case. */
+export function normalizeEmail(raw: string, argument: string): string {
+  const email = raw.trim().toLowerCase();
+  if (email.length > 254 || !EMAIL.safeParse(email).success) {
+    throw new BadUserInputError(argument, 'must be a valid email address');
+  }
+  return email;
+}
+
+// Control characters in a display name only ever serve to spoof or break whatever renders it.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A display name: 1 to 100 characters once trimmed, no control characters. */
+export function normalizeName(raw: string, argument: string): string {
+  const name = raw.trim();
+  if (name.length === 0) throw new BadUserInputError(argument, 'must not be empty');
+  if ([...name].length > 100) throw new BadUserInputError(argument, 'must be at most 100 characters');
+  if (CONTROL.test(name)) throw new BadUserInputError(argument, 'must not contain control characters');
+  return name;
+}
+
+/** An optional short label (a door's name): trimmed, empty means none. */
+export function optionalLabel(raw: string | null | undefined, argument: string, max = 64): string | null {
+  if (raw === null || raw === undefined) return null;
+  const label = raw.trim();
+  if (label.length === 0) return null;
+  if ([...label].length > max) throw new BadUserInputError(argument, `must be at most ${max} characters`);
+  if (CONTROL.test(label)) throw new BadUserInputError(argument, 'must not contain control characters');
+  return label;
+}
+
+/** A real instant: the DateTime scalar already parsed it; this refuses what a Date cannot hold. */
+export function requireInstant(value: Date, argument: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new BadUserInputError(argument, 'must be an ISO 8601 date-time');
+  return value;
+}
