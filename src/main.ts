@@ -2,7 +2,7 @@ import { loadOrCreateDevSessionSecret } from './auth/session-secret.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { ensurePlans, isEmpty, seedDemo } from './db/seed.js';
+import { prepareData } from './db/seed.js';
 import { createLogger } from './logger.js';
 
 /** The one file with side effects: configuration, database, migrations, seed, server, and a graceful stop. */
@@ -24,15 +24,9 @@ async function main(): Promise<void> {
   }
 
   const database = openDatabase(config.databaseUrl);
-  ensurePlans(database.db);
-  const empty = isEmpty(database.db);
-  const seed = config.seedDemo ?? (config.env !== 'production' && empty);
-  if (seed && empty) {
-    await seedDemo(database.db);
-    log.info('seeded the demo members into an empty database');
-  } else if (config.seedDemo && !empty) {
-    log.info('SEED_DEMO is set but the database already has members: not seeding');
-  }
+  const seeded = await prepareData(database.db, config);
+  if (seeded === 'seeded') log.info('seeded the demo members into an empty database');
+  if (seeded === 'not-empty' && config.seedDemo) log.info('SEED_DEMO is set but the database already has members: not seeding');
 
   const keycard = await createApp({ config, database, logger: log });
   await new Promise<void>((resolve) => keycard.httpServer.listen(config.port, resolve));

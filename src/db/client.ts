@@ -20,14 +20,22 @@ export interface GymDatabase {
  * and applies every migration in `drizzle/gym`. WAL lets readers go on while a writer commits; foreign keys
  * are off by default in SQLite and must be asked for on every connection.
  */
-export function openDatabase(url: string, options: { migrationsFolder?: string } = {}): GymDatabase {
+export function openDatabase(
+  url: string,
+  options: {
+    migrationsFolder?: string;
+    /** Called with every SQL statement Drizzle runs: the benchmark and the N+1 tests count them. */
+    onQuery?: (sql: string) => void;
+  } = {},
+): GymDatabase {
   if (url !== ':memory:') mkdirSync(path.dirname(path.resolve(url)), { recursive: true });
   const sqlite = new Database(url);
   if (url !== ':memory:') sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
-  const db = drizzle(sqlite, { schema });
+  const onQuery = options.onQuery;
+  const db = drizzle(sqlite, { schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
   migrate(db, { migrationsFolder: options.migrationsFolder ?? GYM_MIGRATIONS_DIR });
   return {
     db,

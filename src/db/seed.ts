@@ -74,3 +74,16 @@ export async function seedDemo(db: Db, now = new Date()): Promise<void> {
     tx.insert(checkIns).values(visitRows).run();
   });
 }
+
+/**
+ * What every start does to the data: load the plans, then seed the demo into an empty database when `seedDemo`
+ * says so (undefined: only in development). Returns whether it seeded.
+ */
+export async function prepareData(db: Db, options: { seedDemo: boolean | undefined; production: boolean }): Promise<'seeded' | 'not-empty' | 'off'> {
+  ensurePlans(db);
+  const wanted = options.seedDemo ?? !options.production;
+  if (!wanted) return 'off';
+  if (!isEmpty(db)) return 'not-empty';
+  await seedDemo(db);
+  return 'seeded';
+}

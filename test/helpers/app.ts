@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createApp, type KeycardApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openDatabase, type GymDatabase } from '../../src/db/client.js';
+import { prepareData } from '../../src/db/seed.js';
+
+export interface TestApp {
+  url: string;
+  config: Config;
+  database: GymDatabase;
+  keycard: KeycardApp;
+  /** Every log line the server wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Every log line, raw, to search for leaked secrets. */
+  rawLogs: () => string;
+  /** SQL statements run since the last reset. */
+  queries: string[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Environment variables on top of the test defaults. */
+  env?: Record<string, string>;
+  /** Seed the demo members (default true). */
+  seed?: boolean;
+  /** Use this database instead of a fresh `:memory:` one (it is not closed by close()). */
+  database?: GymDatabase;
+}
+
+export const TEST_SESSION_SECRET = randomBytes(32).toString('hex');
+
+/**
+ * Starts the real Keycard app (real migrations, real Express, real Apollo) on a fresh in-memory SQLite database
+ * and listens on port 0. Call close() after each file.
+ */
+export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: ':memory:',
+    SESSION_SECRET: TEST_SESSION_SECRET,
+    LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  const queries: string[] = [];
+  const database = options.database ?? openDatabase(config.databaseUrl, { onQuery: (sql) => queries.push(sql) });
+  await prepareData(database.db, { seedDemo: options.seed ?? true, production: config.production });
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const logger = pino({ level: config.logLevel }, sink);
+  const keycard = await createApp({ config, database, logger });
+  await new Promise<void>((resolve) => keycard.httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = keycard.httpServer.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    database,
+    keycard,
+    get logs() {
+      return lines.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    rawLogs: () => lines.join(''),
+    queries,
+    async close() {
+      await keycard.close();
+      if (!options.database) database.close();
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/client.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Client, codes, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
+
+const ME = /* GraphQL */ `
+  query {
+    viewer { authenticated method role expiresAt }
+    me { name email }
+  }
+`;
+const LOGOUT = /* GraphQL */ `mutation { logout }`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('sign-in with a session (the access sheet)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('sets an HttpOnly, SameSite=Lax, Path=/ cookie named keycard.sid and returns no tokens', async () => {
+    const client = new Client(app.url);
+    const res = await client.gql(LOGIN, { input: { ...DEMO.alice, mode: 'SESSION' } });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.login).toMatchObject({ method: 'SESSION', accessToken: null, refreshToken: null });
+    expect(res.data.login.member).toMatchObject({ name: 'Alice Member', email: 'alice@keycard.test' });
+    expect(res.setCookies).toHaveLength(1);
+    const cookie = res.setCookies[0]!;
+    expect(cookie).toMatch(/^keycard\.sid=/);
+    expect(cookie).toMatch(/; HttpOnly/i);
+    expect(cookie).toMatch(/; SameSite=Lax/i);
+    expect(cookie).toMatch(/; Path=\//i);
+    // Not Secure outside production: it would never be sent back over plain HTTP.
+    expect(cookie).not.toMatch(/; Secure/i);
+  });
+
+  it('recognises the member on the next request by the cookie alone', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    const res = await client.gql(ME);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.viewer).toMatchObject({ authenticated: true, method: 'SESSION', role: 'MEMBER' });
+    expect(new Date(res.data.viewer.expiresAt).getTime()).toBeGreaterThan(Date.now());
+    expect(res.data.me).toEqual({ name: 'Alice Member', email: 'alice@keycard.test' });
+  });
+
+  it('ends the session on the server at logout, so a replayed cookie is anonymous', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    const stolen = client.cookieHeader();
+    const out = await client.gql(LOGOUT);
+    expect(out.data).toEqual({ logout: true });
+    // The browser is told to forget the cookie...
+    expect(out.setCookies.join()).toMatch(/keycard\.sid=;.*Expires=Thu, 01 Jan 1970/);
+    // ...and a copy kept by anyone else no longer opens anything.
+    const replay = await new Client(app.url).gql(ME, undefined, { cookie: stolen });
+    expect(replay.data.viewer.authenticated).toBe(false);
+    expect(replay.data.me).toBeNull();
+    expect(codes(replay)).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('treats a tampered cookie as anonymous, never as an error', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    const value = client.cookies.get('keycard.sid')!;
+    // Flip one character of the signature.
+    const last = value.at(-1) === 'A' ? 'B' : 'A';
+    const tampered = `keycard.sid=${value.slice(0, -1)}${last}`;
+    const res = await new Client(app.url).gql(ME, undefined, { cookie: tampered });
+    expect(res.status).toBe(200);
+    expect(res.data.viewer.authenticated).toBe(false);
+  });
+
+  it('treats an unknown or garbage cookie as anonymous', async () => {
+    for (const cookie of ['keycard.sid=s%3Anope.nope', 'keycard.sid=', 'keycard.sid=%%%', 'other=1']) {
+      const res = await new Client(app.url).gql(ME, undefined, { cookie });
+      expect(res.status).toBe(200);
+      expect(res.data.viewer.authenticated).toBe(false);
+    }
+  });
+
+  it('never accepts a session id from the URL', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    const value = client.cookies.get('keycard.sid')!;
+    const res = await fetch(`${app.url}/graphql?keycard.sid=${value}&sid=${value}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ viewer { authenticated } }' }),
+    });
+    expect(await res.json()).toEqual({ data: { viewer: { authenticated: false } } });
+  });
+
+  it('issues a new session id at login, so a cookie held before login is worthless after it', async () => {
+    const client = await sessionClient(app.url, 'bob');
+    const before = client.cookieHeader();
+    const res = await client.gql(LOGIN, { input: { ...DEMO.alice, mode: 'SESSION' } });
+    expect(res.errors).toBeUndefined();
+    expect(client.cookieHeader()).not.toBe(before);
+    // The old id neither stays bob's nor became alice's.
+    const old = await new Client(app.url).gql(ME, undefined, { cookie: before });
+    expect(old.data.viewer.authenticated).toBe(false);
+    const now = await client.gql(ME);
+    expect(now.data.me.name).toBe('Alice Member');
+  });
+
+  it('signs in a new member by session at signUp when asked to', async () => {
+    const client = new Client(app.url);
+    const res = await client.gql(
+      `mutation($input: SignUpInput!) { signUp(input: $input) { method member { name email role membership { status } } } }`,
+      { input: { email: 'Carol@Example.com', password: 'a long and unusual passphrase', name: 'Carol', mode: 'SESSION' } },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data.signUp).toEqual({ method: 'SESSION', member: { name: 'Carol', email: 'carol@example.com', role: 'MEMBER', membership: null } });
+    expect((await client.gql(ME)).data.me.email).toBe('carol@example.com');
+  });
+});
+
+describe('session timeouts, enforced on the server', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { SESSION_IDLE_TIMEOUT: '1500ms', SESSION_ABSOLUTE_TIMEOUT: '3s' } });
+  });
+  afterAll(() => app.close());
+
+  it('ends a session left idle longer than the idle timeout, even if the client kept the cookie', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    const cookie = client.cookieHeader();
+    await sleep(1700);
+    const res = await new Client(app.url).gql(ME, undefined, { cookie });
+    expect(res.data.viewer.authenticated).toBe(false);
+  });
+
+  it('slides the idle timeout on use but ends the session at the absolute timeout', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    const cookie = client.cookieHeader();
+    // Used every 700 ms, the session outlives its 1.5 s idle timeout...
+    for (let i = 0; i < 3; i++) {
+      await sleep(700);
+      const res = await new Client(app.url).gql(ME, undefined, { cookie });
+      expect(res.data.viewer.authenticated).toBe(true);
+    }
+    // ...but never its 3 s absolute one, however busy it is.
+    for (let i = 0; i < 2; i++) {
+      await sleep(700);
+      await new Client(app.url).gql(ME, undefined, { cookie });
+    }
+    const late = await new Client(app.url).gql(ME, undefined, { cookie });
+    expect(late.data.viewer.authenticated).toBe(false);
+  });
+});
+
+describe('sessions on a file database', () => {
+  it('survive a server restart', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keycard-'));
+    const file = path.join(dir, 'keycard.sqlite');
+    try {
+      const first = await startTestApp({ env: { DATABASE_URL: file } });
+      const client = await sessionClient(first.url, 'staff');
+      await first.close();
+
+      const database = openDatabase(file);
+      const second = await startTestApp({ env: { DATABASE_URL: file }, database, seed: false });
+      try {
+        const res = await new Client(second.url).gql(ME, undefined, { cookie: client.cookieHeader() });
+        expect(res.data.viewer).toMatchObject({ authenticated: true, method: 'SESSION', role: 'STAFF' });
+      } finally {
+        await second.close();
+        database.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
