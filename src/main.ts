@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { loadOrCreateDevSessionSecret } from './auth/session-secret.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -7,6 +8,8 @@ import { createLogger } from './logger.js';
 
 /** The one file with side effects: configuration, database, migrations, seed, server, and a graceful stop. */
 async function main(): Promise<void> {
+  // A local .env, when there is one, fills in what the real environment leaves unset.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   let config: Config;
   try {
     config = loadConfig(process.env);

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDuration } from '../../src/config.js';
+
+const SECRET = 'a'.repeat(40);
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 4000,
+      databaseUrl: './data/keycard.sqlite',
+      publicUrl: 'http://localhost:4000',
+      accessTokenTtlMs: 15 * 60_000,
+      refreshTokenTtlMs: 30 * 86_400_000,
+      sessionIdleTimeoutMs: 30 * 60_000,
+      sessionAbsoluteTimeoutMs: 12 * 3_600_000,
+      refreshReuseGraceMs: 5_000,
+      tokenRevocation: 'stateless',
+      introspection: true,
+      trustProxy: false,
+      login: { maxFailuresPerEmail: 5, maxFailuresPerAddress: 100, windowMs: 15 * 60_000 },
+      gymTimezone: 'UTC',
+      logLevel: 'info',
+    });
+  });
+
+  it('lists every bad variable at once, each by name', () => {
+    try {
+      loadConfig({ PORT: '-1', ACCESS_TOKEN_TTL: 'abc', TOKEN_REVOCATION: 'sometimes', GYM_TIMEZONE: 'Mars/Olympus' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const text = (err as ConfigError).message;
+      for (const name of ['PORT', 'ACCESS_TOKEN_TTL', 'TOKEN_REVOCATION', 'GYM_TIMEZONE']) expect(text).toContain(name);
+      expect((err as ConfigError).problems).toHaveLength(4);
+    }
+  });
+
+  it('refuses to start in production without a session secret', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SESSION_SECRET: is required in production/);
+  });
+
+  it('turns on the strict defaults in production', () => {
+    const config = loadConfig({ NODE_ENV: 'production', SESSION_SECRET: SECRET });
+    expect(config).toMatchObject({ production: true, introspection: false });
+  });
+
+  it('takes several comma-separated session secrets: the first signs, all verify', () => {
+    expect(loadConfig({ SESSION_SECRET: `${SECRET}, ${'b'.repeat(40)}` }).sessionSecrets).toEqual([SECRET, 'b'.repeat(40)]);
+    expect(() => loadConfig({ SESSION_SECRET: 'short' })).toThrow(/at least 32 characters/);
+  });
+
+  it('refuses * among CORS origins, since credentials are always allowed', () => {
+    expect(() => loadConfig({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS/);
+  });
+
+  it('reads durations in ms, s, m, h and d', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('15m')).toBe(900_000);
+    expect(parseDuration('12h')).toBe(43_200_000);
+    expect(parseDuration('30d')).toBe(2_592_000_000);
+    expect(parseDuration('1.5h')).toBeNull();
+    expect(parseDuration('abc')).toBeNull();
+  });
+
+  it('passes TRUST_PROXY through as Express reads it', () => {
+    expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+  });
+});
