@@ -174,12 +174,16 @@ describe('production mode', () => {
   });
 });
 
-describe('health', () => {
-  it('answers 503 once the database stops answering', async () => {
+describe('when the database fails', () => {
+  it('answers 503 on /healthz, and masks the failure as INTERNAL_SERVER_ERROR while logging it in full', async () => {
     const app = await startTestApp({ seed: false });
     app.database.close();
-    const res = await fetch(`${app.url}/healthz`);
-    expect(res.status).toBe(503);
+    const health = await fetch(`${app.url}/healthz`);
+    expect(health.status).toBe(503);
+    const res = await new Client(app.url).gql('{ plans { code } }');
+    expect(res.errors).toEqual([expect.objectContaining({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
+    expect(JSON.stringify(res)).not.toMatch(/database|sqlite|stack/i);
+    expect(app.logs.some((l) => l.level === 50 && JSON.stringify(l.err).includes('database connection is not open'))).toBe(true);
     await app.keycard.close();
   });
 });

@@ -104,6 +104,19 @@ describe('sign-in with a session (the access sheet)', () => {
     expect(now.data.me.name).toBe('Alice Member');
   });
 
+  it('ends every session of a member the moment staff suspend them', async () => {
+    const bobOnPhone = await sessionClient(app.url, 'bob');
+    const bobOnLaptop = await sessionClient(app.url, 'bob');
+    const staff = await sessionClient(app.url, 'staff');
+    const bobId = (await bobOnPhone.gql('{ me { id } }')).data.me.id;
+    const res = await staff.gql(`mutation($id: ID!) { setMemberStatus(memberId: $id, status: SUSPENDED) { status } }`, { id: bobId });
+    expect(res.data.setMemberStatus.status).toBe('SUSPENDED');
+    for (const device of [bobOnPhone, bobOnLaptop]) expect((await device.gql(ME)).data.viewer.authenticated).toBe(false);
+    const rows = app.database.sqlite.prepare('select count(*) n from sessions where member_id = (select id from members where email = ?)').get('bob@keycard.test') as { n: number };
+    expect(rows.n).toBe(0);
+    await staff.gql(`mutation($id: ID!) { setMemberStatus(memberId: $id, status: ACTIVE) { status } }`, { id: bobId });
+  });
+
   it('signs in a new member by session at signUp when asked to', async () => {
     const client = new Client(app.url);
     const res = await client.gql(
