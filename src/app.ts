@@ -8,6 +8,10 @@ import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { AccessTokens } from './auth/access-tokens.js';
+import { bearerStrategy } from './auth/bearer.js';
+import type { KeyRing } from './auth/keys.js';
+import { RefreshTokens } from './auth/refresh-tokens.js';
 import { createSessionMiddleware, sessionStrategy } from './auth/session.js';
 import { SqliteSessionStore } from './auth/session-store.js';
 import type { Strategy } from './auth/strategies.js';
@@ -24,6 +28,8 @@ import { buildSchema } from './schema.js';
 export interface AppOptions {
   config: Config;
   database: GymDatabase;
+  /** The signing keys: main loads them from KEYS_DIR (making one in development). */
+  keyRing: KeyRing;
   logger?: Logger;
 }
 
@@ -104,6 +110,14 @@ function responsePlugin(): ApolloServerPlugin<Context> {
       return {
         async willSendResponse({ response, contextValue, operationName, errors }) {
           response.http.headers.set('cache-control', 'no-store');
+          // RFC 6750: a request whose bearer token was refused, and that touched a guarded field, answers 401.
+          if (contextValue.authFailure && response.body.kind === 'single') {
+            const refused = response.body.singleResult.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+            if (refused) {
+              response.http.status = 401;
+              response.http.headers.set('www-authenticate', 'Bearer error="invalid_token"');
+            }
+          }
           const entry = contextValue.requestLog;
           {
             entry.operationName = operationName;
@@ -136,20 +150,32 @@ function httpErrors(log: Logger): ErrorRequestHandler {
  * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
  * the configured port, tests on port 0.
  */
-export async function createApp({ config, database, logger }: AppOptions): Promise<KeycardApp> {
+export async function createApp({ config, database, keyRing, logger }: AppOptions): Promise<KeycardApp> {
   const log = logger ?? createLogger(config.logLevel);
   if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
   const { db } = database;
   const sessionStore = new SqliteSessionStore(db, { idleTimeoutMs: config.sessionIdleTimeoutMs });
-  const strategies: Strategy[] = [sessionStrategy({ absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs })];
-  const services: Services = {
-    db,
-    config,
-    throttle: new LoginThrottle(db, config.login),
-    sessionStore,
-    strategies,
-    log,
-  };
+  const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
+  const refreshTokens = new RefreshTokens(db, { ttlMs: config.refreshTokenTtlMs, graceMs: config.refreshReuseGraceMs });
+  // Order matters: an Authorization header, when present, alone decides; only then is the cookie consulted.
+  const strategies: Strategy[] = [
+    bearerStrategy({ tokens: accessTokens, revocation: config.tokenRevocation }),
+    sessionStrategy({ absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs }),
+  ];
+  const throttle = new LoginThrottle(db, config.login);
+  const services: Services = { db, config, throttle, sessionStore, accessTokens, refreshTokens, strategies, log };
+
+  // Housekeeping, never keeping the process alive: pick up keys added by keys:rotate, drop dead rows.
+  const housekeeping = setInterval(() => {
+    try {
+      keyRing.reload();
+      throttle.sweep();
+      refreshTokens.sweep();
+    } catch (err) {
+      log.warn({ err }, 'housekeeping failed; will try again');
+    }
+  }, 60_000);
+  housekeeping.unref();
 
   const app = express();
   app.disable('x-powered-by');
@@ -189,6 +215,23 @@ export async function createApp({ config, database, logger }: AppOptions): Promi
     }
   });
 
+  // The published half of the key ring, for any reader of the gym's tokens (the pool next door, API gateways).
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(keyRing.jwks());
+  });
+  app.get('/.well-known/openid-configuration', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.json({
+      issuer: config.publicUrl,
+      jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
+      id_token_signing_alg_values_supported: ['ES256'],
+      token_endpoint_auth_signing_alg_values_supported: ['ES256'],
+      response_types_supported: ['token'],
+      subject_types_supported: ['public', 'pairwise'],
+    });
+  });
+
   const graphqlChain: RequestHandler[] = [noStore];
   // CORS only for the origins configured, always with credentials, never `*`; no origins: no CORS headers at all.
   if (config.corsOrigins.length > 0) graphqlChain.push(cors({ origin: config.corsOrigins, credentials: true, maxAge: 600 }));
@@ -217,6 +260,7 @@ export async function createApp({ config, database, logger }: AppOptions): Promi
     apollo,
     services,
     async close() {
+      clearInterval(housekeeping);
       await apollo.stop();
       sessionStore.close();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));

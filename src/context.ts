@@ -1,6 +1,8 @@
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import type { AccessTokens } from './auth/access-tokens.js';
 import type { GuardContext } from './auth/directive.js';
+import type { RefreshTokens } from './auth/refresh-tokens.js';
 import { createSessionControl, type SessionControl } from './auth/session.js';
 import type { SqliteSessionStore } from './auth/session-store.js';
 import { authenticate, type Strategy } from './auth/strategies.js';
@@ -16,6 +18,8 @@ export interface Services {
   config: Config;
   throttle: LoginThrottle;
   sessionStore: SqliteSessionStore;
+  accessTokens: AccessTokens;
+  refreshTokens: RefreshTokens;
   strategies: readonly Strategy[];
   log: Logger;
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { loadOrCreateDevSessionSecret } from './auth/session-secret.js';
+import { loadKeyRing } from './auth/keys.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -26,12 +27,14 @@ async function main(): Promise<void> {
     log.warn('SESSION_SECRET is not set: using the development secret kept in ./data/session-secret');
   }
 
+  // Production refuses to start without a signing key; development makes one on first start.
+  const keyRing = loadKeyRing(config.keysDir, { createIfEmpty: !config.production });
   const database = openDatabase(config.databaseUrl);
   const seeded = await prepareData(database.db, config);
   if (seeded === 'seeded') log.info('seeded the demo members into an empty database');
   if (seeded === 'not-empty' && config.seedDemo) log.info('SEED_DEMO is set but the database already has members: not seeding');
 
-  const keycard = await createApp({ config, database, logger: log });
+  const keycard = await createApp({ config, database, keyRing, logger: log });
   await new Promise<void>((resolve) => keycard.httpServer.listen(config.port, resolve));
   log.info({ url: `${config.publicUrl}/graphql`, env: config.env }, 'Keycard is serving');
 

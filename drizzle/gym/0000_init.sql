@@ -25,7 +25,7 @@ CREATE TABLE `members` (
 	`role` text DEFAULT 'MEMBER' NOT NULL,
 	`status` text DEFAULT 'ACTIVE' NOT NULL,
 	`created_at` integer NOT NULL,
-	`tokens_valid_after` integer
+	`token_version` integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `members_email_lower_unique` ON `members` (lower("email"));--> statement-breakpoint
@@ -47,6 +47,24 @@ CREATE TABLE `plans` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `plans_code_unique` ON `plans` (`code`);--> statement-breakpoint
+CREATE TABLE `refresh_tokens` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`token_hash` text NOT NULL,
+	`family_id` text NOT NULL,
+	`member_id` integer NOT NULL,
+	`parent_id` integer,
+	`issued_at` integer NOT NULL,
+	`expires_at` integer NOT NULL,
+	`spent_at` integer,
+	`revoked_at` integer,
+	FOREIGN KEY (`member_id`) REFERENCES `members`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `refresh_tokens_token_hash_unique` ON `refresh_tokens` (`token_hash`);--> statement-breakpoint
+CREATE INDEX `refresh_tokens_family_idx` ON `refresh_tokens` (`family_id`);--> statement-breakpoint
+CREATE INDEX `refresh_tokens_member_idx` ON `refresh_tokens` (`member_id`);--> statement-breakpoint
+CREATE INDEX `refresh_tokens_parent_idx` ON `refresh_tokens` (`parent_id`);--> statement-breakpoint
+CREATE INDEX `refresh_tokens_expires_idx` ON `refresh_tokens` (`expires_at`);--> statement-breakpoint
 CREATE TABLE `sessions` (
 	`sid` text PRIMARY KEY NOT NULL,
 	`member_id` integer,

@@ -36,6 +36,12 @@ export type AuthPayload = {
   refreshTokenExpiresAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
+export type ChangePasswordInput = {
+  currentPassword: Scalars['String']['input'];
+  /** 12 to 128 characters, not one of the commonest passwords. */
+  newPassword: Scalars['String']['input'];
+};
+
 /** One admission through the door. Seen by the member themself, or STAFF. */
 export type CheckIn = Node & {
   __typename?: 'CheckIn';
@@ -118,12 +124,24 @@ export type MembershipStatus =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Needs the current password. Ends every other session and refresh family; this one stays. */
+  changePassword: Scalars['Boolean']['output'];
   /** Admits the signed-in member: refused with MEMBERSHIP_INACTIVE or OUTSIDE_PLAN_HOURS. */
   checkIn: CheckIn;
   /** Signs in with email and password; mode says how the member comes back. */
   login: AuthPayload;
-  /** Ends this request's session (if any). Always true: logging out twice is not an error. */
+  /** Ends this request's session, and revokes the family of refreshToken if given. Always true: logging out twice is fine. */
   logout: Scalars['Boolean']['output'];
+  /**
+   * Ends every session and refresh family of the signed-in member, this one included. Access tokens already out stop
+   * at once in strict revocation mode, and at their expiry in stateless mode.
+   */
+  logoutEverywhere: Scalars['Boolean']['output'];
+  /**
+   * Spends a refresh token and returns a new access token and refresh token. A spent token presented again revokes its
+   * whole family (every token descended from the same login).
+   */
+  refresh: AuthPayload;
   /** SUSPENDED bans the member: every session and refresh family ends at once. */
   setMemberStatus: Member;
   /** Gives a member a plan until a date, replacing any plan they had. */
@@ -131,6 +149,11 @@ export type Mutation = {
   setRole: Member;
   /** A new MEMBER, signed in at once, with no plan yet. */
   signUp: AuthPayload;
+};
+
+
+export type MutationChangePasswordArgs = {
+  input: ChangePasswordInput;
 };
 
 
@@ -146,6 +169,11 @@ export type MutationLoginArgs = {
 
 export type MutationLogoutArgs = {
   refreshToken?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationRefreshArgs = {
+  refreshToken: Scalars['String']['input'];
 };
 
 
@@ -357,6 +385,7 @@ export type ResolversTypes = ResolversObject<{
   AuthMethod: AuthMethod;
   AuthPayload: ResolverTypeWrapper<AuthPayloadModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ChangePasswordInput: ChangePasswordInput;
   CheckIn: ResolverTypeWrapper<CheckInRow>;
   CheckInConnection: ResolverTypeWrapper<Connection<CheckInRow>>;
   CheckInEdge: ResolverTypeWrapper<Edge<CheckInRow>>;
@@ -387,6 +416,7 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   AuthPayload: AuthPayloadModel;
   Boolean: Scalars['Boolean']['output'];
+  ChangePasswordInput: ChangePasswordInput;
   CheckIn: CheckInRow;
   CheckInConnection: Connection<CheckInRow>;
   CheckInEdge: Edge<CheckInRow>;
@@ -482,9 +512,12 @@ export type MembershipResolvers<ContextType = Context, ParentType extends Resolv
 }>;
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
   checkIn?: Resolver<ResolversTypes['CheckIn'], ParentType, ContextType, Partial<MutationCheckInArgs>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, Partial<MutationLogoutArgs>>;
+  logoutEverywhere?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  refresh?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshArgs, 'refreshToken'>>;
   setMemberStatus?: Resolver<ResolversTypes['Member'], ParentType, ContextType, RequireFields<MutationSetMemberStatusArgs, 'memberId' | 'status'>>;
   setMembership?: Resolver<ResolversTypes['Membership'], ParentType, ContextType, RequireFields<MutationSetMembershipArgs, 'input'>>;
   setRole?: Resolver<ResolversTypes['Member'], ParentType, ContextType, RequireFields<MutationSetRoleArgs, 'memberId' | 'role'>>;

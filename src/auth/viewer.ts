@@ -10,6 +10,8 @@ export interface Viewer {
   expiresAt: Date;
   /** Granted scopes: only partner tokens carry any. */
   scopes: readonly string[];
+  /** For a token viewer: the refresh family (one per login) the access token was issued in. */
+  familyId?: string;
 }
 
 /** What Query.viewer resolves from: the request's viewer, or nobody. */

@@ -28,11 +28,11 @@ export const members = sqliteTable(
       .default('ACTIVE'),
     createdAt: timestamp('created_at').notNull(),
     /**
-     * Credentials issued before this instant no longer count: set by logoutEverywhere, a password change and a
-     * suspension. Sessions and refresh families are deleted outright; access tokens are checked against it in
-     * strict revocation mode.
+     * Bumped by logoutEverywhere, a password change and a suspension. Access tokens carry the version they were
+     * issued under (claim `ver`); in strict revocation mode a token of an older version is refused at once. A counter
+     * rather than a timestamp, so a token issued in the same second as a revocation is judged exactly.
      */
-    tokensValidAfter: timestamp('tokens_valid_after'),
+    tokenVersion: integer('token_version').notNull().default(0),
   },
   (t) => [uniqueIndex('members_email_lower_unique').on(sql`lower(${t.email})`)],
 );
@@ -87,6 +87,34 @@ export const loginFailures = sqliteTable(
   (t) => [index('login_failures_email_at_idx').on(t.email, t.at), index('login_failures_address_at_idx').on(t.address, t.at)],
 );
 
+/**
+ * Refresh tokens, stored only as SHA-256 hashes. Each login starts a family; every refresh spends one token and adds
+ * its child to the family. Presenting a spent token again revokes the whole family.
+ */
+export const refreshTokens = sqliteTable(
+  'refresh_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull().unique(),
+    familyId: text('family_id').notNull(),
+    memberId: integer('member_id')
+      .notNull()
+      .references(() => members.id, { onDelete: 'cascade' }),
+    parentId: integer('parent_id'),
+    issuedAt: timestamp('issued_at').notNull(),
+    expiresAt: timestamp('expires_at').notNull(),
+    spentAt: timestamp('spent_at'),
+    revokedAt: timestamp('revoked_at'),
+  },
+  (t) => [
+    index('refresh_tokens_family_idx').on(t.familyId),
+    index('refresh_tokens_member_idx').on(t.memberId),
+    index('refresh_tokens_parent_idx').on(t.parentId),
+    index('refresh_tokens_expires_idx').on(t.expiresAt),
+  ],
+);
+
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;
 export type MemberRow = typeof members.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;

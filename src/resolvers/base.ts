@@ -1,9 +1,8 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import { logout } from '../services/auth.js';
 import { fromGlobalId } from '../ids.js';
 
-/** Scalars, Relay's Node lookup, and logout. */
+/** Scalars and Relay's Node lookup. */
 export const baseResolvers: Resolvers = {
   DateTime: DateTimeResolver,
   Node: {
@@ -18,8 +17,5 @@ export const baseResolvers: Resolvers = {
       const row = await load.load(decoded.id);
       return row ? { ...row, __typename: decoded.type } : null;
     },
-  },
-  Mutation: {
-    logout: (_parent, _args, ctx) => logout(ctx),
   },
 };

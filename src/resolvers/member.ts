@@ -1,5 +1,5 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import { login, signUp, type AuthPayloadModel } from '../services/auth.js';
+import { changePassword, login, logout, logoutEverywhere, refresh, signUp, type AuthPayloadModel } from '../services/auth.js';
 import { memberCheckIns } from '../services/check-ins.js';
 import { listMembers, setMemberStatus, setRole } from '../services/members.js';
 import { toGlobalId, idOf } from '../ids.js';
@@ -25,6 +25,10 @@ export const memberResolvers: Resolvers = {
   Mutation: {
     signUp: async (_parent, { input }, ctx) => signedIn(ctx, await signUp(ctx, input)),
     login: async (_parent, { input }, ctx) => signedIn(ctx, await login(ctx, input)),
+    refresh: async (_parent, { refreshToken }, ctx) => signedIn(ctx, await refresh(ctx, refreshToken)),
+    logout: (_parent, { refreshToken }, ctx) => logout(ctx, refreshToken),
+    logoutEverywhere: (_parent, _args, ctx) => logoutEverywhere(ctx),
+    changePassword: (_parent, { input }, ctx) => changePassword(ctx, input),
     setRole: (_parent, { memberId, role }, ctx) => setRole(ctx, memberId, role),
     setMemberStatus: (_parent, { memberId, status }, ctx) => setMemberStatus(ctx, memberId, status),
   },

@@ -1,9 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
+import type { IssuedRefreshToken } from '../auth/refresh-tokens.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { Context } from '../context.js';
+import type { Context, Services } from '../context.js';
 import { members, type AuthMethodName, type MemberRow } from '../db/schema.js';
-import { BadUserInputError, EmailTakenError, InvalidCredentialsError } from '../errors.js';
+import { BadUserInputError, EmailTakenError, InvalidCredentialsError, KeycardError, ErrorCode } from '../errors.js';
 import { normalizeEmail, normalizeName } from './validation.js';
 
 /** What signUp and login resolve to; `viewer` is who the request is from now on. */
@@ -45,7 +46,6 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
   const email = normalizeEmail(input.email, 'input.email');
   const name = normalizeName(input.name, 'input.name');
   checkPasswordPolicy(input.password, 'input.password');
-  assertModeAvailable(mode, 'input.mode');
   if (findByEmail(ctx, email)) throw new EmailTakenError();
   const passwordHash = await hashPassword(input.password);
   let member: MemberRow;
@@ -66,7 +66,6 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
 export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloadModel> {
   const mode = input.mode ?? 'TOKEN';
   const email = normalizeEmail(input.email, 'input.email');
-  assertModeAvailable(mode, 'input.mode');
   ctx.services.throttle.begin(email, ctx.clientAddress);
   const member = findByEmail(ctx, email);
   const ok = await verifyPassword(member?.passwordHash ?? null, input.password);
@@ -75,19 +74,83 @@ export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloa
   return startSignIn(ctx, member, mode);
 }
 
-/** Ends this request's session. Idempotent: logging out when signed out is still a success. */
-export async function logout(ctx: Context): Promise<boolean> {
+/**
+ * Ends this request's session, and revokes the refresh family of `refreshToken` when one is given. Idempotent:
+ * logging out when signed out, or with a token already revoked, is still a success.
+ */
+export async function logout(ctx: Context, refreshToken?: string | null): Promise<boolean> {
   await ctx.session.end();
+  if (refreshToken) ctx.services.refreshTokens.revokeFamilyOf(refreshToken);
   if (ctx.viewer?.method === 'SESSION') ctx.viewer = null;
   return true;
 }
 
-function assertModeAvailable(mode: AuthMethodName, argument: string): void {
-  if (mode === 'TOKEN') throw new BadUserInputError(argument, 'token sign-in is not enabled yet; use SESSION');
+/** A refresh token that is unknown, spent, revoked or expired: the client must sign in again. */
+export class RefreshRejectedError extends KeycardError {
+  constructor() {
+    super('The refresh token is not valid; sign in again', ErrorCode.UNAUTHENTICATED, { reason: 'invalid_token' });
+  }
+}
+
+/** Spends a refresh token for a new pair. The new access token carries the member's current role. */
+export async function refresh(ctx: Context, refreshToken: string): Promise<AuthPayloadModel> {
+  // Nothing Keycard issues is longer; anything else is refused before it is even hashed.
+  if (refreshToken.length > 128) throw new RefreshRejectedError();
+  const result = ctx.services.refreshTokens.rotate(refreshToken);
+  if (!result.ok) {
+    if (result.revokedFamily) ctx.services.log.warn({ event: 'refresh_token_reuse' }, 'a spent refresh token was presented again: family revoked');
+    throw new RefreshRejectedError();
+  }
+  return tokenPayload(ctx, result.member, result.refresh);
+}
+
+/**
+ * Ends every credential of a member in one transaction: bumps the token version (strict mode refuses older access
+ * tokens at once), deletes their sessions and revokes their refresh families, except the ones named in `keep`.
+ */
+export function endCredentials(services: Services, memberId: number, keep: { sessionId?: string; familyId?: string } = {}): void {
+  services.db.transaction(() => {
+    services.db.update(members).set({ tokenVersion: sql`${members.tokenVersion} + 1` }).where(eq(members.id, memberId)).run();
+    services.sessionStore.destroyAllFor(memberId, keep.sessionId);
+    services.refreshTokens.revokeAllFor(memberId, keep.familyId);
+  });
+}
+
+/** Signs the member out everywhere, this request's own session included. */
+export async function logoutEverywhere(ctx: Context): Promise<boolean> {
+  const viewer = ctx.viewer!;
+  endCredentials(ctx.services, viewer.memberId);
+  await ctx.session.end();
+  ctx.loaders.memberById.clear(viewer.memberId);
+  return true;
+}
+
+/**
+ * Changes the password after checking the current one (under the same throttle as login: a stolen session must not
+ * become a password-guessing oracle). Every other session and refresh family ends; the caller's own stays.
+ */
+export async function changePassword(ctx: Context, input: { currentPassword: string; newPassword: string }): Promise<boolean> {
+  const viewer = ctx.viewer!;
+  checkPasswordPolicy(input.newPassword, 'input.newPassword');
+  if (input.newPassword === input.currentPassword) throw new BadUserInputError('input.newPassword', 'must differ from the current password');
+  const member = await ctx.loaders.memberById.load(viewer.memberId);
+  if (!member) throw new InvalidCredentialsError();
+  ctx.services.throttle.begin(member.email, ctx.clientAddress);
+  if (!(await verifyPassword(member.passwordHash, input.currentPassword))) {
+    throw new KeycardError('input.currentPassword: the current password is not correct', ErrorCode.INVALID_CREDENTIALS, { argument: 'input.currentPassword' });
+  }
+  ctx.services.throttle.succeeded(member.email);
+  const passwordHash = await hashPassword(input.newPassword);
+  ctx.services.db.transaction(() => {
+    ctx.services.db.update(members).set({ passwordHash }).where(eq(members.id, member.id)).run();
+    endCredentials(ctx.services, member.id, { sessionId: ctx.session.currentId(), familyId: viewer.familyId });
+  });
+  ctx.loaders.memberById.clear(member.id);
+  return true;
 }
 
 async function startSignIn(ctx: Context, member: MemberRow, mode: AuthMethodName): Promise<AuthPayloadModel> {
-  assertModeAvailable(mode, 'input.mode');
+  if (mode === 'TOKEN') return tokenPayload(ctx, member, ctx.services.refreshTokens.startFamily(member.id));
   const { expiresAt } = await ctx.session.start(member.id);
   return {
     member,
@@ -97,5 +160,18 @@ async function startSignIn(ctx: Context, member: MemberRow, mode: AuthMethodName
     refreshToken: null,
     refreshTokenExpiresAt: null,
     viewer: { memberId: member.id, role: member.role, method: 'SESSION', expiresAt, scopes: [] },
+  };
+}
+
+function tokenPayload(ctx: Context, member: MemberRow, refresh: IssuedRefreshToken): AuthPayloadModel {
+  const access = ctx.services.accessTokens.issue(member, refresh.familyId);
+  return {
+    member,
+    method: 'TOKEN',
+    accessToken: access.token,
+    accessTokenExpiresAt: access.expiresAt,
+    refreshToken: refresh.token,
+    refreshTokenExpiresAt: refresh.expiresAt,
+    viewer: { memberId: member.id, role: member.role, method: 'TOKEN', expiresAt: access.expiresAt, scopes: [], familyId: refresh.familyId },
   };
 }

@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, like, or, sql } from 'drizzle-orm';
 import { roleRank } from '../auth/viewer.js';
 import type { Context } from '../context.js';
-import { members, sessions, type MemberRow, type MemberStatusName, type RoleName } from '../db/schema.js';
+import { members, type MemberRow, type MemberStatusName, type RoleName } from '../db/schema.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
 import { requireIdOf } from '../ids.js';
+import { endCredentials } from './auth.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';
 
 /** `%` and `_` typed into a search box mean themselves, not wildcards. */
@@ -65,8 +66,8 @@ export async function setRole(ctx: Context, memberId: string, role: RoleName): P
 
 /**
  * Suspends (bans) or reinstates a member. Staff may act only on members below their own role, and nobody on
- * themself. A suspension ends every session of the member at once and stamps the instant after which no older
- * credential counts.
+ * themself. A suspension ends every session and refresh family of the member at once, and bumps their token
+ * version so strict mode refuses their access tokens too.
  */
 export async function setMemberStatus(ctx: Context, memberId: string, status: MemberStatusName): Promise<MemberRow> {
   const target = await requireMember(ctx, memberId, 'memberId');
@@ -76,15 +77,9 @@ export async function setMemberStatus(ctx: Context, memberId: string, status: Me
     throw new ForbiddenError('Only a member with a higher role can change this member’s status');
   }
   const db = ctx.services.db;
-  const updated = db.transaction((tx) => {
-    const row = tx
-      .update(members)
-      .set(status === 'SUSPENDED' ? { status, tokensValidAfter: new Date() } : { status })
-      .where(eq(members.id, target.id))
-      .returning()
-      .get();
-    if (status === 'SUSPENDED') tx.delete(sessions).where(eq(sessions.memberId, target.id)).run();
-    return row!;
+  const updated = db.transaction(() => {
+    if (status === 'SUSPENDED') endCredentials(ctx.services, target.id);
+    return db.update(members).set({ status }).where(eq(members.id, target.id)).returning().get()!;
   });
   return refreshed(ctx, updated);
 }

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createApp, type KeycardApp } from '../../src/app.js';
+import { KeyRing, loadKeyRing } from '../../src/auth/keys.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type GymDatabase } from '../../src/db/client.js';
 import { prepareData } from '../../src/db/seed.js';
@@ -12,6 +16,8 @@ export interface TestApp {
   config: Config;
   database: GymDatabase;
   keycard: KeycardApp;
+  keyRing: KeyRing;
+  keysDir: string;
   /** Every log line the server wrote, parsed. */
   logs: Record<string, unknown>[];
   /** Every log line, raw, to search for leaked secrets. */
@@ -28,6 +34,8 @@ export interface StartOptions {
   seed?: boolean;
   /** Use this database instead of a fresh `:memory:` one (it is not closed by close()). */
   database?: GymDatabase;
+  /** Use this key directory (kept after close) instead of a fresh temporary one with one key. */
+  keysDir?: string;
 }
 
 export const TEST_SESSION_SECRET = randomBytes(32).toString('hex');
@@ -37,7 +45,11 @@ export const TEST_SESSION_SECRET = randomBytes(32).toString('hex');
  * and listens on port 0. Call close() after each file.
  */
 export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
+  const ownKeys = !options.keysDir;
+  const keysDir = options.keysDir ?? mkdtempSync(path.join(tmpdir(), 'keycard-keys-'));
+  const keyRing = loadKeyRing(keysDir, { createIfEmpty: true });
   const config = loadConfig({
+    KEYS_DIR: keysDir,
     NODE_ENV: 'test',
     DATABASE_URL: ':memory:',
     SESSION_SECRET: TEST_SESSION_SECRET,
@@ -55,7 +67,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     },
   });
   const logger = pino({ level: config.logLevel }, sink);
-  const keycard = await createApp({ config, database, logger });
+  const keycard = await createApp({ config, database, keyRing, logger });
   await new Promise<void>((resolve) => keycard.httpServer.listen(0, '127.0.0.1', resolve));
   const { port } = keycard.httpServer.address() as AddressInfo;
   return {
@@ -63,6 +75,8 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     config,
     database,
     keycard,
+    keyRing,
+    keysDir,
     get logs() {
       return lines.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     },
@@ -71,6 +85,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     async close() {
       await keycard.close();
       if (!options.database) database.close();
+      if (ownKeys) rmSync(keysDir, { recursive: true, force: true });
     },
   };
 }

@@ -25,6 +25,8 @@ function expected(access: Access, persona: Persona): 'ok' | 'UNAUTHENTICATED' | 
 }
 
 interface Ids {
+  /** One unspent refresh token per persona. */
+  refreshTokens: Record<Persona, string>;
   bob: string;
   carol: string;
   bobCheckIn: string;
@@ -61,6 +63,17 @@ const MATRIX: Record<string, Row> = {
     query: () => `mutation { login(input: { email: "carol@example.com", password: "a long and unusual passphrase", mode: TOKEN }) { method } }`,
     path: ['login'],
   },
+  'Mutation.refresh': {
+    access: 'public',
+    query: (ids, p) => `mutation { refresh(refreshToken: "${ids.refreshTokens[p]}") { method } }`,
+    path: ['refresh'],
+  },
+  'Mutation.changePassword': {
+    // A wrong current password: the guard lets the member through, the mutation then refuses and changes nothing.
+    access: 'member',
+    query: () => `mutation { changePassword(input: { currentPassword: "not the password at all", newPassword: "another long passphrase" }) }`,
+    path: ['changePassword'],
+  },
   'Mutation.checkIn': { access: 'member', query: () => `mutation { checkIn(door: "matrix") { id } }`, path: ['checkIn'] },
   'Mutation.setMembership': {
     access: 'staff',
@@ -90,7 +103,8 @@ const MATRIX: Record<string, Row> = {
   'CheckIn.at': { access: 'bob-or-staff', query: onBobsCheckIn('at'), path: ['node'] },
   'CheckIn.door': { access: 'bob-or-staff', query: onBobsCheckIn('door'), path: ['node', 'door'] },
   'CheckIn.method': { access: 'bob-or-staff', query: onBobsCheckIn('method'), path: ['node'] },
-  // Last: it ends the persona's own session.
+  // Last: these end the persona's own session.
+  'Mutation.logoutEverywhere': { access: 'member', query: () => `mutation { logoutEverywhere }`, path: ['logoutEverywhere'] },
   'Mutation.logout': { access: 'public', query: () => `mutation { logout }`, path: ['logout'] },
 };
 
@@ -127,7 +141,12 @@ describe('the authorization matrix', () => {
     );
     const bob = await staff.gql(`{ members(search: "bob@") { edges { node { id checkIns(first: 1) { edges { node { id } } } } } } }`);
     const bobNode = bob.data.members.edges[0].node;
-    ids = { bob: bobNode.id, carol: carol.data.signUp.member.id, bobCheckIn: bobNode.checkIns.edges[0].node.id, plan: toGlobalId('Plan', 1) };
+    const refreshTokens = {} as Record<Persona, string>;
+    for (const persona of PERSONAS) {
+      const login = await new Client(app.url).gql(`mutation { login(input: { email: "carol@example.com", password: "a long and unusual passphrase" }) { refreshToken } }`);
+      refreshTokens[persona] = login.data.login.refreshToken;
+    }
+    ids = { refreshTokens, bob: bobNode.id, carol: carol.data.signUp.member.id, bobCheckIn: bobNode.checkIns.edges[0].node.id, plan: toGlobalId('Plan', 1) };
   });
   afterAll(() => app.close());
 

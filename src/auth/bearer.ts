@@ -1,0 +1,30 @@
+import type { AccessTokens } from './access-tokens.js';
+import { CredentialRejected, type Strategy } from './strategies.js';
+
+/** RFC 6750's b64token, after the scheme and one or more spaces. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/**
+ * The card reader. An Authorization header alone decides: when present, this strategy claims the request, and the
+ * session cookie is never looked at. Any other scheme, a malformed value or a bad token is refused.
+ *
+ * In `stateless` mode a good signature is enough: no database read, the card reader never calls the front desk. In
+ * `strict` mode one primary-key read (through the request's loader, which `me` then reuses) checks the member is
+ * still active and the token's version was not revoked, and takes the role from the database.
+ */
+export function bearerStrategy(options: { tokens: AccessTokens; revocation: 'stateless' | 'strict' }): Strategy {
+  return async (req, { loaders }) => {
+    const header = req.headers.authorization;
+    if (header === undefined) return null;
+    const match = BEARER.exec(header);
+    if (!match) throw new CredentialRejected('invalid_token');
+    const claims = options.tokens.verify(match[1]!);
+    let role = claims.role;
+    if (options.revocation === 'strict') {
+      const member = await loaders.memberById.load(claims.memberId);
+      if (!member || member.status !== 'ACTIVE' || member.tokenVersion !== claims.version) throw new CredentialRejected('invalid_token');
+      role = member.role;
+    }
+    return { memberId: claims.memberId, role, method: 'TOKEN', expiresAt: claims.expiresAt, scopes: [], familyId: claims.familyId };
+  };
+}

@@ -1,0 +1,155 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** One ES256 signing key: its private half signs, its public half is published in the JWKS. */
+export interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** The public key as a JWK, with kid, alg and use: what /.well-known/jwks.json lists. */
+  jwk: JsonWebKey & { kid: string; alg: 'ES256'; use: 'sig' };
+}
+
+const KID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Thrown at start when the key directory holds something that is not a usable signing key. */
+export class KeyRingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyRingError';
+  }
+}
+
+function toSigningKey(kid: string, pem: string, file: string): SigningKey {
+  if (!KID.test(kid)) throw new KeyRingError(`${file}: a key id (the file name) may use only letters, digits, _ and -`);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: pem, format: 'pem' });
+  } catch {
+    throw new KeyRingError(`${file}: not a PEM private key`);
+  }
+  // Only P-256 keys: ES256 is the one algorithm Keycard signs and accepts.
+  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new KeyRingError(`${file}: must be a P-256 (prime256v1) EC private key for ES256`);
+  }
+  const publicKey = createPublicKey(privateKey);
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+  return { kid, privateKey, publicKey, jwk: { kty, crv, x, y, kid, alg: 'ES256', use: 'sig' } };
+}
+
+/**
+ * The gym's signing keys, read from a directory of `<kid>.pem` files (PKCS#8 P-256). The name that sorts last
+ * signs; all of them verify and are published, so tokens signed before a rotation keep working until they expire.
+ */
+export class KeyRing {
+  private keys = new Map<string, SigningKey>();
+  private signer!: SigningKey;
+  private lastReload = 0;
+
+  private constructor(private readonly dir: string | null) {}
+
+  /** Loads every key in `dir`. Throws when there is none, or when any file is not a P-256 private key. */
+  static fromDirectory(dir: string): KeyRing {
+    const ring = new KeyRing(dir);
+    ring.reload();
+    return ring;
+  }
+
+  /** A ring over keys already in memory (tests, tools). */
+  static fromKeys(keys: { kid: string; pem: string }[]): KeyRing {
+    const ring = new KeyRing(null);
+    ring.install(keys.map((k) => toSigningKey(k.kid, k.pem, k.kid)));
+    return ring;
+  }
+
+  /** The key that signs new tokens. */
+  get current(): SigningKey {
+    return this.signer;
+  }
+
+  get(kid: string): SigningKey | undefined {
+    return this.keys.get(kid);
+  }
+
+  /** The public JWKS document. */
+  jwks(): { keys: SigningKey['jwk'][] } {
+    return { keys: [...this.keys.values()].map((k) => k.jwk) };
+  }
+
+  /** Reads the directory again, picking up keys added by `npm run keys:rotate`. */
+  reload(): void {
+    if (!this.dir) return;
+    this.lastReload = Date.now();
+    let files: string[];
+    try {
+      files = readdirSync(this.dir).filter((f) => f.endsWith('.pem'));
+    } catch {
+      throw new KeyRingError(`${this.dir}: cannot read the signing key directory`);
+    }
+    const keys = files.map((f) => toSigningKey(f.slice(0, -'.pem'.length), readFileSync(path.join(this.dir!, f), 'utf8'), path.join(this.dir!, f)));
+    this.install(keys);
+  }
+
+  /**
+   * Called when a token names a kid this process does not know: another instance may have rotated. Reloads at
+   * most once per `minIntervalMs`, so a flood of forged kids cannot turn into a flood of directory reads.
+   */
+  reloadForUnknownKid(minIntervalMs = 30_000): void {
+    if (!this.dir || Date.now() - this.lastReload < minIntervalMs) return;
+    try {
+      this.reload();
+    } catch {
+      // Keep the keys we have; the next start reports the broken file.
+    }
+  }
+
+  private install(keys: SigningKey[]): void {
+    if (keys.length === 0) throw new KeyRingError(`${this.dir ?? 'key ring'}: no signing key (<kid>.pem)`);
+    keys.sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
+    this.keys = new Map(keys.map((k) => [k.kid, k]));
+    this.signer = keys.at(-1)!;
+  }
+}
+
+/** A fresh P-256 private key in PKCS#8 PEM. */
+export function generateSigningKeyPem(): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+/**
+ * Adds a new key to `dir`, named so that it sorts after every existing one (a UTC timestamp, then random bits),
+ * which makes it the signer. Written with mode 0600: only the server's user may read a private key.
+ */
+export function addSigningKey(dir: string, now = new Date()): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  let kid = `${stamp}-${randomBytes(4).toString('hex')}`;
+  const existing = readdirSync(dir)
+    .filter((f) => f.endsWith('.pem'))
+    .map((f) => f.slice(0, -4))
+    .sort();
+  const last = existing.at(-1);
+  // A hand-named key may sort after any timestamp: then extend its name, which sorts right after it.
+  if (last !== undefined && kid <= last) {
+    kid = `${last}-${randomBytes(4).toString('hex')}`;
+    if (!KID.test(kid)) throw new KeyRingError(`${dir}: cannot name a key that sorts after "${last}"; rename that key`);
+  }
+  writeFileSync(path.join(dir, `${kid}.pem`), generateSigningKeyPem(), { mode: 0o600, flag: 'wx' });
+  return kid;
+}
+
+/** Development: the key directory, with one key made on first start. Production: the directory as it is. */
+export function loadKeyRing(dir: string, options: { createIfEmpty: boolean }): KeyRing {
+  if (options.createIfEmpty) {
+    let empty = true;
+    try {
+      empty = !readdirSync(dir).some((f) => f.endsWith('.pem'));
+    } catch {
+      // No directory yet.
+    }
+    if (empty) addSigningKey(dir);
+  }
+  return KeyRing.fromDirectory(dir);
+}
