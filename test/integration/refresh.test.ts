@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Client, codes, DEMO, LOGIN } from '../helpers/client.js';
+
+const REFRESH = `mutation($t: String!) { refresh(refreshToken: $t) { method accessToken refreshToken refreshTokenExpiresAt member { name } } }`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function login(app: TestApp): Promise<{ accessToken: string; refreshToken: string }> {
+  const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } });
+  return res.data.login;
+}
+
+const refresh = (app: TestApp, token: string) => new Client(app.url).gql(REFRESH, { t: token });
+
+describe('refresh token rotation', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REFRESH_REUSE_GRACE: '300ms' } });
+  });
+  afterAll(() => app.close());
+
+  it('spends the old token and returns a new pair', async () => {
+    const first = await login(app);
+    const res = await refresh(app, first.refreshToken);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.refresh.method).toBe('TOKEN');
+    expect(res.data.refresh.refreshToken).not.toBe(first.refreshToken);
+    expect(res.data.refresh.accessToken).not.toBe(first.accessToken);
+    const me = await new Client(app.url).gql('{ me { name } }', undefined, { authorization: `Bearer ${res.data.refresh.accessToken}` });
+    expect(me.data.me.name).toBe('Alice Member');
+  });
+
+  it('stores only hashes of refresh tokens', async () => {
+    const { refreshToken } = await login(app);
+    const dump = JSON.stringify(app.database.sqlite.prepare('select * from refresh_tokens').all());
+    expect(dump).not.toContain(refreshToken);
+    expect(dump).not.toContain(refreshToken.slice(4));
+  });
+
+  it('revokes the whole family when a spent token comes back after the grace period, the newest token included', async () => {
+    const first = await login(app);
+    const second = (await refresh(app, first.refreshToken)).data.refresh;
+    await sleep(400);
+    const replay = await refresh(app, first.refreshToken);
+    expect(codes(replay)).toEqual(['UNAUTHENTICATED']);
+    // The thief's copy and the member's alike: the still-unused newest token is dead too.
+    expect(codes(await refresh(app, second.refreshToken))).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('revokes the family when an older token comes back, even within the grace period', async () => {
+    const a = await login(app);
+    const b = (await refresh(app, a.refreshToken)).data.refresh;
+    const c = (await refresh(app, b.refreshToken)).data.refresh;
+    // `a` was not the family's newest when it was spent: this is a replay, not a race.
+    expect(codes(await refresh(app, a.refreshToken))).toEqual(['UNAUTHENTICATED']);
+    expect(codes(await refresh(app, c.refreshToken))).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('lets exactly one of two concurrent refreshes win, and the loser revokes nothing', async () => {
+    const { refreshToken } = await login(app);
+    const results = await Promise.all([refresh(app, refreshToken), refresh(app, refreshToken)]);
+    const winners = results.filter((r) => !r.errors);
+    const losers = results.filter((r) => r.errors);
+    expect(winners).toHaveLength(1);
+    expect(losers.map(codes)).toEqual([['UNAUTHENTICATED']]);
+    // Within the grace period, with the family's newest token: the winner's pair lives on.
+    const next = await refresh(app, winners[0]!.data.refresh.refreshToken);
+    expect(next.errors).toBeUndefined();
+  });
+
+  it('lets exactly one of ten concurrent refreshes win', async () => {
+    const { refreshToken } = await login(app);
+    const results = await Promise.all(Array.from({ length: 10 }, () => refresh(app, refreshToken)));
+    expect(results.filter((r) => !r.errors)).toHaveLength(1);
+  });
+
+  it('revokes the family at logout(refreshToken)', async () => {
+    const { refreshToken } = await login(app);
+    const out = await new Client(app.url).gql(`mutation($t: String) { logout(refreshToken: $t) }`, { t: refreshToken });
+    expect(out.data).toEqual({ logout: true });
+    expect(codes(await refresh(app, refreshToken))).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('refuses unknown and oversized tokens without a 500', async () => {
+    for (const token of ['', 'kcr_nope', 'x'.repeat(10_000)]) {
+      const res = await refresh(app, token);
+      expect(res.status).toBe(200);
+      expect(codes(res)).toEqual(['UNAUTHENTICATED']);
+    }
+  });
+});
+
+describe('refresh token expiry', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REFRESH_TOKEN_TTL: '1s', ACCESS_TOKEN_TTL: '1s' } });
+  });
+  afterAll(() => app.close());
+
+  it('refuses an expired refresh token', async () => {
+    const { refreshToken } = await login(app);
+    await sleep(1200);
+    expect(codes(await refresh(app, refreshToken))).toEqual(['UNAUTHENTICATED']);
+  });
+});
