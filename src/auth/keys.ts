@@ -131,13 +131,24 @@ export function addSigningKey(dir: string, now = new Date()): string {
     .map((f) => f.slice(0, -4))
     .sort();
   const last = existing.at(-1);
-  // A hand-named key may sort after any timestamp: then extend its name, which sorts right after it.
-  if (last !== undefined && kid <= last) {
-    kid = `${last}-${randomBytes(4).toString('hex')}`;
-    if (!KID.test(kid)) throw new KeyRingError(`${dir}: cannot name a key that sorts after "${last}"; rename that key`);
-  }
+  if (last !== undefined && kid <= last) kid = successorOf(last, dir);
   writeFileSync(path.join(dir, `${kid}.pem`), generateSigningKeyPem(), { mode: 0o600, flag: 'wx' });
   return kid;
+}
+
+const GENERATED = /^(\d{8}T\d{6}Z)-([0-9a-f]{8})$/;
+
+/**
+ * A name that sorts right after `last`: for a key this module named in the same second, the next suffix; for a
+ * hand-named key that sorts after any timestamp, its name extended.
+ */
+function successorOf(last: string, dir: string): string {
+  const match = GENERATED.exec(last);
+  const suffix = match ? Number.parseInt(match[2]!, 16) + 1 + randomBytes(2).readUInt16BE() : Infinity;
+  if (match && suffix <= 0xffffffff) return `${match[1]}-${suffix.toString(16).padStart(8, '0')}`;
+  const extended = `${last}-${randomBytes(4).toString('hex')}`;
+  if (!KID.test(extended)) throw new KeyRingError(`${dir}: cannot name a key that sorts after "${last}"; rename that key`);
+  return extended;
 }
 
 /** Development: the key directory, with one key made on first start. Production: the directory as it is. */
