@@ -84,8 +84,9 @@ export class KeyRing {
     let files: string[];
     try {
       files = readdirSync(this.dir).filter((f) => f.endsWith('.pem'));
-    } catch {
-      throw new KeyRingError(`${this.dir}: cannot read the signing key directory`);
+    } catch (err) {
+      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new KeyRingError(missing ? `${this.dir}: no signing key (<kid>.pem); add one with npm run keys:rotate` : `${this.dir}: cannot read the signing key directory`);
     }
     const keys = files.map((f) => toSigningKey(f.slice(0, -'.pem'.length), readFileSync(path.join(this.dir!, f), 'utf8'), path.join(this.dir!, f)));
     this.install(keys);
@@ -105,7 +106,7 @@ export class KeyRing {
   }
 
   private install(keys: SigningKey[]): void {
-    if (keys.length === 0) throw new KeyRingError(`${this.dir ?? 'key ring'}: no signing key (<kid>.pem)`);
+    if (keys.length === 0) throw new KeyRingError(`${this.dir ?? 'key ring'}: no signing key (<kid>.pem); add one with npm run keys:rotate`);
     keys.sort((a, b) => (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
     this.keys = new Map(keys.map((k) => [k.kid, k]));
     this.signer = keys.at(-1)!;
