@@ -38,6 +38,17 @@ describe('keycards: access tokens', () => {
     expect(me.data.me).toEqual({ id: payload.member.id, name: 'Alice Member' });
   });
 
+  it('signs a new member up with a keycard by default, readable in the same response', async () => {
+    const res = await new Client(app.url).gql(
+      `mutation { signUp(input: { email: "tina@example.com", password: "tina's long passphrase", name: "Tina" }) { method accessToken refreshToken member { email role } } }`,
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.setCookies).toEqual([]);
+    expect(res.data.signUp).toMatchObject({ method: 'TOKEN', member: { email: 'tina@example.com', role: 'MEMBER' } });
+    const me = await new Client(app.url).gql('{ me { email } }', undefined, bearer(res.data.signUp.accessToken));
+    expect(me.data.me.email).toBe('tina@example.com');
+  });
+
   it('is an RFC 9068 ES256 JWT with the contract’s header and claims', async () => {
     const { data } = await tokenLogin(app, 'staff');
     const { header, payload } = decodeJwt(data.login.accessToken);
