@@ -1,15 +1,14 @@
-import type { RoleName } from '../db/schema.js';
 import { idOf, toGlobalId } from '../ids.js';
-import { readHeader, signToken, verifySigned, type JwtRules, type SignedToken } from './jwt.js';
+import { CredentialRejected, readHeader, signToken, verifySigned, type JwtRules, type SignedToken } from './jwt.js';
 import type { KeyRing } from './keys.js';
-import { CredentialRejected } from './strategies.js';
+import { ROLES, type RoleName } from './roles.js';
 
 /** RFC 9068's media type for JWT access tokens: a partner token or an ID token is never mistaken for one. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** The gym's own audience. Partner tokens name the partner instead, so the gym refuses them. */
 export const GYM_AUDIENCE = 'keycard';
 
-const ROLES: ReadonlySet<string> = new Set<RoleName>(['MEMBER', 'STAFF', 'ADMIN']);
+const ROLE_NAMES: ReadonlySet<string> = new Set(ROLES);
 
 /** What a verified access token says. */
 export interface AccessClaims {
@@ -52,7 +51,7 @@ export class AccessTokens {
     const payload = verifySigned(token, key.publicKey, this.rules);
     const memberId = idOf('Member', payload.sub!);
     const { role, ver, sid } = payload as Record<string, unknown>;
-    if (memberId === null || typeof role !== 'string' || !ROLES.has(role) || !Number.isInteger(ver) || typeof sid !== 'string') {
+    if (memberId === null || typeof role !== 'string' || !ROLE_NAMES.has(role) || !Number.isInteger(ver) || typeof sid !== 'string') {
       throw new CredentialRejected('invalid_token');
     }
     return { memberId, role: role as RoleName, version: ver as number, familyId: sid, expiresAt: new Date(payload.exp! * 1000) };

@@ -1,8 +1,6 @@
 import type { AccessTokens } from './access-tokens.js';
-import { CredentialRejected, type Strategy } from './strategies.js';
-
-/** RFC 6750's b64token, after the scheme and one or more spaces. */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+import { bearerTokenOf, CredentialRejected } from './jwt.js';
+import type { Strategy } from './strategies.js';
 
 /**
  * The card reader. An Authorization header alone decides: when present, this strategy claims the request, and the
@@ -14,11 +12,9 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  */
 export function bearerStrategy(options: { tokens: AccessTokens; revocation: 'stateless' | 'strict' }): Strategy {
   return async (req, { loaders }) => {
-    const header = req.headers.authorization;
-    if (header === undefined) return null;
-    const match = BEARER.exec(header);
-    if (!match) throw new CredentialRejected('invalid_token');
-    const claims = options.tokens.verify(match[1]!);
+    const token = bearerTokenOf(req.headers.authorization);
+    if (token === null) return null;
+    const claims = options.tokens.verify(token);
     let role = claims.role;
     if (options.revocation === 'strict') {
       const member = await loaders.memberById.load(claims.memberId);

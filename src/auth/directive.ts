@@ -8,9 +8,8 @@ import {
   type GraphQLNamedType,
   type GraphQLSchema,
 } from 'graphql';
-import type { RoleName } from '../db/schema.js';
 import { ForbiddenError, UnauthenticatedError, type TokenFailureReason } from '../errors.js';
-import { roleAtLeast, roleRank } from './viewer.js';
+import { roleAtLeast, roleRank, type RoleName } from './roles.js';
 
 /** One `@auth` as written in the SDL. */
 export interface AuthRule {

@@ -1,7 +1,28 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { TokenFailureReason } from '../errors.js';
-import { CredentialRejected } from './strategies.js';
+
+/** A credential was presented and refused; the request goes on anonymously, and guarded fields say why. */
+export class CredentialRejected extends Error {
+  constructor(readonly reason: TokenFailureReason) {
+    super(`credential rejected: ${reason}`);
+    this.name = 'CredentialRejected';
+  }
+}
+
+/** RFC 6750's b64token, after the scheme and one or more spaces. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/**
+ * The token in an Authorization header: null when there is no header ("not mine"); CredentialRejected for any other
+ * scheme or a malformed value, since a client that sends the header means it.
+ */
+export function bearerTokenOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const match = BEARER.exec(header);
+  if (!match) throw new CredentialRejected('invalid_token');
+  return match[1]!;
+}
 
 /** What a verifier insists on, fixed when it is built rather than read from the token. */
 export interface JwtRules {

@@ -1,21 +1,15 @@
 import type { Request } from 'express';
 import type { Loaders } from '../db/loaders.js';
-import type { TokenFailureReason } from '../errors.js';
+import { CredentialRejected } from './jwt.js';
 import type { AuthFailure, Viewer } from './viewer.js';
+
+export { CredentialRejected };
 
 /**
  * One way of recognising a request. Returns null when the request carries nothing for it ("not mine"), a viewer
  * when the credential is good, or throws {@link CredentialRejected} when the credential is its kind but bad.
  */
 export type Strategy = (req: Request, deps: { loaders: Loaders }) => Promise<Viewer | null>;
-
-/** A credential was presented and refused; the request goes on anonymously, and guarded fields say why. */
-export class CredentialRejected extends Error {
-  constructor(readonly reason: TokenFailureReason) {
-    super(`credential rejected: ${reason}`);
-    this.name = 'CredentialRejected';
-  }
-}
 
 export interface Authentication {
   viewer: Viewer | null;

@@ -1,5 +1,5 @@
-import type { AuthMethodName, RoleName } from '../db/schema.js';
 import type { TokenFailureReason } from '../errors.js';
+import type { AuthMethodName, RoleName } from './roles.js';
 
 /** Who a request acts for, once a strategy has vouched for it. */
 export interface Viewer {
@@ -22,15 +22,4 @@ export interface ViewerModel {
 /** Why a credential the request presented was refused, kept so guarded fields can say so (and only so much). */
 export interface AuthFailure {
   reason: TokenFailureReason;
-}
-
-const RANK: Record<RoleName, number> = { MEMBER: 1, STAFF: 2, ADMIN: 3 };
-
-/** Roles include the ones below them: ADMIN may do whatever STAFF may, STAFF whatever MEMBER may. */
-export function roleAtLeast(role: RoleName, required: RoleName): boolean {
-  return RANK[role] >= RANK[required];
-}
-
-export function roleRank(role: RoleName): number {
-  return RANK[role];
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { AUTH_METHODS, ROLES } from '../auth/roles.js';
 
 /** Timestamps are stored as milliseconds since the epoch: sortable, exact, and cheap to compare in SQL. */
 const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' });
@@ -20,7 +21,7 @@ export const members = sqliteTable(
     email: text('email').notNull(),
     name: text('name').notNull(),
     passwordHash: text('password_hash').notNull(),
-    role: text('role', { enum: ['MEMBER', 'STAFF', 'ADMIN'] })
+    role: text('role', { enum: ROLES })
       .notNull()
       .default('MEMBER'),
     status: text('status', { enum: ['ACTIVE', 'SUSPENDED'] })
@@ -57,7 +58,7 @@ export const checkIns = sqliteTable(
       .references(() => members.id, { onDelete: 'cascade' }),
     at: timestamp('at').notNull(),
     door: text('door'),
-    method: text('method', { enum: ['SESSION', 'TOKEN'] }).notNull(),
+    method: text('method', { enum: AUTH_METHODS }).notNull(),
   },
   (t) => [index('check_ins_member_id_idx').on(t.memberId, t.id)],
 );

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, like, or, sql } from 'drizzle-orm';
-import { roleRank } from '../auth/viewer.js';
+import { roleRank } from '../auth/roles.js';
 import type { Context } from '../context.js';
 import { members, type MemberRow, type MemberStatusName, type RoleName } from '../db/schema.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
