@@ -27,6 +27,7 @@ const config: CodegenConfig = {
           CheckIn: '../db/schema.js#CheckInRow',
           Viewer: '../auth/viewer.js#ViewerModel',
           AuthPayload: '../services/auth.js#AuthPayloadModel',
+          PartnerToken: '../services/partners.js#PartnerTokenModel',
           MemberConnection: '../services/pagination.js#Connection<MemberRow>',
           MemberEdge: '../services/pagination.js#Edge<MemberRow>',
           CheckInConnection: '../services/pagination.js#Connection<CheckInRow>',

@@ -1,27 +1,26 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { bearerStrategy } from './auth/bearer.js';
 import type { KeyRing } from './auth/keys.js';
+import { PartnerTokens } from './auth/partner-tokens.js';
 import { RefreshTokens } from './auth/refresh-tokens.js';
+import { getOrCreateSecret } from './db/secrets.js';
 import { createSessionMiddleware, sessionStrategy } from './auth/session.js';
 import { SqliteSessionStore } from './auth/session-store.js';
 import type { Strategy } from './auth/strategies.js';
 import { LoginThrottle } from './auth/throttle.js';
-import type { Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
-import { createContext, type Context, type RequestLog, type Services } from './context.js';
+import { createContext, type Context, type Services } from './context.js';
 import type { GymDatabase } from './db/client.js';
-import { createFormatError } from './errors.js';
-import { operationLimitRules } from './limits.js';
+import { graphqlDefaults, httpErrors, jsonBody, noStore, notFound, requestLogger, responsePlugin } from './http.js';
 import { createLogger } from './logger.js';
 import { buildSchema } from './schema.js';
 
@@ -61,91 +60,6 @@ mutation CheckIn {
 }
 `;
 
-const BODY_LIMIT = '100kb';
-const REQUEST_ID = /^[\w.:-]{1,64}$/;
-
-/**
- * One line per request: id, route, status, duration, operation, who (method and member id) and outcome. Built from
- * what the request did, never from its headers or body, so no cookie, token or password can reach the log.
- */
-function requestLogger(log: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    const incoming = req.get('x-request-id');
-    const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    res.setHeader('X-Request-Id', id);
-    const entry: RequestLog = {};
-    res.locals.requestLog = entry;
-    res.on('finish', () => {
-      const viewer = entry.viewer ?? (res.locals.viewer as Viewer | null | undefined) ?? null;
-      log.info(
-        {
-          reqId: id,
-          method: req.method,
-          // The route without its query string, which may carry things that must not be logged.
-          path: req.originalUrl.split('?')[0],
-          status: res.statusCode,
-          durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-          operation: entry.operationName ?? undefined,
-          auth: viewer?.method ?? 'anonymous',
-          memberId: viewer?.memberId,
-          outcome: res.statusCode >= 500 ? 'error' : entry.errorCodes?.length ? `errors:${entry.errorCodes.join(',')}` : res.statusCode >= 400 ? 'refused' : 'ok',
-        },
-        'request',
-      );
-    });
-    next();
-  };
-}
-
-/** Every GraphQL response is personal: never cached by a browser or a proxy. */
-const noStore: RequestHandler = (_req, res, next) => {
-  res.setHeader('Cache-Control', 'no-store');
-  next();
-};
-
-function responsePlugin(): ApolloServerPlugin<Context> {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, contextValue, operationName, errors }) {
-          response.http.headers.set('cache-control', 'no-store');
-          // RFC 6750: a request whose bearer token was refused, and that touched a guarded field, answers 401.
-          if (contextValue.authFailure && response.body.kind === 'single') {
-            const refused = response.body.singleResult.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
-            if (refused) {
-              response.http.status = 401;
-              response.http.headers.set('www-authenticate', 'Bearer error="invalid_token"');
-            }
-          }
-          const entry = contextValue.requestLog;
-          {
-            entry.operationName = operationName;
-            entry.viewer = contextValue.viewer;
-            const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
-            if (response.body.kind === 'single') {
-              for (const e of response.body.singleResult.errors ?? []) codes.push(String(e.extensions?.code ?? ''));
-            }
-            entry.errorCodes = [...new Set(codes.filter(Boolean))];
-          }
-        },
-      };
-    },
-  };
-}
-
-/** Body-parser and other HTTP-level errors as GraphQL-shaped JSON, never an HTML page or a stack. */
-function httpErrors(log: Logger): ErrorRequestHandler {
-  return (err, _req, res, _next) => {
-    const status = Number(err?.status ?? err?.statusCode ?? 500);
-    if (status >= 500) log.error({ err }, 'unhandled error');
-    const message =
-      status === 413 ? `Request body too large (limit ${BODY_LIMIT})` : status >= 500 ? 'Internal server error' : 'Malformed request';
-    if (res.headersSent) return;
-    res.status(status).json({ errors: [{ message, extensions: { code: status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
-  };
-}
-
 /**
  * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
  * the configured port, tests on port 0.
@@ -162,8 +76,14 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     bearerStrategy({ tokens: accessTokens, revocation: config.tokenRevocation }),
     sessionStrategy({ absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs }),
   ];
+  const partnerTokens = new PartnerTokens(keyRing, {
+    issuer: config.publicUrl,
+    ttlMs: config.partnerTokenTtlMs,
+    partners: config.partners,
+    pairwiseSecret: config.pairwiseSecret ?? getOrCreateSecret(db, 'pairwise-subject'),
+  });
   const throttle = new LoginThrottle(db, config.login);
-  const services: Services = { db, config, throttle, sessionStore, accessTokens, refreshTokens, strategies, log };
+  const services: Services = { db, config, throttle, sessionStore, accessTokens, refreshTokens, partnerTokens, strategies, log };
 
   // Housekeeping, never keeping the process alive: pick up keys added by keys:rotate, drop dead rows.
   const housekeeping = setInterval(() => {
@@ -187,19 +107,13 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
 
   const apollo = new ApolloServer<Context>({
     schema: buildSchema(),
-    introspection: config.introspection,
-    csrfPrevention: true,
-    allowBatchedHttpRequests: false,
-    includeStacktraceInErrorResponses: false,
-    hideSchemaDetailsFromClientErrors: config.production,
-    validationRules: operationLimitRules({ exposeLimits: !config.production, exemptIntrospection: config.introspection }),
-    formatError: createFormatError((error) => log.error({ err: error }, 'unexpected error in a GraphQL operation')),
+    ...graphqlDefaults<Context>({ production: config.production, introspection: config.introspection, log }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true, document: SANDBOX_DOCUMENT }),
-      responsePlugin(),
+      responsePlugin<Context>(),
     ],
   });
   await apollo.start();
@@ -236,7 +150,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
   // CORS only for the origins configured, always with credentials, never `*`; no origins: no CORS headers at all.
   if (config.corsOrigins.length > 0) graphqlChain.push(cors({ origin: config.corsOrigins, credentials: true, maxAge: 600 }));
   graphqlChain.push(
-    express.json({ limit: BODY_LIMIT }),
+    jsonBody(),
     createSessionMiddleware({
       store: sessionStore,
       secrets: config.sessionSecrets,
@@ -249,9 +163,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     }),
   );
   app.use('/graphql', ...graphqlChain);
-  app.use((_req, res) => {
-    res.status(404).json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
-  });
+  app.use(notFound);
   app.use(httpErrors(log));
 
   return {

@@ -87,6 +87,9 @@ const EnvSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(100),
   LOGIN_WINDOW: duration('15m'),
   GYM_TIMEZONE: timezone,
+  PARTNERS: z.string().default('pool=pool:swim'),
+  PARTNER_TOKEN_TTL: duration('1h'),
+  PAIRWISE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -115,6 +118,11 @@ export interface Config {
   login: { maxFailuresPerEmail: number; maxFailuresPerAddress: number; windowMs: number };
   gymTimezone: string;
   logLevel: string;
+  /** Partners that may receive a member's keycard, by audience, with the scopes their tokens carry. */
+  partners: Map<string, string[]>;
+  partnerTokenTtlMs: number;
+  /** Overrides the pairwise-subject key Keycard otherwise makes once and keeps in its database. */
+  pairwiseSecret: string | undefined;
 }
 
 /** Thrown with every problem of the environment at once, each naming its variable. */
@@ -130,6 +138,22 @@ function parseTrustProxy(value: string | undefined): boolean | number | string {
   if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
+}
+
+const AUDIENCE = /^[a-z][a-z0-9-]{0,31}$/;
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** `pool=pool:swim, spa=spa:enter spa:towel` → audience → scopes; null when malformed. */
+function parsePartners(text: string): Map<string, string[]> | null {
+  const partners = new Map<string, string[]>();
+  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [audience, scopes = ''] = entry.split('=').map((s) => s.trim());
+    const list = scopes.split(/\s+/).filter(Boolean);
+    // The gym's own audience is never a partner: a partner token must never open the gym.
+    if (!audience || !AUDIENCE.test(audience) || audience === 'keycard' || list.length === 0 || !list.every((s) => SCOPE.test(s))) return null;
+    partners.set(audience, list);
+  }
+  return partners;
 }
 
 /**
@@ -155,6 +179,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         problems.push('SESSION_SECRET: each secret must be at least 32 characters');
         break;
       }
+    }
+    if (!parsePartners(e.PARTNERS)) {
+      problems.push('PARTNERS: must be audience=scope[ scope...] entries separated by commas, e.g. pool=pool:swim');
     }
     for (const origin of e.CORS_ORIGINS) {
       if (origin === '*') problems.push('CORS_ORIGINS: "*" cannot be used with credentials; list the origins');
@@ -188,5 +215,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     gymTimezone: e.GYM_TIMEZONE,
     logLevel: e.LOG_LEVEL,
+    partners: parsePartners(e.PARTNERS)!,
+    partnerTokenTtlMs: e.PARTNER_TOKEN_TTL,
+    pairwiseSecret: e.PAIRWISE_SECRET,
   };
 }

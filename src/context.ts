@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AccessTokens } from './auth/access-tokens.js';
 import type { GuardContext } from './auth/directive.js';
+import type { PartnerTokens } from './auth/partner-tokens.js';
 import type { RefreshTokens } from './auth/refresh-tokens.js';
 import { createSessionControl, type SessionControl } from './auth/session.js';
 import type { SqliteSessionStore } from './auth/session-store.js';
@@ -11,6 +12,7 @@ import type { AuthFailure, Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
+import type { RequestLog } from './http.js';
 
 /** What lives as long as the server: built once in createApp and shared by every request. */
 export interface Services {
@@ -20,15 +22,9 @@ export interface Services {
   sessionStore: SqliteSessionStore;
   accessTokens: AccessTokens;
   refreshTokens: RefreshTokens;
+  partnerTokens: PartnerTokens;
   strategies: readonly Strategy[];
   log: Logger;
-}
-
-/** What the request's log line says about a GraphQL operation, filled in as the request goes. */
-export interface RequestLog {
-  operationName?: string | null;
-  viewer?: Viewer | null;
-  errorCodes?: string[];
 }
 
 /** What every resolver receives. */

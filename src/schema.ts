@@ -9,6 +9,7 @@ import { baseResolvers } from './resolvers/base.js';
 import { checkInResolvers } from './resolvers/checkin.js';
 import { memberResolvers } from './resolvers/member.js';
 import { membershipResolvers } from './resolvers/membership.js';
+import { partnerResolvers } from './resolvers/partner.js';
 
 /** The SDL of every `.graphql` file in `dir`, base first so its definitions precede their extensions. */
 export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
@@ -25,7 +26,7 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string[] {
 export function buildSchema(): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: loadTypeDefs(),
-    resolvers: [baseResolvers, memberResolvers, membershipResolvers, checkInResolvers] as never,
+    resolvers: [baseResolvers, memberResolvers, membershipResolvers, checkInResolvers, partnerResolvers] as never,
     inheritResolversFromInterfaces: false,
   });
   return applyAuthDirective(schema, { memberIdFromArgument: (value) => (typeof value === 'string' ? idOf('Member', value) : null) });

@@ -4,6 +4,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { MemberRow, PlanRow, MembershipRow, CheckInRow } from '../db/schema.js';
 import type { ViewerModel } from '../auth/viewer.js';
 import type { AuthPayloadModel } from '../services/auth.js';
+import type { PartnerTokenModel } from '../services/partners.js';
 import type { Connection, Edge } from '../services/pagination.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
@@ -128,6 +129,8 @@ export type Mutation = {
   changePassword: Scalars['Boolean']['output'];
   /** Admits the signed-in member: refused with MEMBERSHIP_INACTIVE or OUTSIDE_PLAN_HOURS. */
   checkIn: CheckIn;
+  /** A keycard for a partner ("pool"), for a member with an active membership. Lives at most PARTNER_TOKEN_TTL. */
+  issuePartnerToken: PartnerToken;
   /** Signs in with email and password; mode says how the member comes back. */
   login: AuthPayload;
   /** Ends this request's session, and revokes the family of refreshToken if given. Always true: logging out twice is fine. */
@@ -159,6 +162,11 @@ export type MutationChangePasswordArgs = {
 
 export type MutationCheckInArgs = {
   door?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationIssuePartnerTokenArgs = {
+  audience: Scalars['String']['input'];
 };
 
 
@@ -209,6 +217,17 @@ export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
   hasNextPage: Scalars['Boolean']['output'];
+};
+
+/**
+ * A signed token for one partner (its audience), carrying that partner's scopes, the member's display name and a
+ * pairwise subject: the partner never learns the gym's member id.
+ */
+export type PartnerToken = {
+  __typename?: 'PartnerToken';
+  audience: Scalars['String']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  token: Scalars['String']['output'];
 };
 
 export type Plan = Node & {
@@ -402,6 +421,7 @@ export type ResolversTypes = ResolversObject<{
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PartnerToken: ResolverTypeWrapper<PartnerTokenModel>;
   Plan: ResolverTypeWrapper<PlanRow>;
   PlanCode: PlanCode;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -431,6 +451,7 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
+  PartnerToken: PartnerTokenModel;
   Plan: PlanRow;
   Query: Record<PropertyKey, never>;
   SetMembershipInput: SetMembershipInput;
@@ -514,6 +535,7 @@ export type MembershipResolvers<ContextType = Context, ParentType extends Resolv
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
   checkIn?: Resolver<ResolversTypes['CheckIn'], ParentType, ContextType, Partial<MutationCheckInArgs>>;
+  issuePartnerToken?: Resolver<ResolversTypes['PartnerToken'], ParentType, ContextType, RequireFields<MutationIssuePartnerTokenArgs, 'audience'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, Partial<MutationLogoutArgs>>;
   logoutEverywhere?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -531,6 +553,12 @@ export type NodeResolvers<ContextType = Context, ParentType extends ResolversPar
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+}>;
+
+export type PartnerTokenResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PartnerToken'] = ResolversParentTypes['PartnerToken']> = ResolversObject<{
+  audience?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type PlanResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Plan'] = ResolversParentTypes['Plan']> = ResolversObject<{
@@ -573,6 +601,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PartnerToken?: PartnerTokenResolvers<ContextType>;
   Plan?: PlanResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;

@@ -115,6 +115,16 @@ export const refreshTokens = sqliteTable(
   ],
 );
 
+/**
+ * Secrets Keycard makes for itself on first start and must keep stable across restarts and instances (the key that
+ * derives partners' pairwise subjects). In the database rather than a file so every instance shares them.
+ */
+export const appSecrets = sqliteTable('app_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: timestamp('created_at').notNull(),
+});
+
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;
 export type MemberRow = typeof members.$inferSelect;

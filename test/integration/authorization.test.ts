@@ -74,6 +74,7 @@ const MATRIX: Record<string, Row> = {
     query: () => `mutation { changePassword(input: { currentPassword: "not the password at all", newPassword: "another long passphrase" }) }`,
     path: ['changePassword'],
   },
+  'Mutation.issuePartnerToken': { access: 'member', query: () => `mutation { issuePartnerToken(audience: "pool") { audience } }`, path: ['issuePartnerToken'] },
   'Mutation.checkIn': { access: 'member', query: () => `mutation { checkIn(door: "matrix") { id } }`, path: ['checkIn'] },
   'Mutation.setMembership': {
     access: 'staff',
