@@ -11,7 +11,8 @@ export function parseDuration(text: string): number | null {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-const duration = (fallback: string) =>
+/** A zod field for a duration variable with a default, parsed to milliseconds. */
+export const duration = (fallback: string) =>
   z
     .string()
     .default(fallback)
@@ -24,14 +25,14 @@ const duration = (fallback: string) =>
       return ms;
     });
 
-const positiveInt = (fallback: number) =>
+export const positiveInt = (fallback: number) =>
   z.coerce
     .number({ message: 'must be a whole number' })
     .int('must be a whole number')
     .positive('must be greater than 0')
     .default(fallback);
 
-const flag = z
+export const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes')
   .optional();
@@ -61,14 +62,29 @@ const timezone = z
     { message: 'must be an IANA time zone such as UTC or Europe/Paris' },
   );
 
-const EnvSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: z.coerce
+export const port = (fallback: number) =>
+  z.coerce
     .number({ message: 'must be a port number' })
     .int('must be a port number')
     .min(0, 'must be between 0 and 65535')
     .max(65535, 'must be between 0 and 65535')
-    .default(4000),
+    .default(fallback);
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+/** Every problem of a failed parse, one line each, naming its variable. */
+export function issuesOf(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+}
+
+/** An empty variable means "not set", the way shells and .env files usually write it. */
+export function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
+}
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port(4000),
   DATABASE_URL: z.string().min(1, 'must not be empty').default('./data/keycard.sqlite'),
   PUBLIC_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
   SESSION_SECRET: list,
@@ -90,7 +106,7 @@ const EnvSchema = z.object({
   PARTNERS: z.string().default('pool=pool:swim'),
   PARTNER_TOKEN_TTL: duration('1h'),
   PAIRWISE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 /** Everything Keycard reads from its environment, parsed once at boot. Nothing else reads `process.env`. */
@@ -161,13 +177,8 @@ function parsePartners(text: string): Map<string, string[]> | null {
  * listing every bad variable. Production refuses to start without a session secret.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  // An empty variable means "not set", the way shells and .env files usually write it.
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(cleaned);
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
-  }
+  const parsed = EnvSchema.safeParse(withoutEmpty(env));
+  const problems: string[] = parsed.success ? [] : issuesOf(parsed.error);
   const e = parsed.data;
   if (e) {
     const production = e.NODE_ENV === 'production';

@@ -19,6 +19,6 @@ const REDACT = [
   'variables',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'keycard' } });
+export function createLogger(level: string, service = 'keycard'): Logger {
+  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service } });
 }

@@ -19,3 +19,5 @@ function findRoot(start: string): string {
 export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const SCHEMA_DIR = path.join(ROOT, 'schema');
 export const GYM_MIGRATIONS_DIR = path.join(ROOT, 'drizzle', 'gym');
+export const POOL_MIGRATIONS_DIR = path.join(ROOT, 'drizzle', 'pool');
+export const POOL_SCHEMA_DIR = path.join(ROOT, 'schema', 'pool');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createApp, type KeycardApp } from '../../src/app.js';
@@ -36,6 +36,20 @@ export interface StartOptions {
   database?: GymDatabase;
   /** Use this key directory (kept after close) instead of a fresh temporary one with one key. */
   keysDir?: string;
+  /** Listen on this port (PUBLIC_URL follows it), e.g. to restart a gym where its partners expect it. */
+  port?: number;
+}
+
+/** A port nothing listens on right now (the OS picks it), for a server that must know its own URL up front. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 export const TEST_SESSION_SECRET = randomBytes(32).toString('hex');
@@ -48,8 +62,12 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   const ownKeys = !options.keysDir;
   const keysDir = options.keysDir ?? mkdtempSync(path.join(tmpdir(), 'keycard-keys-'));
   const keyRing = loadKeyRing(keysDir, { createIfEmpty: true });
+  const port = options.port ?? (await freePort());
   const config = loadConfig({
     KEYS_DIR: keysDir,
+    PORT: String(port),
+    // The issuer is the address the gym really answers on, as partners discover it.
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     NODE_ENV: 'test',
     DATABASE_URL: ':memory:',
     SESSION_SECRET: TEST_SESSION_SECRET,
@@ -68,8 +86,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   });
   const logger = pino({ level: config.logLevel }, sink);
   const keycard = await createApp({ config, database, keyRing, logger });
-  await new Promise<void>((resolve) => keycard.httpServer.listen(0, '127.0.0.1', resolve));
-  const { port } = keycard.httpServer.address() as AddressInfo;
+  await new Promise<void>((resolve) => keycard.httpServer.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${port}`,
     config,

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { ConfigError, duration, flag, issuesOf, logLevel, port, positiveInt, withoutEmpty } from '../config.js';
+
+const PoolEnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  POOL_PORT: port(4100),
+  GYM_URL: z.url({ message: 'must be an absolute http(s) URL' }).default('http://localhost:4000'),
+  GYM_ISSUER: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
+  POOL_DATABASE_URL: z.string().min(1).default('./data/pool.sqlite'),
+  POOL_AUDIENCE: z.string().min(1).default('pool'),
+  JWKS_CACHE_MAX_AGE: duration('10m'),
+  JWKS_STALE_MAX_AGE: duration('24h'),
+  JWKS_REQUESTS_PER_MINUTE: positiveInt(6),
+  GRAPHQL_INTROSPECTION: flag,
+  LOG_LEVEL: logLevel,
+});
+
+/** The pool's configuration: where the gym is, and how long to trust its keys when it cannot be reached. */
+export interface PoolConfig {
+  production: boolean;
+  port: number;
+  /** Where the gym's discovery document is: `${gymUrl}/.well-known/openid-configuration`. */
+  gymUrl: string;
+  /** The issuer tokens must name; discovery must agree. Default: the gym URL. */
+  gymIssuer: string;
+  databaseUrl: string;
+  audience: string;
+  jwks: { cacheMaxAgeMs: number; staleMaxAgeMs: number; requestsPerMinute: number };
+  introspection: boolean;
+  logLevel: string;
+}
+
+export function loadPoolConfig(env: Record<string, string | undefined> = process.env): PoolConfig {
+  const parsed = PoolEnvSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) throw new ConfigError(issuesOf(parsed.error));
+  const e = parsed.data;
+  const trim = (url: string) => url.replace(/\/+$/, '');
+  return {
+    production: e.NODE_ENV === 'production',
+    port: e.POOL_PORT,
+    gymUrl: trim(e.GYM_URL),
+    gymIssuer: trim(e.GYM_ISSUER ?? e.GYM_URL),
+    databaseUrl: e.POOL_DATABASE_URL,
+    audience: e.POOL_AUDIENCE,
+    jwks: { cacheMaxAgeMs: e.JWKS_CACHE_MAX_AGE, staleMaxAgeMs: e.JWKS_STALE_MAX_AGE, requestsPerMinute: e.JWKS_REQUESTS_PER_MINUTE },
+    introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+    logLevel: e.LOG_LEVEL,
+  };
+}

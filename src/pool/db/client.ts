@@ -1,0 +1,12 @@
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { POOL_MIGRATIONS_DIR } from '../../paths.js';
+import { openSqlite, type SqliteDatabase } from '../../sqlite.js';
+import * as schema from './schema.js';
+
+export type PoolDb = BetterSQLite3Database<typeof schema>;
+export type PoolDatabase = SqliteDatabase<typeof schema>;
+
+/** The pool's own SQLite file, with its own migrations in `drizzle/pool`. It never opens the gym's. */
+export function openPoolDatabase(url: string): PoolDatabase {
+  return openSqlite(url, { schema, migrationsFolder: POOL_MIGRATIONS_DIR });
+}

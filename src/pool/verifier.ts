@@ -1,0 +1,96 @@
+import { createPublicKey } from 'node:crypto';
+import jwksClient, { type JwksClient } from 'jwks-rsa';
+import type { Logger } from 'pino';
+import { CredentialRejected, readHeader, verifySigned, type JwtRules } from '../auth/jwt.js';
+import { PARTNER_TOKEN_TYP } from '../auth/partner-tokens.js';
+
+/** Who a verified partner token says the swimmer is. */
+export interface Swimmer {
+  /** The pairwise subject: stable for this member at this pool, and nothing the gym uses. */
+  id: string;
+  name: string;
+  scopes: string[];
+  expiresAt: Date;
+  tokenId: string | null;
+}
+
+export interface VerifierOptions {
+  gymUrl: string;
+  issuer: string;
+  audience: string;
+  /** How long a fetched key is trusted before asking the gym again. */
+  cacheMaxAgeMs: number;
+  /** How much longer a known key keeps working while the gym cannot be reached. */
+  staleMaxAgeMs: number;
+  /** Fetches of the JWKS on unknown kids, at most, per minute. */
+  requestsPerMinute: number;
+  log: Logger;
+}
+
+/**
+ * The pool's card reader. It finds the gym's keys the standard way (openid-configuration → jwks_uri) through
+ * jwks-rsa, which caches each key, fetches again on an unknown kid no more than the rate limit allows, and keeps
+ * serving known keys while the gym is down. It never calls the gym to ask about a token, and never reads the gym's
+ * database.
+ */
+export class PartnerTokenVerifier {
+  private readonly client: JwksClient;
+  private readonly rules: JwtRules;
+
+  constructor(private readonly options: VerifierOptions) {
+    this.rules = { issuer: options.issuer, audience: options.audience, typ: PARTNER_TOKEN_TYP };
+    this.client = jwksClient({
+      jwksUri: `${options.gymUrl}/.well-known/jwks.json`,
+      fetcher: () => this.fetchJwks(),
+      cache: true,
+      cacheMaxEntries: 20,
+      cacheMaxAge: options.cacheMaxAgeMs,
+      cacheMaxAgeFallback: options.staleMaxAgeMs,
+      onStaleCacheFallback: (err, kid) => options.log.warn({ kid, err: err.message }, 'gym unreachable: admitting with a cached key'),
+      rateLimit: true,
+      jwksRequestsPerMinute: options.requestsPerMinute,
+      timeout: 5_000,
+    });
+  }
+
+  /** Verifies a partner token, or throws CredentialRejected(`token_expired` | `invalid_token`). */
+  async verify(token: string): Promise<Swimmer> {
+    const header = readHeader(token, this.rules);
+    let pem: string;
+    try {
+      pem = (await this.client.getSigningKey(header.kid)).getPublicKey();
+    } catch (err) {
+      this.options.log.debug({ kid: header.kid, err: (err as Error).message }, 'no key for a presented kid');
+      throw new CredentialRejected('invalid_token');
+    }
+    const payload = verifySigned(token, createPublicKey(pem), this.rules);
+    if (typeof payload.name !== 'string') throw new CredentialRejected('invalid_token');
+    return {
+      id: payload.sub!,
+      name: payload.name,
+      scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+      expiresAt: new Date(payload.exp! * 1000),
+      tokenId: typeof payload.jti === 'string' ? payload.jti : null,
+    };
+  }
+
+  /**
+   * Discovery, then the key set. The issuer the gym announces must be the one the pool was told to trust: a
+   * discovery document cannot talk the pool into accepting another issuer.
+   */
+  private async fetchJwks(): Promise<{ keys: unknown[] }> {
+    const discovery = (await this.getJson(`${this.options.gymUrl}/.well-known/openid-configuration`)) as { issuer?: string; jwks_uri?: string };
+    if (discovery.issuer !== this.options.issuer || typeof discovery.jwks_uri !== 'string') {
+      throw new Error(`the gym announces issuer ${String(discovery.issuer)}, not ${this.options.issuer}`);
+    }
+    const jwks = (await this.getJson(discovery.jwks_uri)) as { keys?: unknown[] };
+    if (!Array.isArray(jwks.keys)) throw new Error('the gym JWKS has no keys');
+    return { keys: jwks.keys };
+  }
+
+  private async getJson(url: string): Promise<unknown> {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+    return res.json();
+  }
+}

@@ -1,0 +1,39 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+
+/** An open SQLite database: Drizzle for queries, the raw handle for pragmas, health checks and closing. */
+export interface SqliteDatabase<S extends Record<string, unknown>> {
+  db: BetterSQLite3Database<S>;
+  sqlite: Database.Database;
+  close(): void;
+}
+
+/**
+ * Opens (creating its folder if needed) a SQLite file, or an in-memory database for `:memory:`, with the pragmas
+ * every Keycard service wants, and applies the migrations in `migrationsFolder`. WAL lets readers go on while a
+ * writer commits; foreign keys are off by default in SQLite and must be asked for on every connection.
+ */
+export function openSqlite<S extends Record<string, unknown>>(
+  url: string,
+  options: { schema: S; migrationsFolder: string; onQuery?: (sql: string) => void },
+): SqliteDatabase<S> {
+  if (url !== ':memory:') mkdirSync(path.dirname(path.resolve(url)), { recursive: true });
+  const sqlite = new Database(url);
+  if (url !== ':memory:') sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('synchronous = NORMAL');
+  const onQuery = options.onQuery;
+  const db = drizzle(sqlite, { schema: options.schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
+  migrate(db, { migrationsFolder: options.migrationsFolder });
+  return {
+    db,
+    sqlite,
+    close: () => {
+      if (sqlite.open) sqlite.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createPoolApp, type PoolApp } from '../../src/pool/app.js';
+import { loadPoolConfig } from '../../src/pool/config.js';
+import { openPoolDatabase, type PoolDatabase } from '../../src/pool/db/client.js';
+
+export interface TestPool {
+  url: string;
+  pool: PoolApp;
+  database: PoolDatabase;
+  logs: () => Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** The real pool service on port 0, with its own in-memory database, trusting the gym at `gymUrl`. */
+export async function startTestPool(gymUrl: string, env: Record<string, string> = {}): Promise<TestPool> {
+  const config = loadPoolConfig({ NODE_ENV: 'test', GYM_URL: gymUrl, POOL_DATABASE_URL: ':memory:', LOG_LEVEL: 'debug', ...env });
+  const database = openPoolDatabase(config.databaseUrl);
+  const lines: string[] = [];
+  const logger = pino(
+    { level: config.logLevel },
+    new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  const pool = await createPoolApp({ config, database, logger });
+  await new Promise<void>((resolve) => pool.httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = pool.httpServer.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pool,
+    database,
+    logs: () => lines.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    async close() {
+      await pool.close();
+      database.close();
+    },
+  };
+}

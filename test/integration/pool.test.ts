@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addSigningKey } from '../../src/auth/keys.js';
+import { fromGlobalId } from '../../src/ids.js';
+import { ROOT } from '../../src/paths.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Client, codes, DEMO, LOGIN, type DemoName } from '../helpers/client.js';
+import { startTestPool, type TestPool } from '../helpers/pool.js';
+import { decodeJwt, foreignKey, forgeEs256 } from '../helpers/tokens.js';
+
+const SWIM = 'mutation { swim { admittedAt member { id name } } }';
+const ISSUE = 'mutation($aud: String!) { issuePartnerToken(audience: $aud) { token audience expiresAt } }';
+
+async function gymToken(gym: TestApp, who: DemoName): Promise<{ accessToken: string; memberId: string }> {
+  const res = await new Client(gym.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
+  return { accessToken: res.data.login.accessToken, memberId: res.data.login.member.id };
+}
+
+async function poolToken(gym: TestApp, who: DemoName, audience = 'pool'): Promise<string> {
+  const { accessToken } = await gymToken(gym, who);
+  const res = await new Client(gym.url).gql(ISSUE, { aud: audience }, { authorization: `Bearer ${accessToken}` });
+  expect(res.errors).toBeUndefined();
+  return res.data.issuePartnerToken.token;
+}
+
+const swim = (pool: TestPool, token: string, query = SWIM) => new Client(pool.url).gql(query, undefined, { authorization: `Bearer ${token}` });
+
+describe('the pool next door', () => {
+  let gym: TestApp;
+  let pool: TestPool;
+  beforeAll(async () => {
+    gym = await startTestApp({ env: { PARTNERS: 'pool=pool:swim, spa=spa:enter' } });
+    pool = await startTestPool(gym.url);
+  });
+  afterAll(async () => {
+    await pool.close();
+    await gym.close();
+  });
+
+  it('admits a gym member on a pool token and records the visit in its own database', async () => {
+    const token = await poolToken(gym, 'alice');
+    const res = await swim(pool, token);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.swim.member.name).toBe('Alice Member');
+    const visits = await swim(pool, token, '{ visits swimmer { name } }');
+    expect(visits.data.visits).toEqual([res.data.swim.admittedAt]);
+    expect((pool.database.sqlite.prepare('select count(*) n from visits').get() as { n: number }).n).toBe(1);
+  });
+
+  it('issues a short-lived ES256 partner token with the pool audience, scope, name and a pairwise subject', async () => {
+    const { accessToken, memberId } = await gymToken(gym, 'alice');
+    const res = await new Client(gym.url).gql(ISSUE, { aud: 'pool' }, { authorization: `Bearer ${accessToken}` });
+    const { header, payload } = decodeJwt(res.data.issuePartnerToken.token);
+    expect(header).toMatchObject({ alg: 'ES256', typ: 'partner+jwt', kid: gym.keyRing.current.kid });
+    expect(payload).toMatchObject({ iss: gym.url, aud: 'pool', scope: 'pool:swim', name: 'Alice Member' });
+    expect(typeof payload.membership_valid_until).toBe('number');
+    expect((payload.exp as number) - (payload.iat as number)).toBe(3600);
+    // Pairwise: not the gym's global ID, nor its row id.
+    expect(payload.sub).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(payload.sub).not.toBe(memberId);
+    expect(payload.sub).not.toBe(String(fromGlobalId(memberId)!.id));
+  });
+
+  it('gives each member one stable pairwise subject per partner', async () => {
+    const sub = async (who: DemoName, audience = 'pool') => decodeJwt(await poolToken(gym, who, audience)).payload.sub;
+    const alice = await sub('alice');
+    expect(await sub('alice')).toBe(alice);
+    expect(await sub('staff')).not.toBe(alice);
+    expect(await sub('alice', 'spa')).not.toBe(alice);
+    const admitted = await swim(pool, await poolToken(gym, 'alice'));
+    expect(admitted.data.swim.member.id).toBe(alice);
+  });
+
+  it('refuses an unknown partner, naming the argument, and a member without an active membership', async () => {
+    const { accessToken } = await gymToken(gym, 'alice');
+    const unknown = await new Client(gym.url).gql(ISSUE, { aud: 'casino' }, { authorization: `Bearer ${accessToken}` });
+    expect(unknown.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'audience' });
+    const bob = await gymToken(gym, 'bob');
+    const expired = await new Client(gym.url).gql(ISSUE, { aud: 'pool' }, { authorization: `Bearer ${bob.accessToken}` });
+    expect(codes(expired)).toEqual(['MEMBERSHIP_INACTIVE']);
+    expect(codes(await new Client(gym.url).gql(ISSUE, { aud: 'pool' }))).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('refuses a gym access token at the pool, and a pool token at the gym', async () => {
+    const { accessToken } = await gymToken(gym, 'alice');
+    const atPool = await swim(pool, accessToken);
+    expect(atPool.status).toBe(401);
+    expect(atPool.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'invalid_token' });
+    const atGym = await new Client(gym.url).gql('{ me { name } }', undefined, { authorization: `Bearer ${await poolToken(gym, 'alice')}` });
+    expect(atGym.status).toBe(401);
+    expect(atGym.data.me).toBeNull();
+  });
+
+  describe('forged pool tokens', () => {
+    const claims = (overrides: Record<string, unknown> = {}) => {
+      const now = Math.floor(Date.now() / 1000);
+      return { iss: gym.url, aud: 'pool', sub: 'someone', scope: 'pool:swim', name: 'Mallory', iat: now, exp: now + 600, ...overrides };
+    };
+    const header = () => ({ alg: 'ES256', typ: 'partner+jwt', kid: gym.keyRing.current.kid });
+
+    it('refuses one signed with another key', async () => {
+      const res = await swim(pool, forgeEs256(foreignKey(), header(), claims()));
+      expect(res.status).toBe(401);
+      expect(res.data).toBeNull();
+    });
+
+    it('refuses one for another audience', async () => {
+      const res = await swim(pool, await poolToken(gym, 'alice', 'spa'));
+      expect(res.status).toBe(401);
+    });
+
+    it('refuses one without the pool:swim scope with FORBIDDEN', async () => {
+      const res = await swim(pool, forgeEs256(gym.keyRing.current.privateKey, header(), claims({ scope: 'pool:look' })));
+      expect(codes(res)).toEqual(['FORBIDDEN']);
+      expect(res.data).toBeNull();
+    });
+
+    it('refuses an expired one, saying so', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const res = await swim(pool, forgeEs256(gym.keyRing.current.privateKey, header(), claims({ iat: now - 7200, exp: now - 3600 })));
+      expect(res.status).toBe(401);
+      expect(res.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'token_expired' });
+    });
+
+    it('refuses one from another issuer even when signed with a key it knows', async () => {
+      const res = await swim(pool, forgeEs256(gym.keyRing.current.privateKey, header(), claims({ iss: 'https://other-gym.example.com' })));
+      expect(res.status).toBe(401);
+    });
+
+    it('asks the gym for unknown kids no more often than its rate limit allows', async () => {
+      const before = gym.logs.filter((l) => l.path === '/.well-known/jwks.json').length;
+      const forged = Array.from({ length: 20 }, (_, i) => forgeEs256(foreignKey(), { ...header(), kid: `forged-${i}` }, claims()));
+      const results = await Promise.all(forged.map((t) => swim(pool, t)));
+      expect(results.every((r) => r.status === 401)).toBe(true);
+      const fetches = gym.logs.filter((l) => l.path === '/.well-known/jwks.json').length - before;
+      expect(fetches).toBeLessThanOrEqual(6);
+    });
+  });
+});
+
+describe('the pool when the gym changes or goes away', () => {
+  it('picks up a rotated key on its first unknown kid, then keeps admitting from its cache while the gym is down', async () => {
+    const gym = await startTestApp();
+    // Keys are fresh for 1 s only: past that, a down gym means the stale-if-unreachable fallback must hold.
+    const pool = await startTestPool(gym.url, { JWKS_CACHE_MAX_AGE: '1s', JWKS_STALE_MAX_AGE: '1h' });
+    try {
+      // The pool caches the current key on a first swim.
+      expect((await swim(pool, await poolToken(gym, 'alice'))).errors).toBeUndefined();
+
+      // The gym rotates; the next token names a kid the pool has never seen.
+      const newKid = addSigningKey(gym.keysDir);
+      gym.keyRing.reload();
+      const rotated = await poolToken(gym, 'staff');
+      expect(decodeJwt(rotated).header.kid).toBe(newKid);
+      expect((await swim(pool, rotated)).data.swim.member.name).toBe('Sam Staff');
+
+      // The gym goes away entirely.
+      await gym.close();
+      const down = await fetch(`${gym.url}/healthz`).catch(() => null);
+      expect(down).toBeNull();
+      const again = await swim(pool, rotated);
+      expect(again.errors).toBeUndefined();
+      expect(again.data.swim.member.name).toBe('Sam Staff');
+      await new Promise((r) => setTimeout(r, 1_200));
+      const later = await swim(pool, rotated);
+      expect(later.errors).toBeUndefined();
+      expect(pool.logs().some((l) => l.msg === 'gym unreachable: admitting with a cached key')).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('never imports the gym database layer', () => {
+    // Walk every import reachable from the pool's entry point.
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      for (const match of source.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) visit(path.resolve(path.dirname(file), `${match[1]}.ts`));
+    };
+    visit(path.join(ROOT, 'src/pool/main.ts'));
+    const reached = [...seen].map((f) => path.relative(ROOT, f));
+    expect(reached).toContain('src/pool/db/client.ts');
+    expect(reached.filter((f) => f.startsWith('src/db/'))).toEqual([]);
+  });
+});
