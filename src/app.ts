@@ -1,8 +1,5 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type RequestHandler } from 'express';
@@ -20,7 +17,7 @@ import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import type { GymDatabase } from './db/client.js';
-import { graphqlDefaults, httpErrors, jsonBody, noStore, notFound, requestLogger, responsePlugin } from './http.js';
+import { graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger } from './http.js';
 import { createLogger } from './logger.js';
 import { buildSchema } from './schema.js';
 
@@ -107,27 +104,19 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
 
   const apollo = new ApolloServer<Context>({
     schema: buildSchema(),
-    ...graphqlDefaults<Context>({ production: config.production, introspection: config.introspection, log }),
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      config.production
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: true, document: SANDBOX_DOCUMENT }),
-      responsePlugin<Context>(),
-    ],
+    ...graphqlDefaults<Context>({
+      production: config.production,
+      introspection: config.introspection,
+      log,
+      httpServer,
+      // Sandbox sends the session cookie back, so signing in with mode: SESSION works there.
+      sandbox: { document: SANDBOX_DOCUMENT, includeCookies: true },
+    }),
   });
   await apollo.start();
 
   app.use(requestLogger(log));
-  app.get('/healthz', (_req, res) => {
-    try {
-      database.sqlite.prepare('select 1').get();
-      res.setHeader('Cache-Control', 'no-store');
-      res.json({ status: 'ok' });
-    } catch {
-      res.status(503).json({ status: 'unavailable' });
-    }
-  });
+  app.get('/healthz', healthCheck(database.sqlite));
 
   // The published half of the key ring, for any reader of the gym's tokens (the pool next door, API gateways).
   app.get('/.well-known/jwks.json', (_req, res) => {

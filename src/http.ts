@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { TokenFailureReason } from './errors.js';
@@ -97,9 +101,25 @@ export function responsePlugin<C extends HttpContext>(): ApolloServerPlugin<C> {
   };
 }
 
-/** The Apollo Server settings both services share; each adds its schema and plugins. */
-export function graphqlDefaults<C extends HttpContext>(options: { production: boolean; introspection: boolean; log: Logger }) {
+/**
+ * The Apollo Server settings both services share; each adds its schema. Sandbox only outside production, opening
+ * with the service's starter document.
+ */
+export function graphqlDefaults<C extends HttpContext>(options: {
+  production: boolean;
+  introspection: boolean;
+  log: Logger;
+  httpServer: http.Server;
+  sandbox: { document: string; includeCookies?: boolean };
+}) {
   return {
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
+      options.production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, ...options.sandbox }),
+      responsePlugin<C>(),
+    ],
     introspection: options.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
@@ -119,6 +139,19 @@ export function httpErrors(log: Logger): ErrorRequestHandler {
       status === 413 ? `Request body too large (limit ${BODY_LIMIT})` : status >= 500 ? 'Internal server error' : 'Malformed request';
     if (res.headersSent) return;
     res.status(status).json({ errors: [{ message, extensions: { code: status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  };
+}
+
+/** `GET /healthz`: 200 while the database answers a trivial query, 503 otherwise. */
+export function healthCheck(sqlite: { prepare(sql: string): { get(): unknown } }): RequestHandler {
+  return (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    try {
+      sqlite.prepare('select 1').get();
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable' });
+    }
   };
 }
 

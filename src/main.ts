@@ -1,26 +1,15 @@
-import { existsSync } from 'node:fs';
-import { loadOrCreateDevSessionSecret } from './auth/session-secret.js';
 import { loadKeyRing } from './auth/keys.js';
+import { loadOrCreateDevSessionSecret } from './auth/session-secret.js';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { prepareData } from './db/seed.js';
 import { createLogger } from './logger.js';
+import { configOrExit, stopOnSignals } from './process.js';
 
-/** The one file with side effects: configuration, database, migrations, seed, server, and a graceful stop. */
+/** The one file with side effects: configuration, keys, database, migrations, seed, server, and a graceful stop. */
 async function main(): Promise<void> {
-  // A local .env, when there is one, fills in what the real environment leaves unset.
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  let config = configOrExit(loadConfig);
   const log = createLogger(config.logLevel);
   if (config.sessionSecrets.length === 0) {
     config = { ...config, sessionSecrets: [loadOrCreateDevSessionSecret('./data/session-secret')] };
@@ -37,20 +26,10 @@ async function main(): Promise<void> {
   const keycard = await createApp({ config, database, keyRing, logger: log });
   await new Promise<void>((resolve) => keycard.httpServer.listen(config.port, resolve));
   log.info({ url: `${config.publicUrl}/graphql`, env: config.env }, 'Keycard is serving');
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'draining and shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
+  stopOnSignals(async () => {
     await keycard.close();
     database.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  }, log);
 }
 
 main().catch((err: unknown) => {

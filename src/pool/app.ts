@@ -2,15 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
 import type { Logger } from 'pino';
 import { applyAuthDirective } from '../auth/directive.js';
-import { graphqlDefaults, httpErrors, jsonBody, noStore, notFound, requestLogger, responsePlugin } from '../http.js';
+import { graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger } from '../http.js';
 import { createLogger } from '../logger.js';
 import { POOL_SCHEMA_DIR } from '../paths.js';
 import type { PoolConfig } from './config.js';
@@ -70,27 +67,18 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
   const httpServer = http.createServer(app);
   const apollo = new ApolloServer<PoolContext>({
     schema: buildPoolSchema(),
-    ...graphqlDefaults<PoolContext>({ production: config.production, introspection: config.introspection, log }),
-    plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      config.production
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({ embed: true, document: SANDBOX_DOCUMENT }),
-      responsePlugin<PoolContext>(),
-    ],
+    ...graphqlDefaults<PoolContext>({
+      production: config.production,
+      introspection: config.introspection,
+      log,
+      httpServer,
+      sandbox: { document: SANDBOX_DOCUMENT },
+    }),
   });
   await apollo.start();
 
   app.use(requestLogger(log));
-  app.get('/healthz', (_req, res) => {
-    try {
-      database.sqlite.prepare('select 1').get();
-      res.setHeader('Cache-Control', 'no-store');
-      res.json({ status: 'ok' });
-    } catch {
-      res.status(503).json({ status: 'unavailable' });
-    }
-  });
+  app.get('/healthz', healthCheck(database.sqlite));
   app.use(
     '/graphql',
     noStore,
