@@ -72,7 +72,10 @@ function atLeastAsStrict(strict: AuthRule[], loose: AuthRule[]): boolean {
  * The rules the schema must satisfy before it is served, each failure naming the fields at fault:
  * - default deny: every field of Query, Mutation and Subscription carries @auth or @public;
  * - @public never inside a type with @auth, nor beside @auth on one field;
- * - an implementation of an interface field is never looser than the interface says.
+ * - where an interface field carries @auth, each implementation's guard matches it: an implementation looser than
+ *   its interface would serve what the interface promises to guard; an interface looser than an implementation
+ *   would advertise access the type does not give. (An interface field without @auth leaves the guard to each type,
+ *   as Node.id does: Plan.id is public, Member.id is not.)
  */
 export function assertAuthCoverage(schema: GraphQLSchema): void {
   const problems: string[] = [];
@@ -97,6 +100,8 @@ export function assertAuthCoverage(schema: GraphQLSchema): void {
           const actual = [typeRule, ruleOf(schema, field)].filter((r): r is AuthRule => Boolean(r));
           if (!atLeastAsStrict(actual, [required])) {
             problems.push(`${type.name}.${field.name} is looser than ${iface.name}.${ifaceField.name} requires`);
+          } else if (!atLeastAsStrict([required], actual)) {
+            problems.push(`${iface.name}.${ifaceField.name} is looser than ${type.name}.${field.name}, which implements it`);
           }
         }
       }

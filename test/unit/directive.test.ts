@@ -45,11 +45,20 @@ describe('the @auth directive, at build time', () => {
     expect(() => build(sdl)).toThrow(/Box\.secret is looser than Thing\.secret/);
   });
 
-  it('accepts an implementation whose type guard is as strict as the interface field', () => {
+  it('refuses an interface field looser than an implementation', () => {
     const sdl = `
       type Query { thing: Thing @public }
       interface Thing { secret: Int @auth(requires: STAFF) }
       type Box implements Thing @auth(requires: ADMIN) { secret: Int }`;
+    expect(() => build(sdl)).toThrow(/Thing\.secret is looser than Box\.secret, which implements it/);
+  });
+
+  it('accepts implementations whose guards match the interface field, and leaves an unguarded one to each type', () => {
+    const sdl = `
+      type Query { thing: Thing @public }
+      interface Thing { id: ID!, secret: Int @auth(requires: STAFF) }
+      type Box implements Thing @auth(requires: STAFF) { id: ID!, secret: Int }
+      type Bag implements Thing { id: ID!, secret: Int @auth(requires: STAFF) }`;
     expect(() => build(sdl)).not.toThrow();
   });
 
