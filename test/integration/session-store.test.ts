@@ -1,0 +1,57 @@
+import type { SessionData } from 'express-session';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteSessionStore } from '../../src/auth/session-store.js';
+import { openDatabase, type GymDatabase } from '../../src/db/client.js';
+import { prepareData } from '../../src/db/seed.js';
+
+const data = (memberId: number, expires: Date) => ({ memberId, loginAt: Date.now(), cookie: { expires, originalMaxAge: 60_000 } }) as unknown as SessionData;
+const get = (store: SqliteSessionStore, sid: string) =>
+  new Promise<SessionData | null | undefined>((resolve, reject) => store.get(sid, (err, value) => (err ? reject(err) : resolve(value))));
+const call = (fn: (cb: (err?: unknown) => void) => void) => new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+
+describe('the SQLite session store', () => {
+  let database: GymDatabase;
+  let store: SqliteSessionStore;
+  beforeEach(async () => {
+    database = openDatabase(':memory:');
+    await prepareData(database.db, { seedDemo: true, production: false });
+    store = new SqliteSessionStore(database.db, { idleTimeoutMs: 60_000 });
+  });
+  afterEach(() => {
+    store.close();
+    database.close();
+  });
+
+  it('stores, reads back and destroys a session', async () => {
+    await call((cb) => store.set('s1', data(1, new Date(Date.now() + 60_000)), cb));
+    expect((await get(store, 's1'))?.memberId).toBe(1);
+    await call((cb) => store.destroy('s1', cb));
+    expect(await get(store, 's1')).toBeNull();
+  });
+
+  it('treats an expired session as gone on read, and deletes it', async () => {
+    await call((cb) => store.set('old', data(1, new Date(Date.now() - 1)), cb));
+    expect(await get(store, 'old')).toBeNull();
+    expect(database.sqlite.prepare("select count(*) n from sessions where sid = 'old'").get()).toEqual({ n: 0 });
+  });
+
+  it('pushes the expiry forward on touch (the sliding idle timeout)', async () => {
+    const soon = new Date(Date.now() + 1_000);
+    await call((cb) => store.set('s2', data(1, soon), cb));
+    const later = new Date(Date.now() + 600_000);
+    await call((cb) => store.touch('s2', data(1, later), cb));
+    const row = database.sqlite.prepare("select expires_at from sessions where sid = 's2'").get() as { expires_at: number };
+    expect(row.expires_at).toBe(later.getTime());
+  });
+
+  it('sweeps expired rows and ends every session of a member but the one to keep', async () => {
+    await call((cb) => store.set('dead', data(2, new Date(Date.now() - 1)), cb));
+    await call((cb) => store.set('a', data(1, new Date(Date.now() + 60_000)), cb));
+    await call((cb) => store.set('b', data(1, new Date(Date.now() + 60_000)), cb));
+    await call((cb) => store.set('c', data(1, new Date(Date.now() + 60_000)), cb));
+    store.sweep();
+    expect(database.sqlite.prepare('select sid from sessions order by sid').all()).toEqual([{ sid: 'a' }, { sid: 'b' }, { sid: 'c' }]);
+    expect(store.destroyAllFor(1, 'b')).toBe(2);
+    expect(database.sqlite.prepare('select sid from sessions').all()).toEqual([{ sid: 'b' }]);
+  });
+});
