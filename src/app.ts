@@ -9,7 +9,6 @@ import { bearerStrategy } from './auth/bearer.js';
 import type { KeyRing } from './auth/keys.js';
 import { PartnerTokens } from './auth/partner-tokens.js';
 import { RefreshTokens } from './auth/refresh-tokens.js';
-import { getOrCreateSecret } from './db/secrets.js';
 import { createSessionMiddleware, sessionStrategy } from './auth/session.js';
 import { SqliteSessionStore } from './auth/session-store.js';
 import type { Strategy } from './auth/strategies.js';
@@ -17,7 +16,8 @@ import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import type { GymDatabase } from './db/client.js';
-import { graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger } from './http.js';
+import { getOrCreateSecret } from './db/secrets.js';
+import { graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from './http.js';
 import { createLogger } from './logger.js';
 import { buildSchema } from './schema.js';
 
@@ -116,6 +116,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
   await apollo.start();
 
   app.use(requestLogger(log));
+  app.use(securityHeaders(config.production));
   app.get('/healthz', healthCheck(database.sqlite));
 
   // The published half of the key ring, for any reader of the gym's tokens (the pool next door, API gateways).
@@ -128,9 +129,8 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     res.json({
       issuer: config.publicUrl,
       jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
+      // What Keycard signs with, and that partners get pairwise subjects; it is not a full OpenID provider.
       id_token_signing_alg_values_supported: ['ES256'],
-      token_endpoint_auth_signing_alg_values_supported: ['ES256'],
-      response_types_supported: ['token'],
       subject_types_supported: ['public', 'pairwise'],
     });
   });

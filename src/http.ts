@@ -5,6 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { TokenFailureReason } from './errors.js';
 import { createFormatError } from './errors.js';
@@ -66,6 +67,14 @@ export function requestLogger(log: Logger): RequestHandler {
     });
     next();
   };
+}
+
+/**
+ * helmet's security headers (nosniff, no referrer, frame and cross-origin policies, HSTS...). The content security
+ * policy stays off outside production, where the Sandbox page loads Apollo's embed script; production serves no page.
+ */
+export function securityHeaders(production: boolean): RequestHandler {
+  return helmet({ contentSecurityPolicy: production ? undefined : false, crossOriginEmbedderPolicy: false });
 }
 
 /** Every GraphQL response is personal: never cached by a browser or a proxy. */

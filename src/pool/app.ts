@@ -7,7 +7,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
 import type { Logger } from 'pino';
 import { applyAuthDirective } from '../auth/directive.js';
-import { graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger } from '../http.js';
+import { graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from '../http.js';
 import { createLogger } from '../logger.js';
 import { POOL_SCHEMA_DIR } from '../paths.js';
 import type { PoolConfig } from './config.js';
@@ -78,6 +78,7 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
   await apollo.start();
 
   app.use(requestLogger(log));
+  app.use(securityHeaders(config.production));
   app.get('/healthz', healthCheck(database.sqlite));
   app.use(
     '/graphql',

@@ -18,6 +18,8 @@ describe('the HTTP surface', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('x-powered-by')).toBeNull();
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     const refused = await post(app, { query: '{ me { name } }' });
     expect(refused.headers.get('cache-control')).toBe('no-store');
   });
