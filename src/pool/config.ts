@@ -21,8 +21,11 @@ export interface PoolConfig {
   port: number;
   /** Where the gym's discovery document is: `${gymUrl}/.well-known/openid-configuration`. */
   gymUrl: string;
-  /** The issuer tokens must name; discovery must agree. Default: the gym URL. */
-  gymIssuer: string;
+  /**
+   * The issuer tokens must name, and discovery must announce. Unset: the issuer the gym's discovery document (at
+   * GYM_URL, which the operator chose) announces, so an internal URL for the gym still works.
+   */
+  gymIssuer: string | undefined;
   databaseUrl: string;
   audience: string;
   jwks: { cacheMaxAgeMs: number; staleMaxAgeMs: number; requestsPerMinute: number };
@@ -39,7 +42,7 @@ export function loadPoolConfig(env: Record<string, string | undefined> = process
     production: e.NODE_ENV === 'production',
     port: e.POOL_PORT,
     gymUrl: trim(e.GYM_URL),
-    gymIssuer: trim(e.GYM_ISSUER ?? e.GYM_URL),
+    gymIssuer: e.GYM_ISSUER === undefined ? undefined : trim(e.GYM_ISSUER),
     databaseUrl: e.POOL_DATABASE_URL,
     audience: e.POOL_AUDIENCE,
     jwks: { cacheMaxAgeMs: e.JWKS_CACHE_MAX_AGE, staleMaxAgeMs: e.JWKS_STALE_MAX_AGE, requestsPerMinute: e.JWKS_REQUESTS_PER_MINUTE },

@@ -16,7 +16,8 @@ export interface Swimmer {
 
 export interface VerifierOptions {
   gymUrl: string;
-  issuer: string;
+  /** Pinned issuer; undefined trusts the one the gym's discovery document announces. */
+  issuer: string | undefined;
   audience: string;
   /** How long a fetched key is trusted before asking the gym again. */
   cacheMaxAgeMs: number;
@@ -35,10 +36,11 @@ export interface VerifierOptions {
  */
 export class PartnerTokenVerifier {
   private readonly client: JwksClient;
-  private readonly rules: JwtRules;
+  /** The gym's issuer, pinned or learned from discovery (kept while the gym is down, like the keys). */
+  private issuer: string | undefined;
 
   constructor(private readonly options: VerifierOptions) {
-    this.rules = { issuer: options.issuer, audience: options.audience, typ: PARTNER_TOKEN_TYP };
+    this.issuer = options.issuer;
     this.client = jwksClient({
       jwksUri: `${options.gymUrl}/.well-known/jwks.json`,
       fetcher: () => this.fetchJwks(),
@@ -55,7 +57,7 @@ export class PartnerTokenVerifier {
 
   /** Verifies a partner token, or throws CredentialRejected(`token_expired` | `invalid_token`). */
   async verify(token: string): Promise<Swimmer> {
-    const header = readHeader(token, this.rules);
+    const header = readHeader(token, { typ: PARTNER_TOKEN_TYP });
     let pem: string;
     try {
       pem = (await this.client.getSigningKey(header.kid)).getPublicKey();
@@ -63,7 +65,10 @@ export class PartnerTokenVerifier {
       this.options.log.debug({ kid: header.kid, err: (err as Error).message }, 'no key for a presented kid');
       throw new CredentialRejected('invalid_token');
     }
-    const payload = verifySigned(token, createPublicKey(pem), this.rules);
+    // A key was found, so discovery has run and the issuer is known.
+    if (!this.issuer) throw new CredentialRejected('invalid_token');
+    const rules: JwtRules = { issuer: this.issuer, audience: this.options.audience, typ: PARTNER_TOKEN_TYP };
+    const payload = verifySigned(token, createPublicKey(pem), rules);
     if (typeof payload.name !== 'string') throw new CredentialRejected('invalid_token');
     return {
       id: payload.sub!,
@@ -75,15 +80,23 @@ export class PartnerTokenVerifier {
   }
 
   /**
-   * Discovery, then the key set. The issuer the gym announces must be the one the pool was told to trust: a
-   * discovery document cannot talk the pool into accepting another issuer.
+   * Discovery, then the key set. With a pinned issuer, the gym must announce exactly that one: a discovery document
+   * cannot talk the pool into accepting another issuer.
    */
   private async fetchJwks(): Promise<{ keys: unknown[] }> {
     const discovery = (await this.getJson(`${this.options.gymUrl}/.well-known/openid-configuration`)) as { issuer?: string; jwks_uri?: string };
-    if (discovery.issuer !== this.options.issuer || typeof discovery.jwks_uri !== 'string') {
-      throw new Error(`the gym announces issuer ${String(discovery.issuer)}, not ${this.options.issuer}`);
+    if (typeof discovery.issuer !== 'string' || typeof discovery.jwks_uri !== 'string') throw new Error('the gym discovery document has no issuer or jwks_uri');
+    if (this.options.issuer !== undefined && discovery.issuer !== this.options.issuer) {
+      throw new Error(`the gym announces issuer ${discovery.issuer}, not ${this.options.issuer}`);
     }
-    const jwks = (await this.getJson(discovery.jwks_uri)) as { keys?: unknown[] };
+    this.issuer = discovery.issuer;
+    // The announced jwks_uri is built from the gym's public URL, which the pool may not reach from inside; then the
+    // same path at GYM_URL, where discovery just answered.
+    const fallback = `${this.options.gymUrl}/.well-known/jwks.json`;
+    const jwks = (await this.getJson(discovery.jwks_uri).catch((err) => {
+      if (discovery.jwks_uri === fallback) throw err;
+      return this.getJson(fallback);
+    })) as { keys?: unknown[] };
     if (!Array.isArray(jwks.keys)) throw new Error('the gym JWKS has no keys');
     return { keys: jwks.keys };
   }

@@ -139,6 +139,43 @@ describe('the pool next door', () => {
   });
 });
 
+describe('how the pool finds and trusts the gym', () => {
+  it('trusts the issuer the gym announces, whatever address the pool reaches it by', async () => {
+    const gym = await startTestApp();
+    const pool = await startTestPool(gym.url.replace('127.0.0.1', 'localhost'));
+    try {
+      expect((await swim(pool, await poolToken(gym, 'alice'))).errors).toBeUndefined();
+    } finally {
+      await pool.close();
+      await gym.close();
+    }
+  });
+
+  it('refuses every token when the gym announces another issuer than the one pinned by GYM_ISSUER', async () => {
+    const gym = await startTestApp();
+    const pool = await startTestPool(gym.url, { GYM_ISSUER: 'https://the-real-gym.example.com' });
+    try {
+      const res = await swim(pool, await poolToken(gym, 'alice'));
+      expect(res.status).toBe(401);
+      expect(res.data).toBeNull();
+    } finally {
+      await pool.close();
+      await gym.close();
+    }
+  });
+
+  it('reaches the keys at GYM_URL when the announced jwks_uri is not reachable from the pool', async () => {
+    const gym = await startTestApp({ env: { PUBLIC_URL: 'http://gym.invalid' } });
+    const pool = await startTestPool(gym.url);
+    try {
+      expect((await swim(pool, await poolToken(gym, 'alice'))).errors).toBeUndefined();
+    } finally {
+      await pool.close();
+      await gym.close();
+    }
+  });
+});
+
 describe('the pool when the gym changes or goes away', () => {
   it('picks up a rotated key on its first unknown kid, then keeps admitting from its cache while the gym is down', async () => {
     const gym = await startTestApp();
