@@ -9,7 +9,7 @@ import { bearerStrategy } from './auth/bearer.js';
 import type { KeyRing } from './auth/keys.js';
 import { PartnerTokens } from './auth/partner-tokens.js';
 import { RefreshTokens } from './auth/refresh-tokens.js';
-import { createSessionMiddleware, sessionStrategy } from './auth/session.js';
+import { cookieUnlessBearer, createSessionMiddleware, sessionStrategy } from './auth/session.js';
 import { SqliteSessionStore } from './auth/session-store.js';
 import type { Strategy } from './auth/strategies.js';
 import { LoginThrottle } from './auth/throttle.js';
@@ -80,7 +80,14 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     pairwiseSecret: config.pairwiseSecret ?? getOrCreateSecret(db, 'pairwise-subject'),
   });
   const throttle = new LoginThrottle(db, config.login);
-  const services: Services = { db, config, throttle, sessionStore, accessTokens, refreshTokens, partnerTokens, strategies, log };
+  const sessions = createSessionMiddleware({
+    store: sessionStore,
+    secrets: config.sessionSecrets,
+    production: config.production,
+    idleTimeoutMs: config.sessionIdleTimeoutMs,
+    absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs,
+  });
+  const services: Services = { db, sessions, config, throttle, sessionStore, accessTokens, refreshTokens, partnerTokens, strategies, log };
 
   // Housekeeping, never keeping the process alive: pick up keys added by keys:rotate, drop dead rows.
   const housekeeping = setInterval(() => {
@@ -140,13 +147,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
   if (config.corsOrigins.length > 0) graphqlChain.push(cors({ origin: config.corsOrigins, credentials: true, maxAge: 600 }));
   graphqlChain.push(
     jsonBody(),
-    createSessionMiddleware({
-      store: sessionStore,
-      secrets: config.sessionSecrets,
-      production: config.production,
-      idleTimeoutMs: config.sessionIdleTimeoutMs,
-      absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs,
-    }),
+    cookieUnlessBearer(sessions),
     expressMiddleware(apollo, {
       context: ({ req, res }) => createContext(services, req, res),
     }),

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AccessTokens } from './auth/access-tokens.js';
 import type { GuardContext } from './auth/directive.js';
@@ -17,6 +17,8 @@ import type { RequestLog } from './http.js';
 /** What lives as long as the server: built once in createApp and shared by every request. */
 export interface Services {
   db: Db;
+  /** express-session, for a request that skipped it (it sent a bearer token) and signs in with a session. */
+  sessions: RequestHandler;
   config: Config;
   throttle: LoginThrottle;
   sessionStore: SqliteSessionStore;
@@ -54,6 +56,7 @@ export async function createContext(services: Services, req: Request, res: Respo
     session: createSessionControl(req, res, {
       production: services.config.production,
       idleTimeoutMs: services.config.sessionIdleTimeoutMs,
+      sessions: services.sessions,
     }),
     clientAddress: req.ip ?? req.socket.remoteAddress ?? 'unknown',
     // Shared with the request logger through res.locals, which writes the line once the response is sent.

@@ -64,10 +64,23 @@ export interface SessionControl {
   currentId(): string | undefined;
 }
 
-export function createSessionControl(req: Request, res: Response, options: Pick<SessionOptions, 'production' | 'idleTimeoutMs'>): SessionControl {
+/**
+ * Runs express-session only for requests without an Authorization header: when a bearer token decides, the cookie
+ * is ignored altogether (not read, not touched, its idle timeout not extended). {@link createSessionControl} loads
+ * it on demand if such a request signs in with a session after all.
+ */
+export function cookieUnlessBearer(sessions: RequestHandler): RequestHandler {
+  return (req, res, next) => (req.headers.authorization === undefined ? sessions(req, res, next) : next());
+}
+
+export function createSessionControl(
+  req: Request,
+  res: Response,
+  options: Pick<SessionOptions, 'production' | 'idleTimeoutMs'> & { sessions: RequestHandler },
+): SessionControl {
   return {
     async start(memberId) {
-      if (!req.session) throw new Error('session middleware is not installed on this route');
+      if (!req.session) await promisify((cb) => options.sessions(req, res, cb))();
       // A new id on every sign-in: a session id planted or seen before login is worthless after it.
       await promisify((cb) => req.session.regenerate(cb))();
       const now = Date.now();

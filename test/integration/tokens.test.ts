@@ -68,6 +68,26 @@ describe('keycards: access tokens', () => {
     expect(broken.data.viewer.authenticated).toBe(false);
   });
 
+  it('does not even touch the session behind an ignored cookie (its idle timeout is not extended)', async () => {
+    const alice = await sessionClient(app.url, 'alice');
+    const expiry = () => (app.database.sqlite.prepare('select max(expires_at) e from sessions').get() as { e: number }).e;
+    const before = expiry();
+    await new Promise((r) => setTimeout(r, 20));
+    const { data } = await tokenLogin(app, 'bob');
+    app.queries.length = 0;
+    await alice.gql(ME, undefined, bearer(data.login.accessToken));
+    expect(app.queries.filter((q) => q.includes('"sessions"'))).toEqual([]);
+    expect(expiry()).toBe(before);
+  });
+
+  it('still signs in with a session when a client sends a stale bearer token along', async () => {
+    const client = new Client(app.url);
+    const res = await client.gql(LOGIN, { input: { ...DEMO.alice, mode: 'SESSION' } }, bearer('stale.token.value'));
+    expect(res.status).toBe(200);
+    expect(res.setCookies[0]).toMatch(/^keycard\.sid=/);
+    expect((await client.gql(ME)).data.viewer.method).toBe('SESSION');
+  });
+
   describe('refuses forged and foreign tokens with 401, WWW-Authenticate and nothing more', () => {
     let good: string;
     let sub: string;
