@@ -122,6 +122,8 @@ export function graphqlDefaults<C extends HttpContext>(options: {
   sandbox: { document: string; includeCookies?: boolean };
 }) {
   return {
+    // Apollo's own warnings go to the same structured log as everything else.
+    logger: options.log,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
       options.production
