@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, Kind, parse, visit, type ASTNode, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 
 /** Every `extensions.code` Keycard answers with. Clients switch on these; they are part of the contract. */
@@ -103,6 +103,44 @@ const PASSING_CODES = new Set<string>([
   ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL_SERVER_ERROR),
 ]);
 
+/** graphql-js's words for a literal argument value of the wrong type or shape (ValuesOfCorrectTypeRule). */
+const BAD_LITERAL =
+  /^(Value ".*" does not exist in ".*" enum|Enum ".*" cannot represent|Expected value of type|Field ".*" of required type ".*" was not provided|Field ".*" is not defined by type|\w+ cannot represent)/;
+
+/**
+ * The argument a literal value sits in, as a dotted path (`input.plan`): the arguments and input fields whose
+ * source range holds the error's position, outermost first.
+ */
+function argumentAt(error: GraphQLError): string | undefined {
+  const position = error.nodes?.[0]?.loc?.start;
+  if (position === undefined || !error.source) return undefined;
+  let found: string | undefined;
+  visit(parse(error.source), {
+    enter(node, _key, _parent, _path, ancestors) {
+      const contains = (n: ASTNode) => n.loc !== undefined && n.loc.start <= position && position < n.loc.end;
+      if ((node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) && contains(node)) {
+        const chain = [...ancestors, node].filter(
+          (n): n is ASTNode & { name: { value: string } } => !Array.isArray(n) && (((n as ASTNode).kind === Kind.ARGUMENT) || (n as ASTNode).kind === Kind.OBJECT_FIELD),
+        );
+        found = chain.map((n) => n.name.value).join('.');
+      }
+    },
+  });
+  return found;
+}
+
+/**
+ * A literal of the wrong type in the operation (`plan: GOLD`) is bad input, as the same value in a variable is:
+ * BAD_USER_INPUT naming the argument, rather than a generic validation failure.
+ */
+function asBadUserInput(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError | undefined {
+  if (formatted.extensions?.code !== 'GRAPHQL_VALIDATION_FAILED' || !(error instanceof GraphQLError) || !BAD_LITERAL.test(error.message)) {
+    return undefined;
+  }
+  const argument = argumentAt(error);
+  return { ...formatted, extensions: { code: ErrorCode.BAD_USER_INPUT, ...(argument ? { argument } : {}) } };
+}
+
 /**
  * Apollo's `formatError`: errors Keycard raised on purpose and the framework's own request errors pass through;
  * anything else (a bug, a database failure, a non-null violation) is logged in full and reaches the client only
@@ -115,7 +153,7 @@ export function createFormatError(log: (error: unknown) => void) {
     const passes =
       original instanceof KeycardError ||
       (original instanceof GraphQLError && typeof code === 'string' && PASSING_CODES.has(code));
-    if (passes) return withoutStack(formatted);
+    if (passes) return withoutStack(asBadUserInput(formatted, error) ?? formatted);
     log(original);
     return {
       message: 'Internal server error',

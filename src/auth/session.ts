@@ -90,8 +90,10 @@ export function createSessionControl(
       return { expiresAt: new Date(now + options.idleTimeoutMs) };
     },
     async end() {
-      const had = Boolean(req.session?.memberId);
-      if (req.session) await promisify((cb) => req.session.destroy(cb))();
+      // No session loaded means a bearer token decided this request: its cookie is ignored, not cleared.
+      if (!req.session) return false;
+      const had = Boolean(req.session.memberId);
+      await promisify((cb) => req.session.destroy(cb))();
       res.clearCookie(sessionCookieName(options.production), cookieOptions(options));
       return had;
     },

@@ -88,6 +88,16 @@ describe('bad input', () => {
     expect(date.names).toMatch(/validUntil/);
   });
 
+  it('treats a wrong literal in the operation itself as bad input too, naming the argument', async () => {
+    const literal = (input: string) => staff.gql(`mutation { setMembership(input: { memberId: "${aliceId}", ${input} }) { status } }`);
+    expect(refusal(await literal('plan: GOLD, validUntil: "2031-01-01T00:00:00Z"'))).toEqual({ code: 'BAD_USER_INPUT', names: 'input.plan' });
+    expect(refusal(await literal('plan: BASIC, validUntil: "next tuesday"'))).toEqual({ code: 'BAD_USER_INPUT', names: 'input.validUntil' });
+    expect(refusal(await staff.gql('{ members(first: "ten") { edges { cursor } } }'))).toEqual({ code: 'BAD_USER_INPUT', names: 'first' });
+    expect(refusal(await admin.gql(`mutation { setRole(memberId: "${aliceId}", role: KING) { role } }`))).toEqual({ code: 'BAD_USER_INPUT', names: 'role' });
+    // An unknown field is still a validation failure: that is a mistake in the operation, not in its input.
+    expect(refusal(await staff.gql('{ nope }')).code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
   it('sets a membership with good input', async () => {
     const res = await staff.gql(SET_MEMBERSHIP, { input: { memberId: aliceId, plan: 'BASIC', validUntil: '2031-01-01T00:00:00+02:00' } });
     expect(res.data.setMembership).toEqual({ status: 'ACTIVE', validUntil: '2030-12-31T22:00:00.000Z', plan: { code: 'BASIC' } });
