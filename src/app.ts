@@ -1,8 +1,9 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
-import express, { type RequestHandler } from 'express';
+import type express from 'express';
+import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { bearerStrategy } from './auth/bearer.js';
@@ -17,7 +18,7 @@ import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import type { GymDatabase } from './db/client.js';
 import { getOrCreateSecret } from './db/secrets.js';
-import { graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from './http.js';
+import { createHttpApp, graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from './http.js';
 import { createLogger } from './logger.js';
 import { buildSchema } from './schema.js';
 
@@ -101,13 +102,9 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
   }, 60_000);
   housekeeping.unref();
 
-  const app = express();
-  app.disable('x-powered-by');
-  // Responses are personal and no-store: an ETag would only invite revalidation of what must not be cached.
-  app.set('etag', false);
+  const { app, httpServer } = createHttpApp();
   // Without TRUST_PROXY, req.ip is the socket's address and X-Forwarded-For is ignored: it cannot be forged.
   app.set('trust proxy', config.trustProxy);
-  const httpServer = http.createServer(app);
 
   const apollo = new ApolloServer<Context>({
     schema: buildSchema(),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type http from 'node:http';
+import http from 'node:http';
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -75,6 +75,17 @@ export function requestLogger(log: Logger): RequestHandler {
  */
 export function securityHeaders(production: boolean): RequestHandler {
   return helmet({ contentSecurityPolicy: production ? undefined : false, crossOriginEmbedderPolicy: false });
+}
+
+/**
+ * An Express app and its HTTP server, as both services start them: no X-Powered-By (it only helps an attacker pick
+ * exploits), no ETag (responses are personal and no-store: revalidation has nothing to offer).
+ */
+export function createHttpApp(): { app: express.Express; httpServer: http.Server } {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  return { app, httpServer: http.createServer(app) };
 }
 
 /** Every GraphQL response is personal: never cached by a browser or a proxy. */

@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import express from 'express';
+import type express from 'express';
 import type { Logger } from 'pino';
 import { applyAuthDirective } from '../auth/directive.js';
-import { graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from '../http.js';
+import { createHttpApp, graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from '../http.js';
 import { createLogger } from '../logger.js';
 import { POOL_SCHEMA_DIR } from '../paths.js';
 import type { PoolConfig } from './config.js';
@@ -61,10 +61,7 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
     log,
   });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  const httpServer = http.createServer(app);
+  const { app, httpServer } = createHttpApp();
   const apollo = new ApolloServer<PoolContext>({
     schema: buildPoolSchema(),
     ...graphqlDefaults<PoolContext>({
