@@ -7,6 +7,7 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { bearerStrategy } from './auth/bearer.js';
+import { prepareDummyHash } from './auth/passwords.js';
 import type { KeyRing } from './auth/keys.js';
 import { PartnerTokens } from './auth/partner-tokens.js';
 import { RefreshTokens } from './auth/refresh-tokens.js';
@@ -66,6 +67,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
   const log = logger ?? createLogger(config.logLevel);
   if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
   const { db } = database;
+  await prepareDummyHash();
   const sessionStore = new SqliteSessionStore(db, { idleTimeoutMs: config.sessionIdleTimeoutMs });
   const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
   const refreshTokens = new RefreshTokens(db, { ttlMs: config.refreshTokenTtlMs, graceMs: config.refreshReuseGraceMs });

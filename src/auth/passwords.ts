@@ -38,6 +38,12 @@ export function hashPassword(password: string): Promise<string> {
 /** A hash of nothing anyone knows, verified when the email is unknown so that case costs the same time. */
 let dummyHash: Promise<string> | undefined;
 
+/** Makes the dummy hash at start, so even the first unknown email costs one verification, not a hash and one. */
+export async function prepareDummyHash(): Promise<void> {
+  dummyHash ??= hashPassword(crypto.randomUUID());
+  await dummyHash;
+}
+
 /**
  * Verifies a password against a stored hash; with no hash (unknown email) it still spends one verification
  * against a dummy, so response time does not tell whether an account exists.
@@ -45,8 +51,8 @@ let dummyHash: Promise<string> | undefined;
 export async function verifyPassword(storedHash: string | null, password: string): Promise<boolean> {
   if (password.length > PASSWORD_MAX_LENGTH * 4) return false;
   if (storedHash === null) {
-    dummyHash ??= hashPassword(crypto.randomUUID());
-    await verify(await dummyHash, password).catch(() => false);
+    await prepareDummyHash();
+    await verify(await dummyHash!, password).catch(() => false);
     return false;
   }
   try {
