@@ -124,7 +124,7 @@ export function applyAuthDirective(schema: GraphQLSchema, options: AuthDirective
   const roots = rootTypeNames(schema);
   const fromArgument = options.memberIdFromArgument ?? ((value: unknown) => (value === undefined || value === null ? null : String(value)));
   return mapSchema(schema, {
-    [MapperKind.OBJECT_FIELD]: (field, fieldName, typeName) => {
+    [MapperKind.OBJECT_FIELD]: (field, _fieldName, typeName) => {
       const type = schema.getType(typeName) as GraphQLNamedType;
       const rules = [ruleOf(schema, type as never), ruleOf(schema, field as never)].filter((r): r is AuthRule => Boolean(r));
       if (rules.length === 0) return field;
