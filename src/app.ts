@@ -13,8 +13,8 @@ import { PartnerTokens } from './auth/partner-tokens.js';
 import { RefreshTokens } from './auth/refresh-tokens.js';
 import { cookieUnlessBearer, createSessionMiddleware, sessionStrategy } from './auth/session.js';
 import { SqliteSessionStore } from './auth/session-store.js';
-import type { Strategy } from './auth/strategies.js';
 import { LoginThrottle } from './auth/throttle.js';
+import type { GymStrategy } from './auth/viewer.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import type { GymDatabase } from './db/client.js';
@@ -72,7 +72,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
   const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
   const refreshTokens = new RefreshTokens(db, { ttlMs: config.refreshTokenTtlMs, graceMs: config.refreshReuseGraceMs });
   // Order matters: an Authorization header, when present, alone decides; only then is the cookie consulted.
-  const strategies: Strategy[] = [
+  const strategies: GymStrategy[] = [
     bearerStrategy({ tokens: accessTokens, revocation: config.tokenRevocation }),
     sessionStrategy({ absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs }),
   ];

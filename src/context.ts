@@ -6,9 +6,9 @@ import type { PartnerTokens } from './auth/partner-tokens.js';
 import type { RefreshTokens } from './auth/refresh-tokens.js';
 import { createSessionControl, type SessionControl } from './auth/session.js';
 import type { SqliteSessionStore } from './auth/session-store.js';
-import { authenticate, type Strategy } from './auth/strategies.js';
+import { authenticate } from './auth/strategies.js';
 import type { LoginThrottle } from './auth/throttle.js';
-import type { AuthFailure, Viewer } from './auth/viewer.js';
+import type { AuthFailure, GymStrategy, Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
@@ -25,7 +25,7 @@ export interface Services {
   accessTokens: AccessTokens;
   refreshTokens: RefreshTokens;
   partnerTokens: PartnerTokens;
-  strategies: readonly Strategy[];
+  strategies: readonly GymStrategy[];
   log: Logger;
 }
 
@@ -47,7 +47,9 @@ export interface Context extends GuardContext {
 export async function createContext(services: Services, req: Request, res: Response): Promise<Context> {
   const loaders = createLoaders(services.db);
   const { viewer, failure } = await authenticate(req, services.strategies, { loaders });
-  res.locals.viewer = viewer;
+  // Shared with the request logger through res.locals, which writes the line once the response is sent.
+  const requestLog: RequestLog = (res.locals.requestLog as RequestLog | undefined) ?? {};
+  requestLog.viewer = viewer;
   return {
     viewer,
     authFailure: failure,
@@ -59,7 +61,6 @@ export async function createContext(services: Services, req: Request, res: Respo
       sessions: services.sessions,
     }),
     clientAddress: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-    // Shared with the request logger through res.locals, which writes the line once the response is sent.
-    requestLog: (res.locals.requestLog as RequestLog | undefined) ?? {},
+    requestLog,
   };
 }

@@ -22,13 +22,13 @@ const REQUEST_ID = /^[\w.:-]{1,64}$/;
 /** What the request's log line says about a GraphQL operation, filled in as the request goes. */
 export interface RequestLog {
   operationName?: string | null;
-  viewer?: { method?: string; memberId: number | string } | null;
+  viewer?: { method: string; memberId: number | string } | null;
   errorCodes?: string[];
 }
 
 /** The part of a service's context these rules read. */
 export interface HttpContext extends BaseContext {
-  viewer: { method?: string; memberId: number | string } | null;
+  viewer: { method: string; memberId: number | string } | null;
   authFailure: { reason: TokenFailureReason } | null;
   requestLog: RequestLog;
 }
@@ -46,7 +46,7 @@ export function requestLogger(log: Logger): RequestHandler {
     const entry: RequestLog = {};
     res.locals.requestLog = entry;
     res.on('finish', () => {
-      const viewer = entry.viewer ?? (res.locals.viewer as RequestLog['viewer'] | undefined) ?? null;
+      const viewer = entry.viewer;
       const outcome =
         res.statusCode >= 500 ? 'error' : entry.errorCodes?.length ? `errors:${entry.errorCodes.join(',')}` : res.statusCode >= 400 ? 'refused' : 'ok';
       log.info(
@@ -58,7 +58,7 @@ export function requestLogger(log: Logger): RequestHandler {
           status: res.statusCode,
           durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
           operation: entry.operationName ?? undefined,
-          auth: viewer?.method ?? (viewer ? 'TOKEN' : 'anonymous'),
+          auth: viewer?.method ?? 'anonymous',
           memberId: viewer?.memberId,
           outcome,
         },

@@ -1,6 +1,6 @@
 import type { AccessTokens } from './access-tokens.js';
 import { bearerTokenOf, CredentialRejected } from './jwt.js';
-import type { Strategy } from './strategies.js';
+import type { GymStrategy } from './viewer.js';
 
 /**
  * The card reader. An Authorization header alone decides: when present, this strategy claims the request, and the
@@ -10,7 +10,7 @@ import type { Strategy } from './strategies.js';
  * `strict` mode one primary-key read (through the request's loader, which `me` then reuses) checks the member is
  * still active and the token's version was not revoked, and takes the role from the database.
  */
-export function bearerStrategy(options: { tokens: AccessTokens; revocation: 'stateless' | 'strict' }): Strategy {
+export function bearerStrategy(options: { tokens: AccessTokens; revocation: 'stateless' | 'strict' }): GymStrategy {
   return async (req, { loaders }) => {
     const token = bearerTokenOf(req.headers.authorization);
     if (token === null) return null;

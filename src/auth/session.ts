@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import session from 'express-session';
-import type { Strategy } from './strategies.js';
+import type { GymStrategy } from './viewer.js';
 import type { SqliteSessionStore } from './session-store.js';
 
 export interface SessionOptions {
@@ -108,7 +108,7 @@ export function createSessionControl(
  * status are read from the member row on every request (through the request's loader, so `me` costs nothing more):
  * a suspension or a role change is felt by sessions at once.
  */
-export function sessionStrategy(options: Pick<SessionOptions, 'absoluteTimeoutMs'>): Strategy {
+export function sessionStrategy(options: Pick<SessionOptions, 'absoluteTimeoutMs'>): GymStrategy {
   return async (req, { loaders }) => {
     const s = req.session;
     if (!s?.memberId) return null;

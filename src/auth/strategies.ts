@@ -1,27 +1,27 @@
 import type { Request } from 'express';
-import type { Loaders } from '../db/loaders.js';
+import type { TokenFailureReason } from '../errors.js';
 import { CredentialRejected } from './jwt.js';
-import type { AuthFailure, Viewer } from './viewer.js';
 
 export { CredentialRejected };
 
 /**
  * One way of recognising a request. Returns null when the request carries nothing for it ("not mine"), a viewer
  * when the credential is good, or throws {@link CredentialRejected} when the credential is its kind but bad.
+ * `D` is what the service lends its strategies (the gym: the request's loaders).
  */
-export type Strategy = (req: Request, deps: { loaders: Loaders }) => Promise<Viewer | null>;
+export type Strategy<V, D = unknown> = (req: Request, deps: D) => Promise<V | null>;
 
-export interface Authentication {
-  viewer: Viewer | null;
-  failure: AuthFailure | null;
+export interface Authentication<V> {
+  viewer: V | null;
+  failure: { reason: TokenFailureReason } | null;
 }
 
 /**
  * Tries the strategies in order; the first that claims the request decides. So with the bearer strategy first,
  * an Authorization header alone decides and the cookie is never consulted; a refused credential does not fall
- * through to the next strategy, it makes the request anonymous.
+ * through to the next strategy, it makes the request anonymous. The gym and the pool both authenticate here.
  */
-export async function authenticate(req: Request, strategies: readonly Strategy[], deps: { loaders: Loaders }): Promise<Authentication> {
+export async function authenticate<V, D>(req: Request, strategies: readonly Strategy<V, D>[], deps: D): Promise<Authentication<V>> {
   for (const strategy of strategies) {
     try {
       const viewer = await strategy(req, deps);

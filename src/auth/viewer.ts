@@ -1,5 +1,7 @@
+import type { Loaders } from '../db/loaders.js';
 import type { TokenFailureReason } from '../errors.js';
 import type { AuthMethodName, RoleName } from './roles.js';
+import type { Strategy } from './strategies.js';
 
 /** Who a request acts for, once a strategy has vouched for it. */
 export interface Viewer {
@@ -23,3 +25,6 @@ export interface ViewerModel {
 export interface AuthFailure {
   reason: TokenFailureReason;
 }
+
+/** A gym strategy: it may read members through the request's loaders (so `me` reuses the row). */
+export type GymStrategy = Strategy<Viewer, { loaders: Loaders }>;

@@ -11,7 +11,7 @@ import { createHttpApp, graphqlDefaults, healthCheck, httpErrors, jsonBody, noSt
 import { createLogger } from '../logger.js';
 import { POOL_SCHEMA_DIR } from '../paths.js';
 import type { PoolConfig } from './config.js';
-import { createPoolContext, type PoolContext } from './context.js';
+import { createPoolContext, partnerTokenStrategy, type PoolContext } from './context.js';
 import type { PoolDatabase } from './db/client.js';
 import { poolResolvers } from './resolvers.js';
 import { PartnerTokenVerifier } from './verifier.js';
@@ -61,6 +61,7 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
     log,
   });
 
+  const strategy = partnerTokenStrategy(verifier);
   const { app, httpServer } = createHttpApp();
   const apollo = new ApolloServer<PoolContext>({
     schema: buildPoolSchema(),
@@ -81,7 +82,7 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
     '/graphql',
     noStore,
     jsonBody(),
-    expressMiddleware(apollo, { context: ({ req, res }) => createPoolContext(req, res, { db: database.db, verifier }) }),
+    expressMiddleware(apollo, { context: ({ req, res }) => createPoolContext(req, res, { db: database.db, strategy }) }),
   );
   app.use(notFound);
   app.use(httpErrors(log));

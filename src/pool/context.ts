@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { GuardContext } from '../auth/directive.js';
-import { bearerTokenOf, CredentialRejected } from '../auth/jwt.js';
+import { bearerTokenOf } from '../auth/jwt.js';
+import { authenticate, type Strategy } from '../auth/strategies.js';
 import type { HttpContext, RequestLog } from '../http.js';
 import type { PoolDb } from './db/client.js';
 import type { PartnerTokenVerifier, Swimmer } from './verifier.js';
@@ -29,17 +30,19 @@ export interface PoolContext extends GuardContext, HttpContext {
   requestLog: RequestLog;
 }
 
-/** The pool takes a bearer partner token and nothing else: no cookie, no session, no call to the gym. */
-export async function createPoolContext(req: Request, res: Response, deps: { db: PoolDb; verifier: PartnerTokenVerifier }): Promise<PoolContext> {
-  const requestLog = (res.locals.requestLog as RequestLog | undefined) ?? {};
-  const base = { db: deps.db, requestLog };
-  try {
+/** The pool's one strategy: a bearer partner token. No cookie, no session, no call to the gym. */
+export function partnerTokenStrategy(verifier: PartnerTokenVerifier): Strategy<PoolViewer> {
+  return async (req) => {
     const token = bearerTokenOf(req.headers.authorization);
-    if (token === null) return { ...base, viewer: null, authFailure: null };
-    const swimmer = await deps.verifier.verify(token);
-    return { ...base, viewer: { memberId: swimmer.id, role: 'MEMBER', method: 'TOKEN', scopes: swimmer.scopes, swimmer }, authFailure: null };
-  } catch (err) {
-    if (err instanceof CredentialRejected) return { ...base, viewer: null, authFailure: { reason: err.reason } };
-    throw err;
-  }
+    if (token === null) return null;
+    const swimmer = await verifier.verify(token);
+    return { memberId: swimmer.id, role: 'MEMBER', method: 'TOKEN', scopes: swimmer.scopes, swimmer };
+  };
+}
+
+export async function createPoolContext(req: Request, res: Response, deps: { db: PoolDb; strategy: Strategy<PoolViewer> }): Promise<PoolContext> {
+  const { viewer, failure } = await authenticate(req, [deps.strategy], undefined);
+  const requestLog: RequestLog = (res.locals.requestLog as RequestLog | undefined) ?? {};
+  requestLog.viewer = viewer;
+  return { db: deps.db, requestLog, viewer, authFailure: failure };
 }
