@@ -19,8 +19,8 @@ import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
 import type { GymDatabase } from './db/client.js';
 import { getOrCreateSecret } from './db/secrets.js';
-import { createHttpApp, graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from './http.js';
-import { createLogger } from './logger.js';
+import { createHttpApp, graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from './shared/server.js';
+import { createLogger } from './shared/logger.js';
 import { buildSchema } from './schema.js';
 
 export interface AppOptions {

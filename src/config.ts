@@ -1,86 +1,6 @@
 import { z } from 'zod';
-
-/** A duration written `<n>ms|s|m|h|d`, as every TTL and timeout in the environment is. */
-const DURATION = /^(\d+)(ms|s|m|h|d)$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** Parses `15m` into 900000. Returns null for anything else, so callers decide how to complain. */
-export function parseDuration(text: string): number | null {
-  const match = DURATION.exec(text.trim());
-  if (!match) return null;
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-}
-
-/** A zod field for a duration variable with a default, parsed to milliseconds. */
-export const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === null || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `must be a duration such as 30s, 15m, 12h or 30d (got "${text}")` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-export const positiveInt = (fallback: number) =>
-  z.coerce
-    .number({ message: 'must be a whole number' })
-    .int('must be a whole number')
-    .positive('must be greater than 0')
-    .default(fallback);
-
-export const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes')
-  .optional();
-
-const list = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
-
-const timezone = z
-  .string()
-  .default('UTC')
-  .refine(
-    (tz) => {
-      try {
-        new Intl.DateTimeFormat('en-US', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: 'must be an IANA time zone such as UTC or Europe/Paris' },
-  );
-
-export const port = (fallback: number) =>
-  z.coerce
-    .number({ message: 'must be a port number' })
-    .int('must be a port number')
-    .min(0, 'must be between 0 and 65535')
-    .max(65535, 'must be between 0 and 65535')
-    .default(fallback);
-
-export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
-
-/** Every problem of a failed parse, one line each, naming its variable. */
-export function issuesOf(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-}
-
-/** An empty variable means "not set", the way shells and .env files usually write it. */
-export function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
-}
+import { ConfigError } from './errors.js';
+import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, withoutEmpty } from './shared/env.js';
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -139,14 +59,6 @@ export interface Config {
   partnerTokenTtlMs: number;
   /** Overrides the pairwise-subject key Keycard otherwise makes once and keeps in its database. */
   pairwiseSecret: string | undefined;
-}
-
-/** Thrown with every problem of the environment at once, each naming its variable. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
 }
 
 function parseTrustProxy(value: string | undefined): boolean | number | string {

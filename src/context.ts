@@ -1,18 +1,18 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AccessTokens } from './auth/access-tokens.js';
-import type { GuardContext } from './auth/directive.js';
+import type { GuardContext } from './shared/directive.js';
 import type { PartnerTokens } from './auth/partner-tokens.js';
 import type { RefreshTokens } from './auth/refresh-tokens.js';
 import { createSessionControl, type SessionControl } from './auth/session.js';
 import type { SqliteSessionStore } from './auth/session-store.js';
-import { authenticate } from './auth/strategies.js';
+import { authenticate } from './shared/strategies.js';
 import type { LoginThrottle } from './auth/throttle.js';
 import type { AuthFailure, GymStrategy, Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
-import type { RequestLog } from './http.js';
+import type { RequestLog } from './shared/server.js';
 
 /** What lives as long as the server: built once in createApp and shared by every request. */
 export interface Services {

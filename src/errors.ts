@@ -169,3 +169,42 @@ function withoutStack(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const { stacktrace: _drop, ...extensions } = formatted.extensions;
   return { ...formatted, extensions };
 }
+
+/** Thrown with every problem of the environment at once, each naming its variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A credential was presented and refused; the request goes on anonymously, and guarded fields say why. */
+export class CredentialRejected extends Error {
+  constructor(readonly reason: TokenFailureReason) {
+    super(`credential rejected: ${reason}`);
+    this.name = 'CredentialRejected';
+  }
+}
+
+/** Thrown at start when the key directory holds something that is not a usable signing key. */
+export class KeyRingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyRingError';
+  }
+}
+
+/** Thrown while building the schema: the server refuses to start rather than serve a field by mistake. */
+export class AuthSchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthSchemaError';
+  }
+}
+
+/** A refresh token that is unknown, spent, revoked or expired: the client must sign in again. */
+export class RefreshRejectedError extends KeycardError {
+  constructor() {
+    super('The refresh token is not valid; sign in again', ErrorCode.UNAUTHENTICATED, { reason: 'invalid_token' });
+  }
+}

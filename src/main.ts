@@ -4,8 +4,8 @@ import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { prepareData } from './db/seed.js';
-import { createLogger } from './logger.js';
-import { configOrExit, stopOnSignals } from './process.js';
+import { createLogger } from './shared/logger.js';
+import { configOrExit, stopOnSignals } from './shared/process.js';
 
 /** The one file with side effects: configuration, keys, database, migrations, seed, server, and a graceful stop. */
 async function main(): Promise<void> {

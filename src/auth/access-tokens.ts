@@ -1,7 +1,8 @@
 import { idOf, toGlobalId } from '../ids.js';
-import { CredentialRejected, readHeader, signToken, verifySigned, type JwtRules, type SignedToken } from './jwt.js';
+import { CredentialRejected } from '../errors.js';
+import { readHeader, signToken, verifySigned, type JwtRules, type SignedToken } from '../shared/jwt.js';
 import type { KeyRing } from './keys.js';
-import { ROLES, type RoleName } from './roles.js';
+import { ROLES, type RoleName } from '../shared/roles.js';
 
 /** RFC 9068's media type for JWT access tokens: a partner token or an ID token is never mistaken for one. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';

@@ -1,5 +1,6 @@
 import type { AccessTokens } from './access-tokens.js';
-import { bearerTokenOf, CredentialRejected } from './jwt.js';
+import { CredentialRejected } from '../errors.js';
+import { bearerTokenOf } from '../shared/jwt.js';
 import type { GymStrategy } from './viewer.js';
 
 /**

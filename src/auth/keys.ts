@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { KeyRingError } from '../errors.js';
 
 /** One ES256 signing key: its private half signs, its public half is published in the JWKS. */
 export interface SigningKey {
@@ -12,14 +13,6 @@ export interface SigningKey {
 }
 
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** Thrown at start when the key directory holds something that is not a usable signing key. */
-export class KeyRingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeyRingError';
-  }
-}
 
 function toSigningKey(kid: string, pem: string, file: string): SigningKey {
   if (!KID.test(kid)) throw new KeyRingError(`${file}: a key id (the file name) may use only letters, digits, _ and -`);

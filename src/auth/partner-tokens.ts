@@ -1,9 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { signToken, type SignedToken } from './jwt.js';
+import { PARTNER_TOKEN_TYP, signToken, type SignedToken } from '../shared/jwt.js';
 import type { KeyRing } from './keys.js';
-
-/** Distinct from `at+jwt`: a partner token is never taken for a gym access token, nor the reverse. */
-export const PARTNER_TOKEN_TYP = 'partner+jwt';
 
 export interface PartnerTokenOptions {
   issuer: string;

@@ -1,7 +1,7 @@
 import type { Loaders } from '../db/loaders.js';
 import type { TokenFailureReason } from '../errors.js';
-import type { AuthMethodName, RoleName } from './roles.js';
-import type { Strategy } from './strategies.js';
+import type { AuthMethodName, RoleName } from '../shared/roles.js';
+import type { Strategy } from '../shared/strategies.js';
 
 /** Who a request acts for, once a strategy has vouched for it. */
 export interface Viewer {

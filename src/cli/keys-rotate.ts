@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { addSigningKey, KeyRing } from '../auth/keys.js';
 
 /**

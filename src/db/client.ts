@@ -1,6 +1,6 @@
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { GYM_MIGRATIONS_DIR } from '../paths.js';
-import { openSqlite, type SqliteDatabase } from '../sqlite.js';
+import { GYM_MIGRATIONS_DIR } from '../shared/paths.js';
+import { openSqlite, type SqliteDatabase } from '../shared/sqlite.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema>;

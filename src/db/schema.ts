@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import { AUTH_METHODS, ROLES } from '../auth/roles.js';
+import { AUTH_METHODS, ROLES } from '../shared/roles.js';
 
 /** Timestamps are stored as milliseconds since the epoch: sortable, exact, and cheap to compare in SQL. */
 const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' });
@@ -130,7 +130,5 @@ export type PlanRow = typeof plans.$inferSelect;
 export type MemberRow = typeof members.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;
 export type CheckInRow = typeof checkIns.$inferSelect;
-export type RoleName = MemberRow['role'];
 export type MemberStatusName = MemberRow['status'];
 export type PlanCodeName = PlanRow['code'];
-export type AuthMethodName = CheckInRow['method'];

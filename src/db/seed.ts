@@ -1,7 +1,8 @@
 import { count } from 'drizzle-orm';
 import { hashPassword } from '../auth/passwords.js';
 import type { Db } from './client.js';
-import { checkIns, members, memberships, plans, type PlanCodeName, type RoleName } from './schema.js';
+import type { RoleName } from '../shared/roles.js';
+import { checkIns, members, memberships, plans, type PlanCodeName } from './schema.js';
 
 const DAY = 86_400_000;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, duration, flag, issuesOf, logLevel, port, positiveInt, withoutEmpty } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { duration, flag, issuesOf, logLevel, port, positiveInt, withoutEmpty } from '../shared/env.js';
 
 const PoolEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
-import type { GuardContext } from '../auth/directive.js';
-import { bearerTokenOf } from '../auth/jwt.js';
-import { authenticate, type Strategy } from '../auth/strategies.js';
-import type { HttpContext, RequestLog } from '../http.js';
+import type { GuardContext } from '../shared/directive.js';
+import { bearerTokenOf } from '../shared/jwt.js';
+import { authenticate, type Strategy } from '../shared/strategies.js';
+import type { HttpContext, RequestLog } from '../shared/server.js';
 import type { PoolDb } from './db/client.js';
 import type { PartnerTokenVerifier, Swimmer } from './verifier.js';
 

@@ -1,5 +1,5 @@
-import { createLogger } from '../logger.js';
-import { configOrExit, stopOnSignals } from '../process.js';
+import { createLogger } from '../shared/logger.js';
+import { configOrExit, stopOnSignals } from '../shared/process.js';
 import { createPoolApp } from './app.js';
 import { loadPoolConfig } from './config.js';
 import { openPoolDatabase } from './db/client.js';

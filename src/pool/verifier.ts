@@ -1,8 +1,8 @@
 import { createPublicKey } from 'node:crypto';
 import jwksClient, { type JwksClient } from 'jwks-rsa';
 import type { Logger } from 'pino';
-import { CredentialRejected, readHeader, verifySigned, type JwtRules } from '../auth/jwt.js';
-import { PARTNER_TOKEN_TYP } from '../auth/partner-tokens.js';
+import { CredentialRejected } from '../errors.js';
+import { PARTNER_TOKEN_TYP, readHeader, verifySigned, type JwtRules } from '../shared/jwt.js';
 
 /** Who a verified partner token says the swimmer is. */
 export interface Swimmer {

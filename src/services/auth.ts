@@ -3,8 +3,9 @@ import type { IssuedRefreshToken } from '../auth/refresh-tokens.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Context, Services } from '../context.js';
-import { members, type AuthMethodName, type MemberRow } from '../db/schema.js';
-import { BadUserInputError, EmailTakenError, InvalidCredentialsError, KeycardError, ErrorCode } from '../errors.js';
+import { members, type MemberRow } from '../db/schema.js';
+import type { AuthMethodName } from '../shared/roles.js';
+import { BadUserInputError, EmailTakenError, InvalidCredentialsError, KeycardError, ErrorCode, RefreshRejectedError } from '../errors.js';
 import { normalizeEmail, normalizeName } from './validation.js';
 
 /** What signUp and login resolve to; `viewer` is who the request is from now on. */
@@ -83,13 +84,6 @@ export async function logout(ctx: Context, refreshToken?: string | null): Promis
   if (refreshToken) ctx.services.refreshTokens.revokeFamilyOf(refreshToken);
   if (ctx.viewer?.method === 'SESSION') ctx.viewer = null;
   return true;
-}
-
-/** A refresh token that is unknown, spent, revoked or expired: the client must sign in again. */
-export class RefreshRejectedError extends KeycardError {
-  constructor() {
-    super('The refresh token is not valid; sign in again', ErrorCode.UNAUTHENTICATED, { reason: 'invalid_token' });
-  }
 }
 
 /** Spends a refresh token for a new pair. The new access token carries the member's current role. */

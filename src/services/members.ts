@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, like, or, sql } from 'drizzle-orm';
-import { roleRank } from '../auth/roles.js';
 import type { Context } from '../context.js';
-import { members, type MemberRow, type MemberStatusName, type RoleName } from '../db/schema.js';
+import { members, type MemberRow, type MemberStatusName } from '../db/schema.js';
+import { roleRank, type RoleName } from '../shared/roles.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
 import { requireIdOf } from '../ids.js';
 import { endCredentials } from './auth.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSigningKey } from '../../src/auth/keys.js';
 import { fromGlobalId } from '../../src/ids.js';
-import { ROOT } from '../../src/paths.js';
+import { ROOT } from '../../src/shared/paths.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Client, codes, DEMO, LOGIN, type DemoName } from '../helpers/client.js';
 import { startTestPool, type TestPool } from '../helpers/pool.js';

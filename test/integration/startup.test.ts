@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../src/paths.js';
+import { ROOT } from '../../src/shared/paths.js';
 
 /** Runs the real entry point (src/main.ts under tsx) and collects what it says before it exits or is stopped. */
 function start(env: Record<string, string>, stopAfterMs = 15_000): Promise<{ code: number | null; output: string }> {

@@ -1,7 +1,8 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { graphql } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { applyAuthDirective, AuthSchemaError, type GuardContext } from '../../src/auth/directive.js';
+import { AuthSchemaError } from '../../src/errors.js';
+import { applyAuthDirective, type GuardContext } from '../../src/shared/directive.js';
 import { loadTypeDefs } from '../../src/schema.js';
 
 const DIRECTIVES = /* GraphQL */ `

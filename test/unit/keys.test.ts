@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addSigningKey, KeyRing, KeyRingError, loadKeyRing } from '../../src/auth/keys.js';
+import { addSigningKey, KeyRing, loadKeyRing } from '../../src/auth/keys.js';
+import { KeyRingError } from '../../src/errors.js';
 
 describe('the signing key ring', () => {
   let dir: string;

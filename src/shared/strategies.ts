@@ -1,8 +1,6 @@
 import type { Request } from 'express';
 import type { TokenFailureReason } from '../errors.js';
-import { CredentialRejected } from './jwt.js';
-
-export { CredentialRejected };
+import { CredentialRejected } from '../errors.js';
 
 /**
  * One way of recognising a request. Returns null when the request carries nothing for it ("not mine"), a viewer

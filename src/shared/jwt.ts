@@ -1,14 +1,6 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { TokenFailureReason } from '../errors.js';
-
-/** A credential was presented and refused; the request goes on anonymously, and guarded fields say why. */
-export class CredentialRejected extends Error {
-  constructor(readonly reason: TokenFailureReason) {
-    super(`credential rejected: ${reason}`);
-    this.name = 'CredentialRejected';
-  }
-}
+import { CredentialRejected, type TokenFailureReason } from '../errors.js';
 
 /** RFC 6750's b64token, after the scheme and one or more spaces. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -23,6 +15,12 @@ export function bearerTokenOf(header: string | undefined): string | null {
   if (!match) throw new CredentialRejected('invalid_token');
   return match[1]!;
 }
+
+/**
+ * The `typ` of a partner token, shared by the gym that signs it and every partner that reads it. Distinct from the
+ * gym's `at+jwt`: a partner token is never taken for a gym access token, nor the reverse.
+ */
+export const PARTNER_TOKEN_TYP = 'partner+jwt';
 
 /** What a verifier insists on, fixed when it is built rather than read from the token. */
 export interface JwtRules {

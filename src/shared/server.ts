@@ -7,8 +7,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import type { TokenFailureReason } from './errors.js';
-import { createFormatError } from './errors.js';
+import type { TokenFailureReason } from '../errors.js';
+import { createFormatError } from '../errors.js';
 import { operationLimitRules } from './limits.js';
 
 /**

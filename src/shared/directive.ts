@@ -8,7 +8,7 @@ import {
   type GraphQLNamedType,
   type GraphQLSchema,
 } from 'graphql';
-import { ForbiddenError, UnauthenticatedError, type TokenFailureReason } from '../errors.js';
+import { AuthSchemaError, ForbiddenError, UnauthenticatedError, type TokenFailureReason } from '../errors.js';
 import { roleAtLeast, roleRank, type RoleName } from './roles.js';
 
 /** One `@auth` as written in the SDL. */
@@ -28,14 +28,6 @@ export interface GuardContext {
 export interface AuthDirectiveOptions {
   /** Turns the value of a root field's `self` argument (a global ID) into the id a viewer carries, or null. */
   memberIdFromArgument?: (value: unknown) => number | string | null;
-}
-
-/** Thrown while building the schema: the server refuses to start rather than serve a field by mistake. */
-export class AuthSchemaError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AuthSchemaError';
-  }
 }
 
 function ruleOf(schema: GraphQLSchema, node: Parameters<typeof getDirective>[1]): AuthRule | undefined {
