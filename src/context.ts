@@ -1,30 +1,32 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AccessTokens } from './auth/access-tokens.js';
-import type { GuardContext } from './shared/directive.js';
 import type { PartnerTokens } from './auth/partner-tokens.js';
 import type { RefreshTokens } from './auth/refresh-tokens.js';
-import { createSessionControl, type SessionControl } from './auth/session.js';
-import type { SqliteSessionStore } from './auth/session-store.js';
-import { authenticate } from './shared/strategies.js';
+import type { SessionControl, Sessions } from './auth/sessions.js';
 import type { LoginThrottle } from './auth/throttle.js';
 import type { AuthFailure, GymStrategy, Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
+import type { Queries } from './db/queries.js';
+import type { GuardContext } from './shared/directive.js';
 import type { RequestLog } from './shared/server.js';
+import { authenticate } from './shared/strategies.js';
 
 /** What lives as long as the server: built once in createApp and shared by every request. */
 export interface Services {
   db: Db;
-  /** express-session, for a request that skipped it (it sent a bearer token) and signs in with a session. */
-  sessions: RequestHandler;
+  /** The hot statements, prepared once. */
+  queries: Queries;
   config: Config;
   throttle: LoginThrottle;
-  sessionStore: SqliteSessionStore;
+  /** The access sheet: express-session, its strategy and each request's control. */
+  sessions: Sessions;
   accessTokens: AccessTokens;
   refreshTokens: RefreshTokens;
   partnerTokens: PartnerTokens;
+  /** In order: the first that claims a request decides (the bearer header, then the session cookie). */
   strategies: readonly GymStrategy[];
   log: Logger;
 }
@@ -44,22 +46,16 @@ export interface Context extends GuardContext {
 }
 
 /** Builds the context of one HTTP request: fresh loaders, then the strategies in order decide the viewer. */
-export async function createContext(services: Services, req: Request, res: Response): Promise<Context> {
-  const loaders = createLoaders(services.db);
+export async function createContext(services: Services, req: Request, res: Response, requestLog: RequestLog): Promise<Context> {
+  const loaders = createLoaders(services.db, services.queries);
   const { viewer, failure } = await authenticate(req, services.strategies, { loaders });
-  // Shared with the request logger through res.locals, which writes the line once the response is sent.
-  const requestLog: RequestLog = (res.locals.requestLog as RequestLog | undefined) ?? {};
   requestLog.viewer = viewer;
   return {
     viewer,
     authFailure: failure,
     services,
     loaders,
-    session: createSessionControl(req, res, {
-      production: services.config.production,
-      idleTimeoutMs: services.config.sessionIdleTimeoutMs,
-      sessions: services.sessions,
-    }),
+    session: services.sessions.control(req, res),
     clientAddress: req.ip ?? req.socket.remoteAddress ?? 'unknown',
     requestLog,
   };

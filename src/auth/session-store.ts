@@ -1,41 +1,41 @@
-import { and, eq, lte, ne } from 'drizzle-orm';
+import { and, eq, lte, ne, sql } from 'drizzle-orm';
 import session from 'express-session';
+import type {} from './sessions.js';
 import type { Db } from '../db/client.js';
 import { sessions } from '../db/schema.js';
-
-declare module 'express-session' {
-  interface SessionData {
-    /** The signed-in member; absent on a session that never signed in. */
-    memberId: number;
-    /** When this session signed in (ms): the absolute timeout counts from here and is never extended. */
-    loginAt: number;
-  }
-}
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 /**
  * express-session's store in the gym's own SQLite database (never MemoryStore: sessions must survive a restart
  * and be ended from anywhere, e.g. when a member is suspended). Expiry is enforced on read, not only by the
- * sweep, so an idle session is dead the moment its time is up.
+ * sweep, so a session is dead the moment its deadline passes.
  */
 export class SqliteSessionStore extends session.Store {
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly expiryOf: (data: session.SessionData) => number;
+  /** Read on every request that carries a session cookie: prepared once. */
+  private readonly byId;
 
   constructor(
     private readonly db: Db,
-    private readonly options: { idleTimeoutMs: number; sweepIntervalMs?: number },
+    options: {
+      /** When a session's row expires, from its data: {@link Sessions} owns the timeouts and says. */
+      expiryOf: (data: session.SessionData) => number;
+      sweepIntervalMs?: number;
+    },
   ) {
     super();
-    const interval = options.sweepIntervalMs ?? 10 * 60_000;
-    this.sweeper = setInterval(() => this.sweep(), interval);
+    this.expiryOf = options.expiryOf;
+    this.byId = db.select().from(sessions).where(eq(sessions.sid, sql.placeholder('sid'))).prepare();
+    this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 10 * 60_000);
     // The sweep is housekeeping only: it must never keep the process (or a test run) alive.
     this.sweeper.unref();
   }
 
   override get(sid: string, callback: Callback<session.SessionData | null>): void {
     try {
-      const row = this.db.select().from(sessions).where(eq(sessions.sid, sid)).get();
+      const row = this.byId.get({ sid });
       if (!row) return callback(undefined, null);
       if (row.expiresAt <= Date.now()) {
         this.db.delete(sessions).where(eq(sessions.sid, sid)).run();
@@ -47,6 +47,10 @@ export class SqliteSessionStore extends session.Store {
     }
   }
 
+  /**
+   * Writes a session and its expiry. There is deliberately no `touch`: the row is written only when the session
+   * changes (login, recorded activity), so a busy session costs a read per request, not a write.
+   */
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
     try {
       const values = {
@@ -60,16 +64,6 @@ export class SqliteSessionStore extends session.Store {
         .values(values)
         .onConflictDoUpdate({ target: sessions.sid, set: { memberId: values.memberId, data: values.data, expiresAt: values.expiresAt } })
         .run();
-      callback?.();
-    } catch (err) {
-      callback?.(err);
-    }
-  }
-
-  /** Sliding idle timeout: every request that uses the session pushes its expiry forward. */
-  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
-    try {
-      this.db.update(sessions).set({ expiresAt: this.expiryOf(data), data: JSON.stringify(data) }).where(eq(sessions.sid, sid)).run();
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -108,11 +102,5 @@ export class SqliteSessionStore extends session.Store {
   close(): void {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
-  }
-
-  private expiryOf(data: session.SessionData): number {
-    const expires = data.cookie?.expires;
-    if (expires) return new Date(expires).getTime();
-    return Date.now() + this.options.idleTimeoutMs;
   }
 }

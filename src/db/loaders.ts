@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import { and, desc, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from './client.js';
-import { checkIns, members, memberships, plans, type CheckInRow, type MemberRow, type MembershipRow, type PlanRow } from './schema.js';
+import { ids, type Queries } from './queries.js';
+import { checkIns, type CheckInRow, type MemberRow, type MembershipRow, type PlanRow } from './schema.js';
 
 /** Rows in the order of the keys asked for, null where there is none: DataLoader's contract. */
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
@@ -19,23 +20,17 @@ export interface CheckInPageKey {
 
 /**
  * Per-request DataLoaders: each list that resolves a relation (a page of check-ins with their members, members with
- * their memberships and plans) costs one query per relation, not one per row. Made per request so that a member
- * never sees another request's cached rows.
+ * their memberships and plans) costs one query per relation, not one per row, through statements prepared once.
+ * Made per request so that a member never sees another request's cached rows.
  */
-export function createLoaders(db: Db) {
+export function createLoaders(db: Db, queries: Queries) {
   return {
-    memberById: new DataLoader<number, MemberRow | null>(async (ids) =>
-      byKey(ids, db.select().from(members).where(inArray(members.id, [...ids])).all(), (m) => m.id),
+    memberById: new DataLoader<number, MemberRow | null>(async (keys) => byKey(keys, queries.membersByIds.all(ids(keys)), (m) => m.id)),
+    membershipByMemberId: new DataLoader<number, MembershipRow | null>(async (keys) =>
+      byKey(keys, queries.membershipsByMemberIds.all(ids(keys)), (m) => m.memberId),
     ),
-    membershipByMemberId: new DataLoader<number, MembershipRow | null>(async (ids) =>
-      byKey(ids, db.select().from(memberships).where(inArray(memberships.memberId, [...ids])).all(), (m) => m.memberId),
-    ),
-    planById: new DataLoader<number, PlanRow | null>(async (ids) =>
-      byKey(ids, db.select().from(plans).where(inArray(plans.id, [...ids])).all(), (p) => p.id),
-    ),
-    checkInById: new DataLoader<number, CheckInRow | null>(async (ids) =>
-      byKey(ids, db.select().from(checkIns).where(inArray(checkIns.id, [...ids])).all(), (c) => c.id),
-    ),
+    planById: new DataLoader<number, PlanRow | null>(async (keys) => byKey(keys, queries.plansByIds.all(ids(keys)), (p) => p.id)),
+    checkInById: new DataLoader<number, CheckInRow | null>(async (keys) => byKey(keys, queries.checkInsByIds.all(ids(keys)), (c) => c.id)),
     /**
      * Member.checkIns for many members at once: one window-function query per distinct (limit, cursor) pair,
      * newest first within each member.

@@ -1,27 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import type http from 'node:http';
-import path from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import type express from 'express';
 import type { Logger } from 'pino';
 import { applyAuthDirective } from '../shared/directive.js';
-import { createHttpApp, graphqlDefaults, healthCheck, httpErrors, jsonBody, noStore, notFound, requestLogger, securityHeaders } from '../shared/server.js';
 import { createLogger } from '../shared/logger.js';
 import { POOL_SCHEMA_DIR } from '../shared/paths.js';
+import { createService, type Service } from '../shared/server.js';
+import { loadTypeDefs } from '../shared/type-defs.js';
 import type { PoolConfig } from './config.js';
 import { createPoolContext, partnerTokenStrategy, type PoolContext } from './context.js';
 import type { PoolDatabase } from './db/client.js';
 import { poolResolvers } from './resolvers.js';
 import { PartnerTokenVerifier } from './verifier.js';
 
-export interface PoolApp {
-  app: express.Express;
-  httpServer: http.Server;
-  apollo: ApolloServer<PoolContext>;
+/** The pool's server: the shared service shell and the card reader behind it. */
+export interface PoolApp extends Service<PoolContext> {
   verifier: PartnerTokenVerifier;
-  close(): Promise<void>;
 }
 
 const SANDBOX_DOCUMENT = `# Get a keycard for the pool at the gym (issuePartnerToken(audience: "pool")), then add the header
@@ -36,12 +28,9 @@ query MyVisits {
 }
 `;
 
-/** The pool's schema: its SDL, its resolvers, and the gym's @auth transform, applied last. */
+/** The pool's schema: its SDL, its resolvers, and the shared @auth transform, applied last. */
 export function buildPoolSchema() {
-  const typeDefs = readdirSync(POOL_SCHEMA_DIR)
-    .filter((f) => f.endsWith('.graphql'))
-    .map((f) => readFileSync(path.join(POOL_SCHEMA_DIR, f), 'utf8'));
-  return applyAuthDirective(makeExecutableSchema({ typeDefs, resolvers: poolResolvers as never }));
+  return applyAuthDirective(makeExecutableSchema({ typeDefs: loadTypeDefs(POOL_SCHEMA_DIR), resolvers: poolResolvers as never }));
 }
 
 /**
@@ -50,7 +39,7 @@ export function buildPoolSchema() {
  */
 export async function createPoolApp(options: { config: PoolConfig; database: PoolDatabase; logger?: Logger }): Promise<PoolApp> {
   const { config, database } = options;
-  const log = options.logger ?? createLogger(config.logLevel);
+  const log = options.logger ?? createLogger(config.logLevel, 'pool');
   const verifier = new PartnerTokenVerifier({
     gymUrl: config.gymUrl,
     issuer: config.gymIssuer,
@@ -60,41 +49,16 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
     requestsPerMinute: config.jwks.requestsPerMinute,
     log,
   });
-
   const strategy = partnerTokenStrategy(verifier);
-  const { app, httpServer } = createHttpApp();
-  const apollo = new ApolloServer<PoolContext>({
+  const healthProbe = database.sqlite.prepare('select 1');
+  const service = await createService<PoolContext>({
+    log,
+    production: config.production,
+    introspection: config.introspection,
     schema: buildPoolSchema(),
-    ...graphqlDefaults<PoolContext>({
-      production: config.production,
-      introspection: config.introspection,
-      log,
-      httpServer,
-      sandbox: { document: SANDBOX_DOCUMENT },
-    }),
+    sandbox: { document: SANDBOX_DOCUMENT },
+    healthy: () => healthProbe.get() !== undefined,
+    context: (req, _res, requestLog) => createPoolContext(req, requestLog, { db: database.db, strategy }),
   });
-  await apollo.start();
-
-  app.use(requestLogger(log));
-  app.use(securityHeaders(config.production));
-  app.get('/healthz', healthCheck(database.sqlite));
-  app.use(
-    '/graphql',
-    noStore,
-    jsonBody(),
-    expressMiddleware(apollo, { context: ({ req, res }) => createPoolContext(req, res, { db: database.db, strategy }) }),
-  );
-  app.use(notFound);
-  app.use(httpErrors(log));
-
-  return {
-    app,
-    httpServer,
-    apollo,
-    verifier,
-    async close() {
-      await apollo.stop();
-      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-    },
-  };
+  return { ...service, verifier };
 }

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import type { GuardContext } from '../shared/directive.js';
 import { bearerTokenOf } from '../shared/jwt.js';
 import { authenticate, type Strategy } from '../shared/strategies.js';
@@ -40,9 +40,8 @@ export function partnerTokenStrategy(verifier: PartnerTokenVerifier): Strategy<P
   };
 }
 
-export async function createPoolContext(req: Request, res: Response, deps: { db: PoolDb; strategy: Strategy<PoolViewer> }): Promise<PoolContext> {
+export async function createPoolContext(req: Request, requestLog: RequestLog, deps: { db: PoolDb; strategy: Strategy<PoolViewer> }): Promise<PoolContext> {
   const { viewer, failure } = await authenticate(req, [deps.strategy], undefined);
-  const requestLog: RequestLog = (res.locals.requestLog as RequestLog | undefined) ?? {};
   requestLog.viewer = viewer;
   return { db: deps.db, requestLog, viewer, authFailure: failure };
 }

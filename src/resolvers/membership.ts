@@ -1,12 +1,11 @@
-import { asc } from 'drizzle-orm';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
-import { plans } from '../db/schema.js';
 import { toGlobalId } from '../ids.js';
 import { membershipStatus, setMembership } from '../services/memberships.js';
+import { listPlans } from '../services/plans.js';
 
 export const membershipResolvers: Resolvers = {
   Query: {
-    plans: (_parent, _args, { services }) => services.db.select().from(plans).orderBy(asc(plans.monthlyPriceCents)).all(),
+    plans: (_parent, _args, ctx) => listPlans(ctx),
   },
   Mutation: {
     setMembership: (_parent, { input }, ctx) => setMembership(ctx, input),

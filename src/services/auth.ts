@@ -105,7 +105,7 @@ export async function refresh(ctx: Context, refreshToken: string): Promise<AuthP
 export function endCredentials(services: Services, memberId: number, keep: { sessionId?: string; familyId?: string } = {}): void {
   services.db.transaction(() => {
     services.db.update(members).set({ tokenVersion: sql`${members.tokenVersion} + 1` }).where(eq(members.id, memberId)).run();
-    services.sessionStore.destroyAllFor(memberId, keep.sessionId);
+    services.sessions.endAllFor(memberId, keep.sessionId);
     services.refreshTokens.revokeAllFor(memberId, keep.familyId);
   });
 }

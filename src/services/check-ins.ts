@@ -1,4 +1,3 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Context } from '../context.js';
 import { checkIns, type CheckInRow } from '../db/schema.js';
 import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../errors.js';
@@ -55,13 +54,16 @@ export function listCheckIns(
     memberId = idOf('Member', args.memberId);
     if (memberId === null) throw new BadUserInputError('memberId', 'is not a Member ID');
   }
-  const rows = ctx.services.db
-    .select()
-    .from(checkIns)
-    .where(and(memberId === null ? undefined : eq(checkIns.memberId, memberId), beforeId === null ? undefined : lt(checkIns.id, beforeId)))
-    .orderBy(desc(checkIns.id))
-    .limit(size + 1)
-    .all();
+  const { checkInSheet } = ctx.services.queries;
+  const limit = size + 1;
+  const rows =
+    memberId === null
+      ? beforeId === null
+        ? checkInSheet.all.all({ limit })
+        : checkInSheet.after.all({ limit, beforeId })
+      : beforeId === null
+        ? checkInSheet.member.all({ limit, memberId })
+        : checkInSheet.memberAfter.all({ limit, memberId, beforeId });
   return toConnection(rows, size);
 }
 

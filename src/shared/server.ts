@@ -1,19 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { performance } from 'node:perf_hooks';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { GraphQLSchema } from 'graphql';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import type { TokenFailureReason } from '../errors.js';
-import { createFormatError } from '../errors.js';
+import { createFormatError, type TokenFailureReason } from '../errors.js';
 import { operationLimitRules } from './limits.js';
 
 /**
- * The HTTP and GraphQL rules every Keycard service serves by (the gym and the pool alike): body limit, no-store,
- * CSRF prevention, no batching, operation limits, masked errors, RFC 6750 challenges and one log line per request.
+ * The one server shell every Keycard service runs in (the gym and the pool alike): security headers, a request id
+ * and one log line per request, `/healthz`, `/graphql` with its body limit, no-store, CSRF prevention, no batching,
+ * operation limits, masked errors and RFC 6750 challenges, JSON 404s, and a graceful close.
+ *
+ * Everything that can be decided once is decided when the shell is built, not per request: the security headers
+ * are computed by helmet once and replayed, CORS runs only for requests that send an Origin, and the log line is
+ * written by one shared listener rather than a closure per request.
  */
 
 export const BODY_LIMIT = '100kb';
@@ -26,117 +34,59 @@ export interface RequestLog {
   errorCodes?: string[];
 }
 
-/** The part of a service's context these rules read. */
+/** The part of a service's context the shell reads. */
 export interface HttpContext extends BaseContext {
   viewer: { method: string; memberId: number | string } | null;
   authFailure: { reason: TokenFailureReason } | null;
   requestLog: RequestLog;
 }
 
-/**
- * One line per request: id, route, status, duration, operation, who (method and member id) and outcome. Built from
- * what the request did, never from its headers or body, so no cookie, token or password can reach the log.
- */
-export function requestLogger(log: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    const incoming = req.get('x-request-id');
-    const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    res.setHeader('X-Request-Id', id);
-    const entry: RequestLog = {};
-    res.locals.requestLog = entry;
-    res.on('finish', () => {
-      const viewer = entry.viewer;
-      const outcome =
-        res.statusCode >= 500 ? 'error' : entry.errorCodes?.length ? `errors:${entry.errorCodes.join(',')}` : res.statusCode >= 400 ? 'refused' : 'ok';
-      log.info(
-        {
-          reqId: id,
-          method: req.method,
-          // The route without its query string, which may carry things that must not be logged.
-          path: req.originalUrl.split('?')[0],
-          status: res.statusCode,
-          durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-          operation: entry.operationName ?? undefined,
-          auth: viewer?.method ?? 'anonymous',
-          memberId: viewer?.memberId,
-          outcome,
-        },
-        'request',
-      );
-    });
-    next();
-  };
-}
-
-/**
- * helmet's security headers (nosniff, no referrer, frame and cross-origin policies, HSTS...). The content security
- * policy stays off outside production, where the Sandbox page loads Apollo's embed script; production serves no page.
- */
-export function securityHeaders(production: boolean): RequestHandler {
-  return helmet({ contentSecurityPolicy: production ? undefined : false, crossOriginEmbedderPolicy: false });
-}
-
-/**
- * An Express app and its HTTP server, as both services start them: no X-Powered-By (it only helps an attacker pick
- * exploits), no ETag (responses are personal and no-store: revalidation has nothing to offer).
- */
-export function createHttpApp(): { app: express.Express; httpServer: http.Server } {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  return { app, httpServer: http.createServer(app) };
-}
-
-/** Every GraphQL response is personal: never cached by a browser or a proxy. */
-export const noStore: RequestHandler = (_req, res, next) => {
-  res.setHeader('Cache-Control', 'no-store');
-  next();
-};
-
-/** JSON bodies up to 100 kB; larger ones get 413 before anything parses them. */
-export const jsonBody = (): RequestHandler => express.json({ limit: BODY_LIMIT });
-
-/** no-store on the GraphQL response itself, the RFC 6750 challenge, and what the log line needs. */
-export function responsePlugin<C extends HttpContext>(): ApolloServerPlugin<C> {
-  return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ response, contextValue, operationName, errors }) {
-          response.http.headers.set('cache-control', 'no-store');
-          const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          // RFC 6750: a request whose bearer token was refused, and that touched a guarded field, answers 401.
-          if (contextValue.authFailure && single?.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) {
-            response.http.status = 401;
-            response.http.headers.set('www-authenticate', 'Bearer error="invalid_token"');
-          }
-          const entry = contextValue.requestLog;
-          entry.operationName = operationName;
-          entry.viewer = contextValue.viewer;
-          const codes = [...(errors ?? []), ...(single?.errors ?? [])].map((e) => String(e.extensions?.code ?? ''));
-          entry.errorCodes = [...new Set(codes.filter(Boolean))];
-        },
-      };
-    },
-  };
-}
-
-/**
- * The Apollo Server settings both services share; each adds its schema. Sandbox only outside production, opening
- * with the service's starter document.
- */
-export function graphqlDefaults<C extends HttpContext>(options: {
+export interface ServiceOptions<C extends HttpContext> {
+  log: Logger;
   production: boolean;
   introspection: boolean;
-  log: Logger;
-  httpServer: http.Server;
+  schema: GraphQLSchema;
+  /** Sandbox (development only) opens with this document. */
   sandbox: { document: string; includeCookies?: boolean };
-}) {
-  return {
+  /** True while the service's database answers: `/healthz` says 200, else 503. */
+  healthy: () => boolean;
+  /** Origins allowed to call `/graphql` with credentials; none means no CORS headers at all. */
+  corsOrigins?: readonly string[];
+  /** Express `trust proxy`; false (the default) ignores X-Forwarded-For, so it cannot be forged. */
+  trustProxy?: boolean | number | string;
+  /** Routes of the service's own, mounted before `/graphql` (discovery, keys). */
+  routes?: (app: express.Express) => void;
+  /** Middleware between body parsing and Apollo on `/graphql` (the gym's sessions). */
+  beforeGraphql?: RequestHandler[];
+  /** Builds one operation's context around the request's log entry. */
+  context: (req: Request, res: Response, requestLog: RequestLog) => Promise<C>;
+  /** Stops what the service owns once the HTTP server has drained (timers, stores). The caller closes the database. */
+  onClose?: () => void;
+}
+
+export interface Service<C extends HttpContext> {
+  app: express.Express;
+  httpServer: http.Server;
+  apollo: ApolloServer<C>;
+  /** Stops taking requests, drains those in flight, then runs `onClose`. */
+  close(): Promise<void>;
+}
+
+/** Builds a service's Express app, HTTP server and Apollo Server, started but not listening. */
+export async function createService<C extends HttpContext>(options: ServiceOptions<C>): Promise<Service<C>> {
+  const app = express();
+  // X-Powered-By only helps an attacker pick exploits; ETags have nothing to offer no-store, personal responses.
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', options.trustProxy ?? false);
+  const httpServer = http.createServer(app);
+
+  const apollo = new ApolloServer<C>({
+    schema: options.schema,
     // Apollo's own warnings go to the same structured log as everything else.
     logger: options.log,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer }),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
       options.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, ...options.sandbox }),
@@ -149,11 +99,143 @@ export function graphqlDefaults<C extends HttpContext>(options: {
     hideSchemaDetailsFromClientErrors: options.production,
     validationRules: operationLimitRules({ exposeLimits: !options.production, exemptIntrospection: options.introspection }),
     formatError: createFormatError((error) => options.log.error({ err: error }, 'unexpected error in a GraphQL operation')),
-  } satisfies Partial<ApolloServerOptions<C>>;
+  });
+  await apollo.start();
+
+  app.use(requestLogger(options.log));
+  app.use(securityHeaders(options.production));
+  app.get('/healthz', healthCheck(options.healthy));
+  options.routes?.(app);
+
+  const graphql: RequestHandler[] = [noStore];
+  if (options.corsOrigins?.length) graphql.push(corsFor(options.corsOrigins));
+  graphql.push(express.json({ limit: BODY_LIMIT }), ...(options.beforeGraphql ?? []));
+  graphql.push(expressMiddleware(apollo, { context: ({ req, res }) => options.context(req, res, res.locals.requestLog as RequestLog) }));
+  app.use('/graphql', ...graphql);
+  app.use(notFound);
+  app.use(httpErrors(options.log));
+
+  return {
+    app,
+    httpServer,
+    apollo,
+    async close() {
+      await apollo.stop();
+      if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      options.onClose?.();
+    },
+  };
+}
+
+interface LogState {
+  log: Logger;
+  id: string;
+  started: number;
+  entry: RequestLog;
+}
+
+/** The one `finish` listener of every response: no closure is made per request. */
+function logFinished(this: Response): void {
+  const { log, id, started, entry } = this.locals.logState as LogState;
+  const req = this.req;
+  const status = this.statusCode;
+  const outcome = status >= 500 ? 'error' : entry.errorCodes?.length ? `errors:${entry.errorCodes.join(',')}` : status >= 400 ? 'refused' : 'ok';
+  log.info(
+    {
+      reqId: id,
+      method: req.method,
+      // The route without its query string, which may carry things that must not be logged.
+      path: req.originalUrl.split('?', 1)[0],
+      status,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      operation: entry.operationName ?? undefined,
+      auth: entry.viewer?.method ?? 'anonymous',
+      memberId: entry.viewer?.memberId,
+      outcome,
+    },
+    'request',
+  );
+}
+
+/**
+ * One line per request: id, route, status, duration, operation, who (method and member id) and outcome. Built from
+ * what the request did, never from its headers or body, so no cookie, token or password can reach the log.
+ */
+export function requestLogger(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    const entry: RequestLog = {};
+    res.locals.requestLog = entry;
+    res.locals.logState = { log, id, started: performance.now(), entry } satisfies LogState;
+    res.once('finish', logFinished);
+    next();
+  };
+}
+
+/**
+ * helmet's security headers (nosniff, no referrer, frame and cross-origin policies, HSTS...), computed once by
+ * helmet itself at start and replayed on every response: the same headers, without running a dozen middlewares
+ * per request. The content security policy stays off outside production, where the Sandbox page loads Apollo's
+ * embed script; production serves no page.
+ */
+export function securityHeaders(production: boolean): RequestHandler {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: string) => headers.set(name, value),
+    removeHeader: (name: string) => headers.delete(name),
+  };
+  const middleware = helmet({ contentSecurityPolicy: production ? undefined : false, crossOriginEmbedderPolicy: false });
+  let ran = false;
+  middleware({} as never, recorder as never, () => (ran = true));
+  // helmet decides everything from its options, not from the request; if that ever changed, fail at start.
+  if (!ran || headers.size === 0) throw new Error('helmet did not produce its headers at start');
+  const entries = [...headers];
+  return (_req, res, next) => {
+    for (const [name, value] of entries) res.setHeader(name, value);
+    next();
+  };
+}
+
+/** CORS for the configured origins, always with credentials, never `*`; only a request that sends Origin pays for it. */
+function corsFor(origins: readonly string[]): RequestHandler {
+  const handler = cors({ origin: [...origins], credentials: true, maxAge: 600 });
+  return (req, res, next) => (req.headers.origin === undefined ? next() : handler(req, res, next));
+}
+
+/** Every GraphQL response is personal: never cached by a browser or a proxy. */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+/** no-store on the GraphQL response itself, the RFC 6750 challenge, and what the log line needs. */
+function responsePlugin<C extends HttpContext>(): ApolloServerPlugin<C> {
+  const listener: GraphQLRequestListener<C> = {
+    async willSendResponse({ response, contextValue, operationName, errors }) {
+      response.http.headers.set('cache-control', 'no-store');
+      const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
+      // RFC 6750: a request whose bearer token was refused, and that touched a guarded field, answers 401.
+      if (contextValue.authFailure && single?.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) {
+        response.http.status = 401;
+        response.http.headers.set('www-authenticate', 'Bearer error="invalid_token"');
+      }
+      const entry = contextValue.requestLog;
+      entry.operationName = operationName;
+      entry.viewer = contextValue.viewer;
+      if (errors?.length || single?.errors?.length) {
+        const codes = [...(errors ?? []), ...(single?.errors ?? [])].map((e) => String(e.extensions?.code ?? ''));
+        entry.errorCodes = [...new Set(codes.filter(Boolean))];
+      }
+    },
+  };
+  // One listener object for every request: Apollo only calls its hooks.
+  return { requestDidStart: async () => listener };
 }
 
 /** Body-parser and other HTTP-level errors as GraphQL-shaped JSON, never an HTML page or a stack. */
-export function httpErrors(log: Logger): ErrorRequestHandler {
+function httpErrors(log: Logger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     const status = Number(err?.status ?? err?.statusCode ?? 500);
     if (status >= 500) log.error({ err }, 'unhandled error');
@@ -164,20 +246,22 @@ export function httpErrors(log: Logger): ErrorRequestHandler {
   };
 }
 
-/** `GET /healthz`: 200 while the database answers a trivial query, 503 otherwise. */
-export function healthCheck(sqlite: { prepare(sql: string): { get(): unknown } }): RequestHandler {
+/** `GET /healthz`: 200 while the database answers, 503 otherwise. */
+function healthCheck(healthy: () => boolean): RequestHandler {
   return (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
+    let ok = false;
     try {
-      sqlite.prepare('select 1').get();
-      res.json({ status: 'ok' });
+      ok = healthy();
     } catch {
-      res.status(503).json({ status: 'unavailable' });
+      ok = false;
     }
+    if (ok) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'unavailable' });
   };
 }
 
 /** Unknown routes: a JSON 404. */
-export const notFound: RequestHandler = (_req, res) => {
+const notFound: RequestHandler = (_req, res) => {
   res.status(404).json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
 };

@@ -3,7 +3,8 @@ import { graphql } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { AuthSchemaError } from '../../src/errors.js';
 import { applyAuthDirective, type GuardContext } from '../../src/shared/directive.js';
-import { loadTypeDefs } from '../../src/schema.js';
+import { SCHEMA_DIR } from '../../src/shared/paths.js';
+import { loadTypeDefs } from '../../src/shared/type-defs.js';
 
 const DIRECTIVES = /* GraphQL */ `
   enum Role { MEMBER STAFF ADMIN }
@@ -64,7 +65,7 @@ describe('the @auth directive, at build time', () => {
   });
 
   it('accepts the gym schema as written', () => {
-    expect(() => applyAuthDirective(makeExecutableSchema({ typeDefs: loadTypeDefs() }))).not.toThrow();
+    expect(() => applyAuthDirective(makeExecutableSchema({ typeDefs: loadTypeDefs(SCHEMA_DIR) }))).not.toThrow();
   });
 });
 
