@@ -1,5 +1,5 @@
-import { createPublicKey } from 'node:crypto';
-import jwksClient, { type JwksClient } from 'jwks-rsa';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import jwksClient, { type JwksClient, type SigningKey } from 'jwks-rsa';
 import type { Logger } from 'pino';
 import { CredentialRejected } from '../errors.js';
 import { PARTNER_TOKEN_TYP, readHeader, verifySigned, type JwtRules } from '../shared/jwt.js';
@@ -38,6 +38,8 @@ export class PartnerTokenVerifier {
   private readonly client: JwksClient;
   /** The gym's issuer, pinned or learned from discovery (kept while the gym is down, like the keys). */
   private issuer: string | undefined;
+  /** jwks-rsa hands back the same key object from its cache until it fetches again: each is parsed once. */
+  private readonly keyObjects = new WeakMap<SigningKey, KeyObject>();
 
   constructor(private readonly options: VerifierOptions) {
     this.issuer = options.issuer;
@@ -58,9 +60,9 @@ export class PartnerTokenVerifier {
   /** Verifies a partner token, or throws CredentialRejected(`token_expired` | `invalid_token`). */
   async verify(token: string): Promise<Swimmer> {
     const header = readHeader(token, { typ: PARTNER_TOKEN_TYP });
-    let pem: string;
+    let key: KeyObject;
     try {
-      pem = (await this.client.getSigningKey(header.kid)).getPublicKey();
+      key = this.keyObjectOf(await this.client.getSigningKey(header.kid));
     } catch (err) {
       this.options.log.debug({ kid: header.kid, err: (err as Error).message }, 'no key for a presented kid');
       throw new CredentialRejected('invalid_token');
@@ -68,7 +70,7 @@ export class PartnerTokenVerifier {
     // A key was found, so discovery has run and the issuer is known.
     if (!this.issuer) throw new CredentialRejected('invalid_token');
     const rules: JwtRules = { issuer: this.issuer, audience: this.options.audience, typ: PARTNER_TOKEN_TYP };
-    const payload = verifySigned(token, createPublicKey(pem), rules);
+    const payload = verifySigned(token, key, rules);
     if (typeof payload.name !== 'string') throw new CredentialRejected('invalid_token');
     return {
       id: payload.sub!,
@@ -77,6 +79,16 @@ export class PartnerTokenVerifier {
       expiresAt: new Date(payload.exp! * 1000),
       tokenId: typeof payload.jti === 'string' ? payload.jti : null,
     };
+  }
+
+  /** The key as a KeyObject, parsed once per fetched key rather than from PEM on every verification. */
+  private keyObjectOf(signingKey: SigningKey): KeyObject {
+    let key = this.keyObjects.get(signingKey);
+    if (!key) {
+      key = createPublicKey(signingKey.getPublicKey());
+      this.keyObjects.set(signingKey, key);
+    }
+    return key;
   }
 
   /**

@@ -72,11 +72,19 @@ function sameTyp(actual: string, expected: string): boolean {
 }
 
 /**
- * Verifies the signature with `key` and the claims against `rules`: algorithm pinned to ES256, issuer, a single
- * audience equal to ours, an `exp` that must be there and not past, no `nbf` in the future (30 s of tolerance).
- * Returns the payload, or throws {@link CredentialRejected} with `token_expired` or `invalid_token`.
+ * The first instant (ms) at which a token with this `exp` is refused as expired: `exp` plus the clock tolerance, the
+ * rule jsonwebtoken applies. A cache of verified tokens must use the same instant, so a hit never outlives a check.
  */
-export function verifySigned(token: string, key: KeyObject, rules: JwtRules): jwt.JwtPayload {
+export function expiredAt(exp: number): number {
+  return (exp + CLOCK_TOLERANCE_SECONDS) * 1000;
+}
+
+/**
+ * Verifies the signature with `key` and the claims against `rules`: algorithm pinned to ES256, issuer, a single
+ * audience equal to ours, an `exp` that must be there and not past, no `nbf` in the future (30 s of tolerance both
+ * ways). Returns the payload, or throws {@link CredentialRejected} with `token_expired` or `invalid_token`.
+ */
+export function verifySigned(token: string, key: KeyObject, rules: JwtRules, now = Date.now()): jwt.JwtPayload {
   let payload: string | jwt.JwtPayload;
   try {
     payload = jwt.verify(token, key, {
@@ -84,6 +92,7 @@ export function verifySigned(token: string, key: KeyObject, rules: JwtRules): jw
       issuer: rules.issuer,
       audience: rules.audience,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      clockTimestamp: Math.floor(now / 1000),
     });
   } catch (err) {
     reject(err instanceof jwt.TokenExpiredError ? 'token_expired' : 'invalid_token');

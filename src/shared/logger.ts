@@ -19,6 +19,10 @@ const REDACT = [
   'variables',
 ];
 
+/**
+ * A service's structured log on standard output. Written asynchronously (pino's sonic-boom destination, flushed on
+ * exit): a request never waits for the terminal or a pipe to take its log line.
+ */
 export function createLogger(level: string, service = 'keycard'): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service } });
+  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service } }, pino.destination({ dest: 1, sync: false }));
 }

@@ -1,0 +1,187 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccessTokens } from '../../src/auth/access-tokens.js';
+import { addSigningKey, KeyRing } from '../../src/auth/keys.js';
+import { CLOCK_TOLERANCE_SECONDS } from '../../src/shared/jwt.js';
+import { Client, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+
+/**
+ * Each shortcut Keycard takes for speed, and the guarantee it must keep: a remembered token still expires when
+ * verification says so and is still revoked, a session written back less often still never outlives its idle timeout, and requests without a
+ * session cookie cost the access sheet nothing.
+ */
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const VIEWER = '{ viewer { authenticated method } me { name } }';
+
+async function tokenLogin(app: TestApp, who: DemoName) {
+  const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return res.data.login as { accessToken: string; accessTokenExpiresAt: string };
+}
+
+const bearer = (app: TestApp, token: string, query = VIEWER) => new Client(app.url).gql(query, undefined, { authorization: `Bearer ${token}` });
+
+describe('a remembered access token in strict mode', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { TOKEN_REVOCATION: 'strict' } });
+  });
+  afterAll(() => app.close());
+
+  it('stops at logoutEverywhere at once, although its signature was verified and remembered before', async () => {
+    const { accessToken } = await tokenLogin(app, 'alice');
+    const other = await tokenLogin(app, 'alice');
+    expect((await bearer(app, accessToken)).data.viewer).toEqual({ authenticated: true, method: 'TOKEN' });
+    expect((await bearer(app, other.accessToken, 'mutation { logoutEverywhere }')).data).toEqual({ logoutEverywhere: true });
+    const after = await bearer(app, accessToken);
+    expect(after.data.viewer).toEqual({ authenticated: false, method: null });
+    expect(after.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'invalid_token' });
+  });
+
+  it('still reads the member row on every request, cache hit or not, and takes the role from it', async () => {
+    const { accessToken } = await tokenLogin(app, 'alice');
+    await bearer(app, accessToken);
+    app.queries.length = 0;
+    await bearer(app, accessToken, '{ viewer { role } }');
+    expect(app.queries).toHaveLength(1);
+    expect(app.queries[0]).toMatch(/from "members"/);
+  });
+});
+
+describe('the cache of verified tokens, on its own', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('refuses a remembered token as expired at the very instant verification would, and serves it until then', () => {
+    const tokens = new AccessTokens(app.keyRing, { issuer: app.config.publicUrl, ttlMs: 60_000 });
+    const issuedAt = Date.now();
+    const { token, expiresAt } = tokens.issue({ id: 3, role: 'MEMBER', tokenVersion: 0 }, 'family', issuedAt);
+    expect(tokens.verify(token, issuedAt).memberId).toBe(3);
+    expect(tokens.cachedCount).toBe(1);
+    // The deadline is exp plus the 30 s clock tolerance, as jsonwebtoken applies it to a token seen for the first time.
+    const deadline = expiresAt.getTime() + CLOCK_TOLERANCE_SECONDS * 1000;
+    expect(tokens.verify(token, deadline - 1).memberId).toBe(3);
+    expect(() => tokens.verify(token, deadline)).toThrow(expect.objectContaining({ reason: 'token_expired' }));
+    // A fresh reader (no cache) agrees on both sides of the deadline.
+    const fresh = () => new AccessTokens(app.keyRing, { issuer: app.config.publicUrl, ttlMs: 60_000 });
+    expect(fresh().verify(token, deadline - 1000).memberId).toBe(3);
+    expect(() => fresh().verify(token, deadline)).toThrow(expect.objectContaining({ reason: 'token_expired' }));
+  });
+
+  it('stays within its bound however many distinct tokens it sees', async () => {
+    const tokens = new AccessTokens(app.keyRing, { issuer: app.config.publicUrl, ttlMs: 60_000, cacheSize: 5 });
+    for (let i = 0; i < 20; i++) tokens.verify(tokens.issue({ id: 3, role: 'MEMBER', tokenVersion: 0 }, `family-${i}`).token);
+    expect(tokens.cachedCount).toBe(5);
+  });
+
+  it('forgets a token once the key that signed it leaves the ring', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keycard-keys-'));
+    try {
+      const oldKid = addSigningKey(dir);
+      const ring = KeyRing.fromDirectory(dir);
+      const tokens = new AccessTokens(ring, { issuer: 'https://gym.test', ttlMs: 60_000 });
+      const token = tokens.issue({ id: 3, role: 'MEMBER', tokenVersion: 0 }, 'family').token;
+      expect(tokens.verify(token).memberId).toBe(3);
+      // The operator retires the old key (keys:rotate, then deletes the file); the ring reloads its directory.
+      addSigningKey(dir);
+      rmSync(path.join(dir, `${oldKid}.pem`));
+      ring.reload();
+      expect(() => tokens.verify(token)).toThrow(expect.objectContaining({ reason: 'invalid_token' }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never remembers a refusal: a forged token costs a full verification every time and is always refused', async () => {
+    const { accessToken } = await tokenLogin(app, 'alice');
+    const [h, p, sig] = accessToken.split('.');
+    const forged = `${h}.${p}.${sig!.slice(0, -4)}AAAA`;
+    for (let i = 0; i < 3; i++) expect((await bearer(app, forged)).status).toBe(401);
+    expect((await bearer(app, accessToken)).data.me).toEqual({ name: 'Alice Member' });
+  });
+});
+
+describe('the access sheet, written back only when it must', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // A touch interval of a tenth of the idle timeout: 300 ms.
+    app = await startTestApp({ env: { SESSION_IDLE_TIMEOUT: '3s', SESSION_ABSOLUTE_TIMEOUT: '1h' } });
+  });
+  afterAll(() => app.close());
+
+  it('costs nothing to a request that carries no session cookie: no session read, no cookie set', async () => {
+    app.queries.length = 0;
+    const res = await new Client(app.url).gql('{ plans { code } }');
+    expect(res.data.plans).toHaveLength(2);
+    expect(res.setCookies).toEqual([]);
+    expect(app.queries.filter((q) => /sessions/.test(q))).toEqual([]);
+  });
+
+  it('reads the session without writing it while the deadline would barely move, and sends no cookie then', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    app.queries.length = 0;
+    const res = await client.gql(VIEWER);
+    expect(res.data.viewer).toEqual({ authenticated: true, method: 'SESSION' });
+    expect(res.setCookies).toEqual([]);
+    expect(app.queries.filter((q) => /^(insert|update|delete)/i.test(q.trim()))).toEqual([]);
+  });
+
+  it('records activity (one write, a fresh cookie) once the deadline would move by more than the touch interval', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    await sleep(400);
+    app.queries.length = 0;
+    const res = await client.gql(VIEWER);
+    expect(res.data.viewer.authenticated).toBe(true);
+    expect(res.setCookies.some((c) => c.startsWith('keycard.sid='))).toBe(true);
+    expect(app.queries.filter((q) => /^insert into "sessions"/i.test(q.trim()))).toHaveLength(1);
+  });
+
+  it('never lets a session outlive its idle timeout after its last use, recorded or not', async () => {
+    const client = await sessionClient(app.url, 'alice');
+    const cookie = client.cookieHeader();
+    const loginAt = Date.now();
+    // Within the touch interval: served, but not recorded.
+    expect((await new Client(app.url).gql(VIEWER, undefined, { cookie })).data.viewer.authenticated).toBe(true);
+    const lastUse = Date.now();
+    await sleep(loginAt + 3_000 - Date.now() - 400);
+    expect((await new Client(app.url).gql(VIEWER, undefined, { cookie })).data.viewer.authenticated).toBe(true);
+    // That use was recorded (it moved the deadline by far more than the interval); now stay idle past it.
+    await sleep(3_100);
+    expect(Date.now() - lastUse).toBeGreaterThan(3_000);
+    const idle = await new Client(app.url).gql(VIEWER, undefined, { cookie });
+    expect(idle.data.viewer.authenticated).toBe(false);
+  });
+});
+
+describe('protections computed once', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { CORS_ORIGINS: 'https://app.example' } });
+  });
+  afterAll(() => app.close());
+
+  it("sends helmet's security headers on every response", async () => {
+    const res = await new Client(app.url).gql('{ plans { code } }');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('answers CORS only for a request that sends an allowed Origin', async () => {
+    const none = await new Client(app.url).gql('{ plans { code } }');
+    expect(none.headers.get('access-control-allow-origin')).toBeNull();
+    const allowed = await new Client(app.url).gql('{ plans { code } }', undefined, { origin: 'https://app.example' });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await new Client(app.url).gql('{ plans { code } }', undefined, { origin: 'https://evil.example' });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
