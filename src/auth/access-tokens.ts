@@ -6,9 +6,9 @@ import type { KeyRing, SigningKey } from './keys.js';
 import { ROLES, type RoleName } from '../shared/roles.js';
 
 /** RFC 9068's media type for JWT access tokens: a partner token or an ID token is never mistaken for one. */
-export const ACCESS_TOKEN_TYP = 'at+jwt';
+const ACCESS_TOKEN_TYP = 'at+jwt';
 /** The gym's own audience. Partner tokens name the partner instead, so the gym refuses them. */
-export const GYM_AUDIENCE = 'keycard';
+const GYM_AUDIENCE = 'keycard';
 
 const ROLE_NAMES: ReadonlySet<string> = new Set(ROLES);
 

@@ -107,7 +107,7 @@ export class KeyRing {
 }
 
 /** A fresh P-256 private key in PKCS#8 PEM. */
-export function generateSigningKeyPem(): string {
+function generateSigningKeyPem(): string {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 }

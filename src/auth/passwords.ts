@@ -2,8 +2,8 @@ import { hash, verify } from '@node-rs/argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { BadUserInputError } from '../errors.js';
 
-export const PASSWORD_MIN_LENGTH = 12;
-export const PASSWORD_MAX_LENGTH = 128;
+const PASSWORD_MIN_LENGTH = 12;
+const PASSWORD_MAX_LENGTH = 128;
 
 /**
  * Argon2id with OWASP's minimum (19 MiB, 2 passes, 1 lane). @node-rs/argon2 runs each hash as an async native task

@@ -7,7 +7,7 @@ import { members, refreshTokens, type MemberRow } from '../db/schema.js';
 const PREFIX = 'kcr_';
 
 /** Only the SHA-256 of a refresh token is stored: a copy of the database opens no doors. */
-export function hashRefreshToken(token: string): string {
+function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 

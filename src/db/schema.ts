@@ -125,7 +125,6 @@ export const appSecrets = sqliteTable('app_secrets', {
   createdAt: timestamp('created_at').notNull(),
 });
 
-export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;
 export type MemberRow = typeof members.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;

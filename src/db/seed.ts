@@ -17,12 +17,12 @@ export function ensurePlans(db: Db): void {
     .run();
 }
 
-export function isEmpty(db: Db): boolean {
+function isEmpty(db: Db): boolean {
   return (db.select({ n: count() }).from(members).get()?.n ?? 0) === 0;
 }
 
 /** The demo accounts of the README (and CONTRACT section 7). */
-export const DEMO_MEMBERS: ReadonlyArray<{
+const DEMO_MEMBERS: ReadonlyArray<{
   email: string;
   password: string;
   name: string;

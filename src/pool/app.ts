@@ -29,7 +29,7 @@ query MyVisits {
 `;
 
 /** The pool's schema: its SDL, its resolvers, and the shared @auth transform, applied last. */
-export function buildPoolSchema() {
+function buildPoolSchema() {
   return applyAuthDirective(makeExecutableSchema({ typeDefs: loadTypeDefs(POOL_SCHEMA_DIR), resolvers: poolResolvers as never }));
 }
 

@@ -7,7 +7,7 @@ import { decodeCursor, pageSize, toConnection, type Connection } from './paginat
 import { optionalLabel } from './validation.js';
 
 /** BASIC admits during staffed hours only: from 06:00 up to (not including) 22:00, gym time. */
-export const STAFFED_HOURS = { opens: 6, closes: 22 } as const;
+const STAFFED_HOURS = { opens: 6, closes: 22 } as const;
 
 const hourFormats = new Map<string, Intl.DateTimeFormat>();
 

@@ -10,8 +10,8 @@ export interface Connection<T> {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
 
 /** Validates `first`, naming the argument when it is out of range. */
 export function pageSize(first: number | null | undefined, argument = 'first'): number {
@@ -25,7 +25,7 @@ export function pageSize(first: number | null | undefined, argument = 'first'): 
 const CURSOR_PREFIX = 'cursor:';
 
 /** Cursors are opaque to clients: base64url of the row id, so they can be compared in SQL without an offset scan. */
-export function encodeCursor(id: number): string {
+function encodeCursor(id: number): string {
   return Buffer.from(CURSOR_PREFIX + id).toString('base64url');
 }
 

@@ -69,7 +69,7 @@ function atLeastAsStrict(strict: AuthRule[], loose: AuthRule[]): boolean {
  *   would advertise access the type does not give. (An interface field without @auth leaves the guard to each type,
  *   as Node.id does: Plan.id is public, Member.id is not.)
  */
-export function assertAuthCoverage(schema: GraphQLSchema): void {
+function assertAuthCoverage(schema: GraphQLSchema): void {
   const problems: string[] = [];
   const roots = rootTypeNames(schema);
   for (const type of Object.values(schema.getTypeMap())) {

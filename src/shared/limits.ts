@@ -4,10 +4,10 @@ import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { GraphQLError, Kind, Lexer, TokenKind, type ASTVisitor, type DocumentNode, type ValidationContext, type ValidationRule } from 'graphql';
 
 /** The size of operation Keycard executes at all, in every mode (CONTRACT section 5). */
-export const OPERATION_LIMITS = { depth: 10, aliases: 15, directives: 10, tokens: 1000 } as const;
+const OPERATION_LIMITS = { depth: 10, aliases: 15, directives: 10, tokens: 1000 } as const;
 
 /** An operation made only of introspection (`__schema`, `__type`, `__typename`): Sandbox's schema fetch. */
-export function isIntrospectionOnly(document: DocumentNode): boolean {
+function isIntrospectionOnly(document: DocumentNode): boolean {
   const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
   return (
     operations.length > 0 &&

@@ -24,7 +24,7 @@ import { operationLimitRules } from './limits.js';
  * written by one shared listener rather than a closure per request.
  */
 
-export const BODY_LIMIT = '100kb';
+const BODY_LIMIT = '100kb';
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
 /** What the request's log line says about a GraphQL operation, filled in as the request goes. */
@@ -161,7 +161,7 @@ function logFinished(this: Response): void {
  * One line per request: id, route, status, duration, operation, who (method and member id) and outcome. Built from
  * what the request did, never from its headers or body, so no cookie, token or password can reach the log.
  */
-export function requestLogger(log: Logger): RequestHandler {
+function requestLogger(log: Logger): RequestHandler {
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -180,7 +180,7 @@ export function requestLogger(log: Logger): RequestHandler {
  * per request. The content security policy stays off outside production, where the Sandbox page loads Apollo's
  * embed script; production serves no page.
  */
-export function securityHeaders(production: boolean): RequestHandler {
+function securityHeaders(production: boolean): RequestHandler {
   const headers = new Map<string, string>();
   const recorder = {
     setHeader: (name: string, value: string) => headers.set(name, value),
