@@ -1,163 +1,260 @@
 /**
- * `npm run bench`: starts the servers it needs (the gym in stateless and strict mode, and a bare Apollo Server on
- * the same schema as the baseline), warms each scenario up, then loads the scenarios in turn over loopback with
- * autocannon, interleaved over several rounds so that drift hits them all alike. Prints a table (median req/s, p99
- * latency, ratio to the baseline) and writes it as JSON.
+ * `npm run bench` (`-- --quick` for the short run CI does): builds a fresh database of realistic size, starts the
+ * servers from the compiled build (the gym in stateless and in strict mode, and the bare Apollo baseline), each on
+ * its own copy of the database, mints one credential per member for a thousand members, warms every scenario up
+ * while checking every answer, then loads the scenarios in turn with autocannon, interleaved over several rounds so
+ * that drift hits them all alike.
  *
- * BENCH_ROUNDS (3), BENCH_DURATION seconds per run (3), BENCH_CONNECTIONS (10), BENCH_OUT (bench-results.json).
+ * Prints a table, writes test/bench/results/latest.json (CONTRACT section 9) and, on a full run, test/bench/chart.svg.
+ * BENCH_ROUNDS, BENCH_DURATION (seconds per run) and BENCH_CONNECTIONS override the defaults (3, 10, 32).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { ROOT } from '../../src/paths.js';
-import { startTestApp } from '../helpers/app.js';
+import { fileURLToPath } from 'node:url';
+import { ROOT } from '../../src/shared/paths.js';
+import { renderChart, type ChartGroup } from './chart.js';
+import { loginSessions, postGraphql, type Presented } from './credentials.js';
+import { BENCH_PASSWORD, copyDatabase, generateDatabase } from './data.js';
+import { ServerProcess, type ServerOptions } from './ipc.js';
+import { run, type RunResult, type Target } from './load.js';
+import { describeMachine, describeVersions, formatTable, median, summarize, writeReport, type BenchReport, type Sample } from './report.js';
+import { buildScenarios, type Scenario, type ScenarioInputs } from './scenarios.js';
+import { readSettings, type BenchSettings } from './settings.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const DURATION = Number(process.env.BENCH_DURATION ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const OUT = process.env.BENCH_OUT ?? 'bench-results.json';
+const SERVER_SCRIPT = fileURLToPath(new URL('./server.js', import.meta.url));
+const RESULTS_FILE = path.join(ROOT, 'test', 'bench', 'results', 'latest.json');
+const CHART_FILE = path.join(ROOT, 'test', 'bench', 'chart.svg');
+/** Requests sent one at a time to count the SQL statements of one. */
+const SQL_SAMPLE = 20;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+/** Progress goes to stderr, so that stdout carries the results alone. */
+const progress = (message: string) => process.stderr.write(`${message}\n`);
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
-async function startServer(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['test/bench/server.ts', args[0]!, String(port), ...args.slice(1)], { cwd: ROOT });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve());
-    child.stderr!.on('data', (d) => process.stderr.write(d));
-    child.on('exit', (code) => reject(new Error(`bench server ${args[0]} exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
+/** Starts every server, or none: one that fails stops the others. */
+async function startServers(dir: string, source: string): Promise<ScenarioInputs['servers']> {
+  const start = (name: string, options: ServerOptions) => {
+    copyDatabase(source, options.databaseFile);
+    return ServerProcess.start(name, SERVER_SCRIPT, options);
+  };
+  const gym = (revocation: 'stateless' | 'strict') =>
+    start(`gym-${revocation}`, { kind: 'gym', revocation, databaseFile: path.join(dir, `gym-${revocation}.sqlite`), keysDir: path.join(dir, `keys-${revocation}`) });
+  const settled = await Promise.allSettled([gym('stateless'), gym('strict'), start('baseline', { kind: 'baseline', databaseFile: path.join(dir, 'baseline.sqlite') })]);
+  const failed = settled.find((s) => s.status === 'rejected');
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (failed) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const [stateless, strict, baseline] = started as [ServerProcess, ServerProcess, ServerProcess];
+  return { stateless, strict, baseline };
 }
 
-async function gql(url: string, query: string, variables?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  return { json: (await res.json()) as any, cookie: res.headers.getSetCookie()[0]?.split(';')[0] };
+/** One credential per member: access tokens minted by each gym, session cookies by real logins. */
+async function prepareCredentials(settings: BenchSettings, servers: ScenarioInputs['servers'], data: ScenarioInputs['data']): Promise<ScenarioInputs> {
+  const identities = data.members.slice(0, settings.identities);
+  if (identities.length < settings.identities) throw new Error(`only ${identities.length} members to sign in, ${settings.identities} wanted`);
+  const memberIds = identities.map((m) => m.id);
+  const [statelessTokens, strictTokens, [staffToken], sessionCookies] = await Promise.all([
+    servers.stateless.call('issue-tokens', { memberIds }),
+    servers.strict.call('issue-tokens', { memberIds }),
+    servers.stateless.call('issue-tokens', { memberIds: [data.staff.id] }),
+    loginSessions(servers.stateless.url, identities, BENCH_PASSWORD),
+  ]);
+  return { settings, data, servers, identities, statelessTokens, strictTokens, sessionCookies, staffToken: staffToken! };
 }
 
-const LOGIN = `mutation($e: String!, $p: String!, $m: AuthMethod) { login(input: { email: $e, password: $p, mode: $m }) { accessToken } }`;
-const ME = '{ me { name email } }';
-const PLANS = '{ plans { code name } }';
-const SHEET = '{ checkIns(first: 50) { edges { node { at member { name } } } } }';
-
-interface Scenario {
-  name: string;
-  url: string;
-  body: string;
-  headers?: Record<string, string>;
-  /** Another load running at the same time (logins), whose rate is reported too. */
-  alongside?: { body: string; connections: number };
+function targetOf(scenario: Scenario): Target {
+  const rotation = scenario.rotation?.();
+  return {
+    url: scenario.server.url,
+    body: scenario.body,
+    ...(scenario.headers ? { headers: scenario.headers } : {}),
+    ...(rotation ? { vary: () => ({ headers: rotation.next().headers }) } : {}),
+  };
 }
 
-function run(url: string, body: string, headers: Record<string, string>, connections: number, duration: number) {
-  return autocannon({ url: `${url}/graphql`, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, connections, duration });
+/** Sends one request as the scenario would and checks the answer itself, not only its status. */
+async function checkSample(scenario: Scenario): Promise<void> {
+  const presented: Presented | undefined = scenario.rotation?.().next();
+  const res = await postGraphql(scenario.server.url, scenario.body, { ...scenario.headers, ...presented?.headers });
+  const problem =
+    res.status !== 200 || !res.json?.data || res.json.errors
+      ? `HTTP ${res.status} ${JSON.stringify(res.json).slice(0, 300)}`
+      : scenario.check(presented?.member ?? null)(res.json.data);
+  if (problem) throw new Error(`${scenario.name}: the sample answer is wrong (${problem}); refusing to measure it`);
+  const alongside = scenario.alongside;
+  if (alongside) {
+    const body = alongside.target.vary?.().body ?? alongside.target.body;
+    const side = await postGraphql(alongside.target.url, body);
+    const sideProblem = side.status !== 200 || !side.json?.data ? `HTTP ${side.status}` : alongside.check(side.json.data);
+    if (sideProblem) throw new Error(`${scenario.name}: a sample ${alongside.name} answer is wrong (${sideProblem})`);
+  }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Best rate each scenario has reached so far: token-cold mints enough fresh tokens from it. */
+class Observed {
+  private readonly best = new Map<string, number>();
+  note(name: string, rps: number) {
+    this.best.set(name, Math.max(rps, this.best.get(name) ?? 0));
+  }
+  get = (name: string) => this.best.get(name) ?? 0;
+}
 
-async function main() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'keycard-bench-'));
-  const children: ChildProcess[] = [];
-  try {
-    const [baseline, gym, strict] = await Promise.all([
-      startServer(['baseline', dir]),
-      startServer(['gym', dir, 'stateless']),
-      startServer(['gym', dir, 'strict']),
-    ]);
-    children.push(baseline.child, gym.child, strict.child);
+/** One run of a scenario, already prepared, with its alongside load if any, and what the gym counted during it. */
+async function runScenario(scenario: Scenario, settings: BenchSettings, seconds: number, observed: Observed, checkResponses: boolean): Promise<Sample> {
+  if (scenario.gym) await scenario.server.call('reset-counters', {});
+  const options = { connections: settings.connections, durationSeconds: seconds, checkResponses };
+  const alongside = scenario.alongside;
+  const [main, side] = await Promise.all([
+    run(scenario.name, targetOf(scenario), options),
+    alongside
+      ? run(`${scenario.name} (${alongside.name})`, alongside.target, { ...options, connections: alongside.connections, overallRate: alongside.rate })
+      : Promise.resolve(undefined),
+  ]);
+  const counters = scenario.gym ? await scenario.server.call('read-counters', {}) : undefined;
+  observed.note(scenario.name, main.rps);
+  const reused = scenario.rotation?.().reused ?? 0;
+  if (scenario.freshCredentials && reused > 0) progress(`  warning: ${scenario.name} ran out of fresh credentials and started over ${reused} time(s)`);
+  return { ...main, ...(counters ? { eventLoopP99Ms: counters.eventLoopP99Ms } : {}), ...(side ? { alongside: side } : {}) };
+}
 
-    const staffToken = (await gql(gym.url, LOGIN, { e: 'staff@keycard.test', p: 'keycard-staff-pass' })).json.data.login.accessToken;
-    const aliceToken = (await gql(gym.url, LOGIN, { e: 'alice@keycard.test', p: 'keycard-alice-pass' })).json.data.login.accessToken;
-    const aliceStrict = (await gql(strict.url, LOGIN, { e: 'alice@keycard.test', p: 'keycard-alice-pass' })).json.data.login.accessToken;
-    const aliceCookie = (await gql(gym.url, LOGIN, { e: 'alice@keycard.test', p: 'keycard-alice-pass', m: 'SESSION' })).cookie!;
-    const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
-    const body = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-    const scenarios: Scenario[] = [
-      { name: 'baseline: bare Apollo, public query', url: baseline.url, body: body(PLANS) },
-      { name: 'anonymous public query', url: gym.url, body: body(PLANS) },
-      { name: 'me by token (stateless)', url: gym.url, body: body(ME), headers: bearer(aliceToken) },
-      { name: 'me by token (strict)', url: strict.url, body: body(ME), headers: bearer(aliceStrict) },
-      { name: 'me by session', url: gym.url, body: body(ME), headers: { cookie: aliceCookie } },
-      { name: 'STAFF page of 50 check-ins with names', url: gym.url, body: body(SHEET), headers: bearer(staffToken) },
-      {
-        name: 'me by token while logins run',
-        url: gym.url,
-        body: body(ME),
-        headers: bearer(aliceToken),
-        alongside: { body: body(LOGIN, { e: 'bob@keycard.test', p: 'keycard-bob-pass' }), connections: 2 },
-      },
-    ];
+/**
+ * Waits until the server has run no SQL for a moment: requests still in flight when a load run stops (a login
+ * hashing on the thread pool) would otherwise be counted against the next measurement.
+ */
+async function quiesce(server: ServerProcess): Promise<void> {
+  for (let attempt = 0; attempt < 25; attempt++) {
+    await server.call('reset-counters', {});
+    await sleep(200);
+    if ((await server.call('read-counters', {})).sqlStatements === 0) return;
+  }
+  throw new Error(`${server.name} never went quiet: cannot count the SQL statements of a request`);
+}
 
-    const statements = await statementsPerRequest(SHEET);
+/** Sends requests one at a time and divides the statements the gym ran by them: authentication included. */
+async function sqlPerRequest(scenario: Scenario, observed: Observed): Promise<number> {
+  await scenario.prepare?.(0, observed.get);
+  await quiesce(scenario.server);
+  await scenario.server.call('reset-counters', {});
+  const target = targetOf(scenario);
+  for (let i = 0; i < SQL_SAMPLE; i++) {
+    const res = await postGraphql(target.url, target.body, { ...target.headers, ...target.vary?.().headers });
+    if (res.status !== 200) throw new Error(`${scenario.name}: HTTP ${res.status} while counting SQL statements`);
+  }
+  const { sqlStatements } = await scenario.server.call('read-counters', {});
+  return sqlStatements / SQL_SAMPLE;
+}
 
-    console.log(`warming up (${scenarios.length} scenarios)...`);
-    for (const s of scenarios) await run(s.url, s.body, s.headers ?? {}, CONNECTIONS, 1);
-
-    const samples = new Map<string, { rps: number[]; p99: number[]; errors: number; alongside: number[] }>();
-    for (let round = 1; round <= ROUNDS; round++) {
-      console.log(`round ${round}/${ROUNDS}`);
-      for (const s of scenarios) {
-        const [main, side] = await Promise.all([
-          run(s.url, s.body, s.headers ?? {}, CONNECTIONS, DURATION),
-          s.alongside ? run(s.url, s.alongside.body, {}, s.alongside.connections, DURATION) : Promise.resolve(null),
-        ]);
-        const entry = samples.get(s.name) ?? { rps: [], p99: [], errors: 0, alongside: [] };
-        entry.rps.push(main.requests.average);
-        entry.p99.push(main.latency.p99);
-        entry.errors += main.errors + main.non2xx;
-        if (side) entry.alongside.push(side.requests.average);
-        samples.set(s.name, entry);
-      }
+/** The rounds: every scenario once per round, each round starting one scenario later, so no one always goes first. */
+async function measure(scenarios: Scenario[], settings: BenchSettings, observed: Observed): Promise<Map<string, Sample[]>> {
+  const samples = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
+  for (let round = 0; round < settings.rounds; round++) {
+    progress(`round ${round + 1}/${settings.rounds}`);
+    for (let i = 0; i < scenarios.length; i++) {
+      const scenario = scenarios[(i + round) % scenarios.length]!;
+      await scenario.prepare?.(settings.durationSeconds, observed.get);
+      const sample = await runScenario(scenario, settings, settings.durationSeconds, observed, false);
+      samples.get(scenario.name)!.push(sample);
+      const side = sample.alongside ? `, ${sample.alongside.rps.toFixed(1)} logins/s` : '';
+      progress(`  ${scenario.name.padEnd(20)} ${Math.round(sample.rps).toString().padStart(6)} req/s  p99 ${sample.p99Ms} ms${side}`);
     }
+  }
+  return samples;
+}
 
-    const base = median(samples.get(scenarios[0]!.name)!.rps);
-    const rows = scenarios.map((s) => {
-      const e = samples.get(s.name)!;
-      return {
-        scenario: s.name,
-        medianRps: Math.round(median(e.rps)),
-        p99Ms: median(e.p99),
-        ratioToBaseline: Number((median(e.rps) / base).toFixed(2)),
-        errors: e.errors,
-        ...(s.name.startsWith('STAFF') ? { sqlStatementsPerRequest: statements } : {}),
-        ...(e.alongside.length ? { loginsPerSecond: Number(median(e.alongside).toFixed(1)) } : {}),
-      };
-    });
-    console.table(rows);
-    const report = { at: new Date().toISOString(), node: process.version, rounds: ROUNDS, durationSeconds: DURATION, connections: CONNECTIONS, rows };
-    writeFileSync(OUT, JSON.stringify(report, null, 2) + '\n');
-    console.log(`written to ${OUT}`);
+function buildReport(settings: BenchSettings, scenarios: Scenario[], samples: Map<string, Sample[]>, sql: Map<string, number>): BenchReport {
+  const medianRps = (name: string) => median(samples.get(name)!.map((s) => s.rps));
+  return {
+    machine: describeMachine(),
+    versions: describeVersions(),
+    run: {
+      at: new Date().toISOString(),
+      quick: settings.quick,
+      rounds: settings.rounds,
+      durationSeconds: settings.durationSeconds,
+      connections: settings.connections,
+      members: settings.memberCount,
+      checkIns: settings.checkInCount,
+      identities: settings.identities,
+    },
+    scenarios: scenarios.map((s) => summarize(s.name, samples.get(s.name)!, medianRps(s.baseline), sql.get(s.name))),
+  };
+}
+
+/** Failures over all rounds, per scenario, and the logins that ran alongside, for the table and its footnote. */
+function failuresOf(samples: Map<string, Sample[]>): { failures: Map<string, number>; notes: string[] } {
+  const failures = new Map<string, number>();
+  const notes: string[] = [];
+  for (const [name, list] of samples) {
+    failures.set(name, list.reduce((n, s) => n + s.failures, 0));
+    const side = list.flatMap((s) => (s.alongside ? [s.alongside] : [])) as RunResult[];
+    if (side.length > 0) {
+      const failed = side.reduce((n, s) => n + s.failures, 0);
+      notes.push(`${name}: logins alongside ran at ${median(side.map((s) => s.rps)).toFixed(1)}/s (median), ${failed} failed`);
+    }
+  }
+  return { failures, notes };
+}
+
+/** The chart's sections: the scenarios of each operation, its baseline first. */
+function chartGroups(scenarios: Scenario[]): ChartGroup[] {
+  const groups = new Map<string, Scenario[]>();
+  for (const s of scenarios) groups.set(s.operation, [...(groups.get(s.operation) ?? []), s]);
+  const baselineFirst = (a: Scenario, b: Scenario) => Number(b.name === b.baseline) - Number(a.name === a.baseline);
+  return [...groups].map(([operation, list]) => ({ operation, names: list.sort(baselineFirst).map((s) => s.name) }));
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings(process.argv.slice(2), process.env);
+  if (!existsSync(SERVER_SCRIPT)) throw new Error(`${SERVER_SCRIPT} is missing: run the benchmark with npm run bench, which builds it`);
+  const started = performance.now();
+  const dir = mkdtempSync(path.join(tmpdir(), 'keycard-bench-'));
+  let servers: ScenarioInputs['servers'] | undefined;
+  try {
+    progress(`generating ${settings.memberCount} members and ${settings.checkInCount} check-ins...`);
+    const source = path.join(dir, 'source.sqlite');
+    const data = await generateDatabase(source, settings);
+    servers = await startServers(dir, source);
+    progress(`data and servers ready after ${seconds(started)}; minting ${settings.identities} tokens per gym and signing ${settings.identities} sessions in...`);
+    const scenarios = buildScenarios(await prepareCredentials(settings, servers, data));
+
+    progress(`credentials ready after ${seconds(started)}; warming up ${scenarios.length} scenarios, checking every answer...`);
+    const observed = new Observed();
+    for (const scenario of scenarios) {
+      await scenario.prepare?.(settings.warmupSeconds, observed.get);
+      await checkSample(scenario);
+      await runScenario(scenario, settings, settings.warmupSeconds, observed, true);
+    }
+    const sql = new Map<string, number>();
+    for (const scenario of scenarios.filter((s) => s.gym && s.countSql)) sql.set(scenario.name, await sqlPerRequest(scenario, observed));
+
+    const samples = await measure(scenarios, settings, observed);
+    const report = buildReport(settings, scenarios, samples, sql);
+    const { failures, notes } = failuresOf(samples);
+    console.log(`\n${formatTable(report.scenarios, failures)}\n`);
+    for (const note of notes) console.log(note);
+    console.log(`ratio: req/s over the baseline answering the same operation; rounds: ${settings.rounds} × ${settings.durationSeconds} s, ${settings.connections} connections`);
+    writeReport(RESULTS_FILE, report);
+    progress(`written ${path.relative(ROOT, RESULTS_FILE)}`);
+    // A quick run is a smoke test: it must not rewrite the committed chart (nor dirty a CI checkout).
+    if (!settings.quick) {
+      writeFileSync(CHART_FILE, renderChart(report, chartGroups(scenarios)));
+      progress(`written ${path.relative(ROOT, CHART_FILE)}`);
+    }
+    const totalFailures = [...failures.values()].reduce((a, b) => a + b, 0);
+    if (totalFailures > 0) progress(`warning: ${totalFailures} requests failed during the measured runs (see "failed")`);
+    progress(`done in ${seconds(started)} (after the build)`);
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    if (servers) await Promise.all(Object.values(servers).map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/**
- * The SQL statements one request costs (authentication included), counted by the gym's own query hook on an
- * in-process instance with the same seed: a number that must not grow with the page size.
- */
-async function statementsPerRequest(query: string): Promise<number> {
-  const app = await startTestApp();
-  try {
-    const token = (await gql(app.url, LOGIN, { e: 'staff@keycard.test', p: 'keycard-staff-pass' })).json.data.login.accessToken;
-    app.queries.length = 0;
-    const res = await gql(app.url, query, undefined, { authorization: `Bearer ${token}` });
-    if (res.json.errors) throw new Error(JSON.stringify(res.json.errors));
-    return app.queries.length;
-  } finally {
-    await app.close();
-  }
-}
-
-await main();
+main().catch((err: unknown) => {
+  console.error(`benchmark failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,62 +1,111 @@
 /**
- * One server for the benchmark, in its own process so the load generator never shares its event loop:
- *   tsx test/bench/server.ts gym <port> <dir> <stateless|strict>
- *   tsx test/bench/server.ts baseline <port> <dir>
- * Prints "ready" once it listens.
+ * One server of the benchmark, in its own process, started by bench.ts from the compiled build:
+ *
+ *   node dist/gym/test/bench/server.js '{"kind":"gym","databaseFile":…,"keysDir":…,"revocation":"stateless"}'
+ *   node dist/gym/test/bench/server.js '{"kind":"baseline","databaseFile":…}'
+ *
+ * The gym starts the way `npm start` does (configuration from environment variables, the key ring, migrations,
+ * prepareData, createApp with its default logger at the default level) and answers the benchmark's commands over IPC:
+ * credentials to mint, SQL statements counted, event-loop delay measured.
  */
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import path from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
-import { makeExecutableSchema } from '@graphql-tools/schema';
-import express from 'express';
-import { pino } from 'pino';
-import { createApp } from '../../src/app.js';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { inArray } from 'drizzle-orm';
+// The gym as main.ts assembles it; if the gym renames one of these, only its import line changes.
+import { createApp, type KeycardApp } from '../../src/app.js';
 import { loadKeyRing } from '../../src/auth/keys.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
-import { createLoaders } from '../../src/db/loaders.js';
-import { plans } from '../../src/db/schema.js';
+import { members, type MemberRow } from '../../src/db/schema.js';
 import { prepareData } from '../../src/db/seed.js';
-import { loadTypeDefs } from '../../src/schema.js';
+import { createBaselineServer } from './baseline.js';
+import { serveCommands, type CommandHandlers, type ServerOptions } from './ipc.js';
 
-const [kind, portText, dir, revocation = 'stateless'] = process.argv.slice(2);
-const port = Number(portText);
-const databaseUrl = path.join(dir!, `${kind}-${revocation}.sqlite`);
+type GymOptions = Extract<ServerOptions, { kind: 'gym' }>;
 
-async function gym(): Promise<http.Server> {
-  const config = loadConfig({
-    DATABASE_URL: databaseUrl,
-    KEYS_DIR: path.join(dir!, 'keys'),
+/**
+ * The gym's environment, as an operator would set it. No LOG_LEVEL: the request log stays at its default level.
+ * Credentials live for hours so that a long run never sees one expire mid-way; a lifetime changes nothing a request
+ * costs. The per-address login throttle is raised because every login of the benchmark comes from one address.
+ */
+function gymEnvironment(options: GymOptions): Record<string, string> {
+  return {
+    DATABASE_URL: options.databaseFile,
+    KEYS_DIR: options.keysDir,
     SESSION_SECRET: randomBytes(32).toString('hex'),
-    PORT: String(port),
-    TOKEN_REVOCATION: revocation,
-    // The benchmark measures serving, not the throttle: logins while loading must not be refused.
+    TOKEN_REVOCATION: options.revocation,
+    ACCESS_TOKEN_TTL: '12h',
+    SESSION_IDLE_TIMEOUT: '12h',
     LOGIN_MAX_FAILURES_PER_ADDRESS: '1000000',
-    LOG_LEVEL: 'silent',
-  });
-  const database = openDatabase(config.databaseUrl);
-  await prepareData(database.db, { seedDemo: true, production: false });
-  const keycard = await createApp({ config, database, keyRing: loadKeyRing(config.keysDir, { createIfEmpty: true }), logger: pino({ level: 'silent' }) });
-  return keycard.httpServer;
+  };
 }
 
-/** The same SDL and the same data, on bare Apollo Server: no directive, no sessions, no strategies, no limits. */
-async function baseline(): Promise<http.Server> {
-  const database = openDatabase(databaseUrl);
-  await prepareData(database.db, { seedDemo: false, production: false });
-  const schema = makeExecutableSchema({
-    typeDefs: loadTypeDefs(),
-    resolvers: { Query: { plans: () => database.db.select().from(plans).all() } },
-  });
-  const apollo = new ApolloServer({ schema });
-  await apollo.start();
-  const app = express();
-  app.use('/graphql', express.json(), expressMiddleware(apollo, { context: async () => ({ loaders: createLoaders(database.db) }) }));
-  return http.createServer(app);
+/** Listens on a port the OS picks, on loopback only. */
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
-const server = kind === 'gym' ? await gym() : await baseline();
-server.listen(port, '127.0.0.1', () => console.log('ready'));
-process.on('SIGTERM', () => process.exit(0));
+/** Access tokens minted in this process through the gym's own services: no password, no argon2, no HTTP. */
+function tokenMinter(keycard: KeycardApp, readMembers: (ids: number[]) => MemberRow[]) {
+  const { accessTokens, refreshTokens } = keycard.services;
+  const known = new Map<number, { member: MemberRow; familyId: string }>();
+  return {
+    /** One token per member, in the order asked for. */
+    issue(memberIds: number[]): string[] {
+      const rows = new Map(readMembers(memberIds).map((m) => [m.id, m]));
+      return memberIds.map((id) => {
+        const member = rows.get(id);
+        if (!member) throw new Error(`issue-tokens: no member ${id}`);
+        const { familyId } = refreshTokens.startFamily(member.id);
+        known.set(member.id, { member, familyId });
+        return accessTokens.issue(member, familyId).token;
+      });
+    },
+    /** Each token is new (its own jti) even for a member seen before: no cache can have seen it. */
+    mint(memberIds: number[], count: number): string[] {
+      return Array.from({ length: count }, (_, i) => {
+        const entry = known.get(memberIds[i % memberIds.length]!);
+        if (!entry) throw new Error('mint-tokens: issue-tokens first, for every member');
+        return accessTokens.issue(entry.member, entry.familyId).token;
+      });
+    },
+  };
+}
+
+async function startGym(options: GymOptions): Promise<void> {
+  let sqlStatements = 0;
+  const config = loadConfig(gymEnvironment(options));
+  const keyRing = loadKeyRing(config.keysDir, { createIfEmpty: true });
+  const database = openDatabase(config.databaseUrl, { onQuery: () => void sqlStatements++ });
+  await prepareData(database.db, config);
+  const keycard = await createApp({ config, database, keyRing });
+  const port = await listen(keycard.httpServer);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const minter = tokenMinter(keycard, (ids) => database.db.select().from(members).where(inArray(members.id, ids)).all());
+  const handlers: CommandHandlers = {
+    'issue-tokens': ({ memberIds }) => minter.issue(memberIds),
+    'mint-tokens': ({ memberIds, count }) => minter.mint(memberIds, count),
+    'reset-counters': () => {
+      sqlStatements = 0;
+      loop.reset();
+      return null;
+    },
+    // The histogram is in nanoseconds.
+    'read-counters': () => ({ sqlStatements, eventLoopP99Ms: loop.percentile(99) / 1e6 }),
+  };
+  serveCommands(port, handlers);
+}
+
+async function startBaseline(options: ServerOptions): Promise<void> {
+  const database = openDatabase(options.databaseFile);
+  const server = await createBaselineServer(database.db);
+  serveCommands(await listen(server), {});
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as ServerOptions;
+if (options.kind === 'gym') await startGym(options);
+else if (options.kind === 'baseline') await startBaseline(options);
+else throw new Error(`bench server: unknown kind in ${process.argv[2]}`);

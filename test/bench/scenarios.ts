@@ -1,0 +1,130 @@
+/**
+ * What the benchmark measures: each scenario is one operation, sent to one server with one kind of credential, and
+ * compared with the baseline row that answers the same operation without any of Keycard's wiring.
+ */
+import { MEMBER_ID_HEADER } from './baseline.js';
+import { bearer, Rotation } from './credentials.js';
+import type { BenchData, BenchMember } from './data.js';
+import { BENCH_PASSWORD } from './data.js';
+import type { ServerProcess } from './ipc.js';
+import type { Target } from './load.js';
+import { checkLogin, checkMe, checkPlans, checkStaffPage, LOGIN, ME, PLANS, requestBody, STAFF_PAGE, type DataCheck } from './operations.js';
+import type { BenchSettings } from './settings.js';
+
+export interface Scenario {
+  name: string;
+  /** What is asked, for the chart's grouping: every scenario of one operation shares one baseline. */
+  operation: string;
+  /** The baseline row answering the same operation (a baseline row names itself). */
+  baseline: string;
+  server: ServerProcess;
+  /** A gym, which counts SQL statements and event-loop delay; the baseline counts nothing. */
+  gym: boolean;
+  body: string;
+  /** Headers every request carries. */
+  headers?: Record<string, string>;
+  /** Credentials handed out one per request, in turn. */
+  rotation?: () => Rotation;
+  /** Every credential must be sent once only: a run that runs out and starts over is reported. */
+  freshCredentials?: boolean;
+  /** Checks one answer, given the member whose credential was presented (null when none was). */
+  check: (member: BenchMember | null) => DataCheck;
+  /** Whether to count the SQL statements of one request (not while logins run: theirs would be counted too). */
+  countSql: boolean;
+  /** Untimed work before each run; `observedRps` is the best rate a scenario has reached so far (0: not run yet). */
+  prepare?: (runSeconds: number, observedRps: (name: string) => number) => Promise<void>;
+  /** Another load during each run, at a fixed rate. */
+  alongside?: { name: string; target: Target; rate: number; connections: number; check: DataCheck };
+}
+
+const OPERATIONS = {
+  me: 'me { id name email role }, each request as another member',
+  plans: 'plans, anonymous',
+  staffPage: 'checkIns(first: 50) with member, membership and plan, as STAFF',
+};
+
+/** Everything the scenarios are built from, made once per benchmark run. */
+export interface ScenarioInputs {
+  settings: BenchSettings;
+  data: BenchData;
+  servers: { stateless: ServerProcess; strict: ServerProcess; baseline: ServerProcess };
+  /** The members whose credentials are cycled, and theirs, index for index. */
+  identities: BenchMember[];
+  statelessTokens: string[];
+  strictTokens: string[];
+  sessionCookies: string[];
+  staffToken: string;
+}
+
+/** The scenarios in the order they run within a round (token-stateless before token-cold, which sizes from it). */
+export function buildScenarios(inputs: ScenarioInputs): Scenario[] {
+  const { servers, identities, staffToken } = inputs;
+  const rotation = (headersOf: (i: number) => Record<string, string>) => {
+    const shared = new Rotation(identities, headersOf);
+    return () => shared;
+  };
+  const tokens = rotation((i) => bearer(inputs.statelessTokens[i]!));
+  const meCheck = (member: BenchMember | null) => checkMe(member!);
+  const me = { operation: OPERATIONS.me, body: requestBody(ME), check: meCheck, countSql: true };
+  const staffPage = { operation: OPERATIONS.staffPage, body: requestBody(STAFF_PAGE), headers: bearer(staffToken), check: () => checkStaffPage, countSql: true };
+  const plans = { operation: OPERATIONS.plans, body: requestBody(PLANS), check: () => checkPlans, countSql: true };
+  const onGym = { server: servers.stateless, gym: true };
+  const onBaseline = { server: servers.baseline, gym: false };
+  return [
+    { name: 'baseline', baseline: 'baseline', ...onBaseline, ...me, rotation: rotation((i) => ({ [MEMBER_ID_HEADER]: String(identities[i]!.id) })) },
+    { name: 'baseline-plans', baseline: 'baseline-plans', ...onBaseline, ...plans },
+    { name: 'baseline-staff-page', baseline: 'baseline-staff-page', ...onBaseline, ...staffPage },
+    { name: 'public', baseline: 'baseline-plans', ...onGym, ...plans },
+    { name: 'token-stateless', baseline: 'baseline', ...onGym, ...me, rotation: tokens },
+    coldTokens(inputs),
+    { name: 'token-strict', baseline: 'baseline', ...me, server: servers.strict, gym: true, rotation: rotation((i) => bearer(inputs.strictTokens[i]!)) },
+    { name: 'session', baseline: 'baseline', ...onGym, ...me, rotation: rotation((i) => ({ cookie: inputs.sessionCookies[i]! })) },
+    { name: 'staff-page', baseline: 'baseline-staff-page', ...onGym, ...staffPage },
+    { name: 'token-during-logins', baseline: 'baseline', ...onGym, ...me, countSql: false, rotation: tokens, alongside: logins(inputs) },
+  ];
+}
+
+/**
+ * `me` with a token never presented before on every request, minted ahead of each run, so that the price of
+ * checking a signature stays visible whatever a cache in front of it does.
+ */
+function coldTokens({ servers, identities, settings }: ScenarioInputs): Scenario {
+  let current: Rotation | null = null;
+  return {
+    name: 'token-cold',
+    operation: OPERATIONS.me,
+    baseline: 'baseline',
+    server: servers.stateless,
+    gym: true,
+    body: requestBody(ME),
+    check: (member) => checkMe(member!),
+    countSql: true,
+    freshCredentials: true,
+    rotation: () => {
+      if (!current) throw new Error('token-cold: no tokens minted yet');
+      return current;
+    },
+    async prepare(runSeconds, observedRps) {
+      // Enough for the fastest this operation has gone, with room to spare; a run that still runs out is reported.
+      const expected = Math.max(observedRps('token-stateless'), observedRps('token-cold'), 3_000);
+      const count = Math.ceil(expected * runSeconds * 1.5) + 100 * settings.connections;
+      const minted = await servers.stateless.call('mint-tokens', { memberIds: identities.map((m) => m.id), count });
+      current = new Rotation(identities, (i) => bearer(minted[i]!), minted.length);
+    },
+  };
+}
+
+/** About `loginsPerSecond` real password logins (mode TOKEN), by members other than those whose tokens are read. */
+function logins({ servers, data, identities, settings }: ScenarioInputs): NonNullable<Scenario['alongside']> {
+  const others = data.members.slice(identities.length);
+  const rotation = new Rotation(others, () => ({}));
+  const loginBody = (member: BenchMember) => requestBody(LOGIN, { email: member.email, password: BENCH_PASSWORD });
+  return {
+    name: 'logins',
+    target: { url: servers.stateless.url, body: loginBody(others[0]!), vary: () => ({ body: loginBody(rotation.next().member) }) },
+    rate: settings.loginsPerSecond,
+    // A login takes tens of milliseconds of hashing: a few connections sustain the rate without queueing.
+    connections: 4,
+    check: checkLogin,
+  };
+}
