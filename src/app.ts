@@ -127,7 +127,6 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
         });
       });
     },
-    beforeGraphql: [sessions.middleware],
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),
     onClose: () => {
       clearInterval(housekeeping);

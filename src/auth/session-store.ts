@@ -35,16 +35,26 @@ export class SqliteSessionStore extends session.Store {
 
   override get(sid: string, callback: Callback<session.SessionData | null>): void {
     try {
-      const row = this.byId.get({ sid });
-      if (!row) return callback(undefined, null);
-      if (row.expiresAt <= Date.now()) {
-        this.db.delete(sessions).where(eq(sessions.sid, sid)).run();
-        return callback(undefined, null);
-      }
-      callback(undefined, JSON.parse(row.data) as session.SessionData);
+      callback(undefined, this.read(sid));
     } catch (err) {
       callback(err);
     }
+  }
+
+  /** The live session `sid` names, or null; a row past its expiry is deleted as it is found. */
+  read(sid: string): session.SessionData | null {
+    const row = this.byId.get({ sid });
+    if (!row) return null;
+    if (row.expiresAt <= Date.now()) {
+      this.destroyNow(sid);
+      return null;
+    }
+    return JSON.parse(row.data) as session.SessionData;
+  }
+
+  /** Deletes one session at once (its deadline passed, or its member may no longer sign in). */
+  destroyNow(sid: string): void {
+    this.db.delete(sessions).where(eq(sessions.sid, sid)).run();
   }
 
   /**
@@ -72,7 +82,7 @@ export class SqliteSessionStore extends session.Store {
 
   override destroy(sid: string, callback?: Callback): void {
     try {
-      this.db.delete(sessions).where(eq(sessions.sid, sid)).run();
+      this.destroyNow(sid);
       callback?.();
     } catch (err) {
       callback?.(err);

@@ -1,4 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { parse as parseCookie } from 'cookie';
+import { unsign } from 'cookie-signature';
 import session from 'express-session';
 import type { Db } from '../db/client.js';
 import { SqliteSessionStore } from './session-store.js';
@@ -43,12 +45,15 @@ const promisify =
     new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
 
 /**
- * The access sheet, in one object built once from the configuration: the express-session middleware, the session
- * strategy, and each request's control (login, logout). It owns three rules:
+ * The access sheet, in one object built once from the configuration: reading a request's session, the session
+ * strategy, and each request's control (login, logout). It owns these rules:
  *
- * - **A bearer header alone decides.** A request with an Authorization header never loads its cookie's session
- *   (not read, not extended); {@link SessionControl.start} loads it on demand if such a request signs in by session.
- * - **No cookie, no work.** express-session runs only for a request that carries Keycard's session cookie.
+ * - **A bearer header alone decides.** The bearer strategy comes first, so a request with an Authorization header
+ *   never reads its cookie's session (not read, not extended).
+ * - **Reading is cheap; express-session writes.** A request's session is read here: the signed cookie checked with
+ *   the same secrets and the same signature scheme as express-session's, then one prepared row read. express-session
+ *   is loaded (on demand) only when the session changes: a login, a logout, or activity to record. A request without
+ *   the cookie costs nothing at all.
  * - **Timeouts in one place**: {@link Sessions.deadlineOf}. A session ends at the earlier of its idle deadline (last
  *   recorded activity + idle timeout) and its absolute one (login + absolute timeout, never extended). The store
  *   writes that deadline with every save and refuses a row past it; the strategy checks it again with the current
@@ -62,6 +67,8 @@ export class Sessions {
   private readonly expressSession: RequestHandler;
   private readonly cookieMarker: string;
   private readonly store: SqliteSessionStore;
+  /** The session id each request was recognised by (a request lives as long as its object, and no longer here). */
+  private readonly readIds = new WeakMap<Request, string>();
 
   constructor(private readonly options: SessionsOptions) {
     // The `__Host-` prefix makes browsers refuse the cookie unless it is Secure, has Path=/ and no Domain, so no
@@ -92,45 +99,67 @@ export class Sessions {
   }
 
   /**
-   * The middleware on `/graphql`: express-session for a request that carries the session cookie and no
-   * Authorization header; nothing at all for every other request.
-   */
-  readonly middleware: RequestHandler = (req, res, next) => {
-    if (req.headers.authorization !== undefined || !req.headers.cookie?.includes(this.cookieMarker)) return next();
-    return this.expressSession(req, res, next);
-  };
-
-  /**
    * The front desk checks its sheet: a request whose signed cookie names a live session of an active member. The
    * role and status are read from the member row on every request (through the request's loader, so `me` costs
    * nothing more): a suspension or a role change is felt by sessions at once.
    */
   readonly strategy: GymStrategy = async (req, { loaders }) => {
-    const s = req.session;
-    if (!s?.memberId) return null;
+    const found = this.read(req);
+    if (!found?.data.memberId) return null;
+    const { sid, data } = found;
     const now = Date.now();
-    const end = () => promisify((cb) => s.destroy(cb))();
-    if (now >= this.deadlineOf(s)) {
-      await end();
+    if (now >= this.deadlineOf(data)) {
+      this.store.destroyNow(sid);
       return null;
     }
-    const member = await loaders.memberById.load(s.memberId);
+    const member = await loaders.memberById.load(data.memberId);
     if (!member || member.status !== 'ACTIVE') {
-      await end();
+      this.store.destroyNow(sid);
       return null;
     }
-    // Recording the activity modifies the session, so express-session saves it (with its new deadline) and sends the
-    // cookie again when the response goes out.
-    if (now - (s.seenAt ?? s.loginAt ?? 0) >= this.touchIntervalMs) s.seenAt = now;
-    return { memberId: member.id, role: member.role, method: 'SESSION', expiresAt: new Date(this.deadlineOf(s)), scopes: [] };
+    this.readIds.set(req, sid);
+    let deadline = this.deadlineOf(data);
+    if (now - (data.seenAt ?? data.loginAt ?? 0) >= this.touchIntervalMs) {
+      // Recording the activity modifies the session, so express-session saves it (with its new deadline) and sends
+      // the cookie again when the response goes out.
+      await this.load(req, req.res!);
+      if (req.session?.memberId === member.id) {
+        req.session.seenAt = now;
+        deadline = this.deadlineOf(req.session);
+      }
+    }
+    return { memberId: member.id, role: member.role, method: 'SESSION', expiresAt: new Date(deadline), scopes: [] };
   };
+
+  /**
+   * The session this request's cookie names, or null: no cookie, a signature that none of the secrets made (a
+   * tampered or foreign cookie), or no live row. express-session's own cookie format: `s:` + id + `.` + HMAC.
+   */
+  private read(req: Request): { sid: string; data: session.SessionData } | null {
+    const header = req.headers.cookie;
+    if (header === undefined || !header.includes(this.cookieMarker)) return null;
+    const raw = parseCookie(header)[this.cookieName];
+    if (!raw?.startsWith('s:')) return null;
+    let sid: string | false = false;
+    for (const secret of this.options.secrets) {
+      sid = unsign(raw.slice(2), secret);
+      if (sid !== false) break;
+    }
+    if (sid === false) return null;
+    const data = this.store.read(sid);
+    return data ? { sid, data } : null;
+  }
+
+  /** Runs express-session for this request, if it has not run yet: only when the session is about to change. */
+  private async load(req: Request, res: Response): Promise<void> {
+    if (!req.session) await promisify((cb) => this.expressSession(req, res, cb))();
+  }
 
   /** This request's session, as login and logout see it. */
   control(req: Request, res: Response): SessionControl {
     return {
       start: async (memberId) => {
-        // Skipped by the middleware (a bearer header, or no cookie yet): load it now, as this request signs in.
-        if (!req.session) await promisify((cb) => this.expressSession(req, res, cb))();
+        await this.load(req, res);
         // A new id on every sign-in: a session id planted or seen before login is worthless after it.
         await promisify((cb) => req.session.regenerate(cb))();
         const now = Date.now();
@@ -141,14 +170,15 @@ export class Sessions {
         return { expiresAt: new Date(this.deadlineOf(req.session)) };
       },
       end: async () => {
-        // No session loaded: a bearer token decided this request (its cookie is ignored, not cleared), or none was sent.
-        if (!req.session) return false;
+        // No session read: a bearer token decided this request (its cookie is ignored, not cleared), or none was sent.
+        if (!req.session && !this.readIds.has(req)) return false;
+        await this.load(req, res);
         const had = Boolean(req.session.memberId);
         await promisify((cb) => req.session.destroy(cb))();
         res.clearCookie(this.cookieName, this.cookieOptions());
         return had;
       },
-      currentId: () => (req.session?.memberId ? req.sessionID : undefined),
+      currentId: () => (req.session ? (req.session.memberId ? req.sessionID : undefined) : this.readIds.get(req)),
     };
   }
 

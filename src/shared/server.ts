@@ -56,8 +56,6 @@ export interface ServiceOptions<C extends HttpContext> {
   trustProxy?: boolean | number | string;
   /** Routes of the service's own, mounted before `/graphql` (discovery, keys). */
   routes?: (app: express.Express) => void;
-  /** Middleware between body parsing and Apollo on `/graphql` (the gym's sessions). */
-  beforeGraphql?: RequestHandler[];
   /** Builds one operation's context around the request's log entry. */
   context: (req: Request, res: Response, requestLog: RequestLog) => Promise<C>;
   /** Stops what the service owns once the HTTP server has drained (timers, stores). The caller closes the database. */
@@ -109,7 +107,7 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
 
   const graphql: RequestHandler[] = [noStore];
   if (options.corsOrigins?.length) graphql.push(corsFor(options.corsOrigins));
-  graphql.push(express.json({ limit: BODY_LIMIT }), ...(options.beforeGraphql ?? []));
+  graphql.push(express.json({ limit: BODY_LIMIT }));
   graphql.push(expressMiddleware(apollo, { context: ({ req, res }) => options.context(req, res, res.locals.requestLog as RequestLog) }));
   app.use('/graphql', ...graphql);
   app.use(notFound);
