@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
+import pLimit from 'p-limit';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { BadUserInputError } from '../errors.js';
 
@@ -31,8 +33,15 @@ export function checkPasswordPolicy(password: string, argument: string): void {
   }
 }
 
+/**
+ * At most this many Argon2 computations at once. Each is ~20 MiB and tens of milliseconds of a whole core: run
+ * unbounded on libuv's pool (4 threads), a burst of logins takes every core and the event loop, which serves every
+ * other request, waits for the CPU. One core is always left to it; logins queue for the rest.
+ */
+const hashing = pLimit(Math.max(1, availableParallelism() - 1));
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2ID);
+  return hashing(() => hash(password, ARGON2ID));
 }
 
 /** A hash of nothing anyone knows, verified when the email is unknown so that case costs the same time. */
@@ -52,11 +61,12 @@ export async function verifyPassword(storedHash: string | null, password: string
   if (password.length > PASSWORD_MAX_LENGTH * 4) return false;
   if (storedHash === null) {
     await prepareDummyHash();
-    await verify(await dummyHash!, password).catch(() => false);
+    const dummy = await dummyHash!;
+    await hashing(() => verify(dummy, password)).catch(() => false);
     return false;
   }
   try {
-    return await verify(storedHash, password);
+    return await hashing(() => verify(storedHash, password));
   } catch {
     return false;
   }

@@ -100,16 +100,15 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
   });
   await apollo.start();
 
-  app.use(requestLogger(options.log));
-  app.use(securityHeaders(options.production));
-  app.get('/healthz', healthCheck(options.healthy));
-  options.routes?.(app);
-
-  const graphql: RequestHandler[] = [noStore];
+  // The hot route first: every layer Express walks before it is paid for by every GraphQL request.
+  app.use(front(options.log, options.production));
+  const graphql: RequestHandler[] = [];
   if (options.corsOrigins?.length) graphql.push(corsFor(options.corsOrigins));
   graphql.push(express.json({ limit: BODY_LIMIT }));
   graphql.push(expressMiddleware(apollo, { context: ({ req, res }) => options.context(req, res, res.locals.requestLog as RequestLog) }));
   app.use('/graphql', ...graphql);
+  app.get('/healthz', healthCheck(options.healthy));
+  options.routes?.(app);
   app.use(notFound);
   app.use(httpErrors(options.log));
 
@@ -156,17 +155,25 @@ function logFinished(this: Response): void {
 }
 
 /**
- * One line per request: id, route, status, duration, operation, who (method and member id) and outcome. Built from
- * what the request did, never from its headers or body, so no cookie, token or password can reach the log.
+ * What every response gets, in one middleware (each layer Express walks costs every request): helmet's security
+ * headers, `Cache-Control: no-store` (GraphQL answers are personal; routes that may be cached say so themselves), a
+ * request id, and one log line when the response is finished.
+ *
+ * The log line is built from what the request did, never from its headers or body, so no cookie, token or password
+ * can reach it; being of that fixed shape, it skips the logger's redaction pass, which every other log call keeps.
  */
-function requestLogger(log: Logger): RequestHandler {
+function front(log: Logger, production: boolean): RequestHandler {
+  const headers = securityHeaders(production);
+  const requestLog = log.child({}, { redact: { paths: [] } });
   return (req, res, next) => {
+    for (const [name, value] of headers) res.setHeader(name, value);
+    res.setHeader('Cache-Control', 'no-store');
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', id);
     const entry: RequestLog = {};
     res.locals.requestLog = entry;
-    res.locals.logState = { log, id, started: performance.now(), entry } satisfies LogState;
+    res.locals.logState = { log: requestLog, id, started: performance.now(), entry } satisfies LogState;
     res.once('finish', logFinished);
     next();
   };
@@ -174,11 +181,11 @@ function requestLogger(log: Logger): RequestHandler {
 
 /**
  * helmet's security headers (nosniff, no referrer, frame and cross-origin policies, HSTS...), computed once by
- * helmet itself at start and replayed on every response: the same headers, without running a dozen middlewares
+ * helmet itself at start, to be replayed on every response: the same headers, without running a dozen middlewares
  * per request. The content security policy stays off outside production, where the Sandbox page loads Apollo's
  * embed script; production serves no page.
  */
-function securityHeaders(production: boolean): RequestHandler {
+function securityHeaders(production: boolean): [string, string][] {
   const headers = new Map<string, string>();
   const recorder = {
     setHeader: (name: string, value: string) => headers.set(name, value),
@@ -189,11 +196,7 @@ function securityHeaders(production: boolean): RequestHandler {
   middleware({} as never, recorder as never, () => (ran = true));
   // helmet decides everything from its options, not from the request; if that ever changed, fail at start.
   if (!ran || headers.size === 0) throw new Error('helmet did not produce its headers at start');
-  const entries = [...headers];
-  return (_req, res, next) => {
-    for (const [name, value] of entries) res.setHeader(name, value);
-    next();
-  };
+  return [...headers];
 }
 
 /** CORS for the configured origins, always with credentials, never `*`; only a request that sends Origin pays for it. */
@@ -201,12 +204,6 @@ function corsFor(origins: readonly string[]): RequestHandler {
   const handler = cors({ origin: [...origins], credentials: true, maxAge: 600 });
   return (req, res, next) => (req.headers.origin === undefined ? next() : handler(req, res, next));
 }
-
-/** Every GraphQL response is personal: never cached by a browser or a proxy. */
-const noStore: RequestHandler = (_req, res, next) => {
-  res.setHeader('Cache-Control', 'no-store');
-  next();
-};
 
 /** no-store on the GraphQL response itself, the RFC 6750 challenge, and what the log line needs. */
 function responsePlugin<C extends HttpContext>(): ApolloServerPlugin<C> {

@@ -14,7 +14,7 @@ export type ServerOptions =
 export interface Counters {
   /** SQL statements Drizzle ran (the database's query hook). */
   sqlStatements: number;
-  /** p99 of the event-loop delay, in milliseconds (perf_hooks.monitorEventLoopDelay, 10 ms resolution). */
+  /** p99 of the event-loop delay beyond the sampling interval, in ms (perf_hooks.monitorEventLoopDelay). */
   eventLoopP99Ms: number;
 }
 
