@@ -41,7 +41,7 @@ export interface Context extends GuardContext {
   loaders: Loaders;
   session: SessionControl;
   /** The client's address as Express computes it: the socket, or X-Forwarded-For only from trusted proxies. */
-  clientAddress: string;
+  readonly clientAddress: string;
   requestLog: RequestLog;
 }
 
@@ -56,7 +56,10 @@ export async function createContext(services: Services, req: Request, res: Respo
     services,
     loaders,
     session: services.sessions.control(req, res),
-    clientAddress: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+    // Computed when asked (a login, a password change): Express derives it from the socket and the proxy rules.
+    get clientAddress() {
+      return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    },
     requestLog,
   };
 }
