@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../src/shared/paths.js';
+import { freePort } from '../helpers/app.js';
 
 /** Runs the real entry point (src/main.ts under tsx) and collects what it says before it exits or is stopped. */
 function start(env: Record<string, string>, stopAfterMs = 15_000): Promise<{ code: number | null; output: string }> {
@@ -56,4 +57,45 @@ describe('starting the server', () => {
     expect(output).toMatch(/draining and shutting down/);
     expect(code).toBe(0);
   });
+
+  it("writes each request's log line to standard output within about a second, even on a quiet server", async () => {
+    const port = await freePort();
+    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        LOG_LEVEL: 'info',
+        PORT: String(port),
+        DATABASE_URL: path.join(dir, 'quiet.sqlite'),
+        KEYS_DIR: path.join(dir, 'quiet-keys'),
+        SESSION_SECRET: 'z'.repeat(40),
+      },
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    try {
+      await until(() => output.includes('Keycard is serving'), 15_000);
+      const sent = Date.now();
+      const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'quiet-server-line' },
+        body: JSON.stringify({ query: '{ plans { code } }' }),
+      });
+      expect(res.status).toBe(200);
+      await until(() => output.includes('"reqId":"quiet-server-line"'), 3_000);
+      expect(Date.now() - sent).toBeLessThan(2_500);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
 });
+
+/** Resolves once `check` holds, polling; rejects after `ms`. */
+async function until(check: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
