@@ -166,8 +166,10 @@ async function measure(scenarios: Scenario[], settings: BenchSettings, observed:
   return samples;
 }
 
+/** The table's order: the baselines first, then the paths from the cheapest guarantee to the dearest. */
+const REPORT_ORDER = ['baseline', 'baseline-plans', 'baseline-staff-page', 'public', 'token-stateless', 'token-cold', 'token-strict', 'session', 'staff-page', 'token-during-logins'];
+
 function buildReport(settings: BenchSettings, scenarios: Scenario[], samples: Map<string, Sample[]>, sql: Map<string, number>): BenchReport {
-  const medianRps = (name: string) => median(samples.get(name)!.map((s) => s.rps));
   return {
     machine: describeMachine(),
     versions: describeVersions(),
@@ -181,7 +183,9 @@ function buildReport(settings: BenchSettings, scenarios: Scenario[], samples: Ma
       checkIns: settings.checkInCount,
       identities: settings.identities,
     },
-    scenarios: scenarios.map((s) => summarize(s.name, samples.get(s.name)!, medianRps(s.baseline), sql.get(s.name))),
+    scenarios: [...scenarios]
+      .sort((a, b) => REPORT_ORDER.indexOf(a.name) - REPORT_ORDER.indexOf(b.name))
+      .map((s) => summarize(s.name, samples.get(s.name)!, samples.get(s.baseline)!, sql.get(s.name))),
   };
 }
 

@@ -44,8 +44,12 @@ export function median(values: readonly number[]): number {
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
-/** The row of one scenario, over its rounds. `baselineRps` is the median of the baseline answering the same operation. */
-export function summarize(name: string, samples: readonly Sample[], baselineRps: number, sqlPerRequest: number | undefined): ScenarioRow {
+/**
+ * The row of one scenario, over its rounds. The ratio is taken round by round, against the baseline answering the same
+ * operation in the same round, and the median of those is reported: a machine that slows down for a while slows a
+ * scenario and its baseline alike, and the ratio stays what it is.
+ */
+export function summarize(name: string, samples: readonly Sample[], baseline: readonly Sample[], sqlPerRequest: number | undefined): ScenarioRow {
   const rps = samples.map((s) => s.rps);
   const loop = samples.flatMap((s) => (s.eventLoopP99Ms === undefined ? [] : [s.eventLoopP99Ms]));
   return {
@@ -55,7 +59,7 @@ export function summarize(name: string, samples: readonly Sample[], baselineRps:
     rpsMax: Math.round(Math.max(...rps)),
     p50Ms: round(median(samples.map((s) => s.p50Ms)), 2),
     p99Ms: round(median(samples.map((s) => s.p99Ms)), 2),
-    ratio: round(median(rps) / baselineRps, 2),
+    ratio: round(median(samples.map((s, i) => s.rps / baseline[i]!.rps)), 2),
     ...(sqlPerRequest === undefined ? {} : { sqlPerRequest: round(sqlPerRequest, 2) }),
     ...(loop.length > 0 ? { eventLoopP99Ms: round(median(loop), 2) } : {}),
   };

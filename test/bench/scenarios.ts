@@ -56,7 +56,11 @@ export interface ScenarioInputs {
   staffToken: string;
 }
 
-/** The scenarios in the order they run within a round (token-stateless before token-cold, which sizes from it). */
+/**
+ * The scenarios in the order they run within a round: each operation's baseline next to the scenarios it is the
+ * baseline of (rounds rotate this order, keeping neighbours together), and token-stateless before token-cold, which
+ * sizes its supply of fresh tokens from it.
+ */
 export function buildScenarios(inputs: ScenarioInputs): Scenario[] {
   const { servers, identities, staffToken } = inputs;
   const rotation = (headersOf: (i: number) => Record<string, string>) => {
@@ -71,16 +75,16 @@ export function buildScenarios(inputs: ScenarioInputs): Scenario[] {
   const onGym = { server: servers.stateless, gym: true };
   const onBaseline = { server: servers.baseline, gym: false };
   return [
-    { name: 'baseline', baseline: 'baseline', ...onBaseline, ...me, rotation: rotation((i) => ({ [MEMBER_ID_HEADER]: String(identities[i]!.id) })) },
     { name: 'baseline-plans', baseline: 'baseline-plans', ...onBaseline, ...plans },
-    { name: 'baseline-staff-page', baseline: 'baseline-staff-page', ...onBaseline, ...staffPage },
     { name: 'public', baseline: 'baseline-plans', ...onGym, ...plans },
+    { name: 'baseline', baseline: 'baseline', ...onBaseline, ...me, rotation: rotation((i) => ({ [MEMBER_ID_HEADER]: String(identities[i]!.id) })) },
     { name: 'token-stateless', baseline: 'baseline', ...onGym, ...me, rotation: tokens },
     coldTokens(inputs),
-    { name: 'token-strict', baseline: 'baseline', ...me, server: servers.strict, gym: true, rotation: rotation((i) => bearer(inputs.strictTokens[i]!)) },
     { name: 'session', baseline: 'baseline', ...onGym, ...me, rotation: rotation((i) => ({ cookie: inputs.sessionCookies[i]! })) },
-    { name: 'staff-page', baseline: 'baseline-staff-page', ...onGym, ...staffPage },
+    { name: 'token-strict', baseline: 'baseline', ...me, server: servers.strict, gym: true, rotation: rotation((i) => bearer(inputs.strictTokens[i]!)) },
     { name: 'token-during-logins', baseline: 'baseline', ...onGym, ...me, countSql: false, rotation: tokens, alongside: logins(inputs) },
+    { name: 'baseline-staff-page', baseline: 'baseline-staff-page', ...onBaseline, ...staffPage },
+    { name: 'staff-page', baseline: 'baseline-staff-page', ...onGym, ...staffPage },
   ];
 }
 
