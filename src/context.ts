@@ -39,10 +39,38 @@ export interface Context extends GuardContext {
   authFailure: AuthFailure | null;
   services: Services;
   loaders: Loaders;
-  session: SessionControl;
+  readonly session: SessionControl;
   /** The client's address as Express computes it: the socket, or X-Forwarded-For only from trusted proxies. */
   readonly clientAddress: string;
   requestLog: RequestLog;
+}
+
+/**
+ * One request's context. A class, so that what only some operations need (the session control, the client's
+ * address) is computed on first use by getters on the prototype: Apollo shallow-copies the context of every operation,
+ * which would otherwise run them all on every request.
+ */
+class RequestContext implements Context {
+  private sessionControl: SessionControl | undefined;
+
+  constructor(
+    public viewer: Viewer | null,
+    public authFailure: AuthFailure | null,
+    readonly services: Services,
+    readonly loaders: Loaders,
+    readonly requestLog: RequestLog,
+    private readonly req: Request,
+    private readonly res: Response,
+  ) {}
+
+  get session(): SessionControl {
+    return (this.sessionControl ??= this.services.sessions.control(this.req, this.res));
+  }
+
+  // Express derives it from the socket and the proxy rules: only a login or a password change asks.
+  get clientAddress(): string {
+    return this.req.ip ?? this.req.socket.remoteAddress ?? 'unknown';
+  }
 }
 
 /** Builds the context of one HTTP request: fresh loaders, then the strategies in order decide the viewer. */
@@ -50,16 +78,5 @@ export async function createContext(services: Services, req: Request, res: Respo
   const loaders = createLoaders(services.db, services.queries);
   const { viewer, failure } = await authenticate(req, services.strategies, { loaders });
   requestLog.viewer = viewer;
-  return {
-    viewer,
-    authFailure: failure,
-    services,
-    loaders,
-    session: services.sessions.control(req, res),
-    // Computed when asked (a login, a password change): Express derives it from the socket and the proxy rules.
-    get clientAddress() {
-      return req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    },
-    requestLog,
-  };
+  return new RequestContext(viewer, failure, services, loaders, requestLog, req, res);
 }

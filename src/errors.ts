@@ -70,8 +70,11 @@ export class InvalidCredentialsError extends KeycardError {
 }
 
 export class RateLimitedError extends KeycardError {
-  constructor(readonly retryAfterSeconds: number) {
-    super('Too many failed sign-in attempts; try again later', ErrorCode.RATE_LIMITED, { retryAfterSeconds });
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = 'Too many failed sign-in attempts; try again later',
+  ) {
+    super(message, ErrorCode.RATE_LIMITED, { retryAfterSeconds });
   }
 }
 

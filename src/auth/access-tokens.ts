@@ -93,7 +93,7 @@ export class AccessTokens {
     if (memberId === null || typeof role !== 'string' || !ROLE_NAMES.has(role) || !Number.isInteger(ver) || typeof sid !== 'string') {
       throw new CredentialRejected('invalid_token');
     }
-    const claims: AccessClaims = { memberId, role: role as RoleName, version: ver as number, familyId: sid, expiresAt: new Date(payload.exp! * 1000) };
+    const claims: AccessClaims = Object.freeze({ memberId, role: role as RoleName, version: ver as number, familyId: sid, expiresAt: new Date(payload.exp! * 1000) });
     this.verified.set(token, { claims, key, expiredAt: expiredAt(payload.exp!) });
     return claims;
   }

@@ -1,7 +1,11 @@
-import type { AccessTokens } from './access-tokens.js';
+import type { AccessClaims, AccessTokens } from './access-tokens.js';
+import type { RoleName } from '../shared/roles.js';
 import { CredentialRejected } from '../errors.js';
 import { bearerTokenOf } from '../shared/jwt.js';
-import type { GymStrategy } from './viewer.js';
+import type { GymStrategy, Viewer } from './viewer.js';
+
+/** Keycard's own access tokens carry no scopes (partner tokens do). */
+const NO_SCOPES: readonly string[] = Object.freeze([]);
 
 /**
  * The card reader. An Authorization header alone decides: when present, this strategy claims the request, and the
@@ -12,16 +16,22 @@ import type { GymStrategy } from './viewer.js';
  * still active and the token's version was not revoked, and takes the role from the database.
  */
 export function bearerStrategy(options: { tokens: AccessTokens; revocation: 'stateless' | 'strict' }): GymStrategy {
+  // A remembered token's claims are one shared object; so is the stateless viewer made from them (frozen: requests
+  // replace their viewer, never change it).
+  const viewers = new WeakMap<AccessClaims, Viewer>();
+  const viewerOf = (claims: AccessClaims, role: RoleName): Viewer =>
+    Object.freeze({ memberId: claims.memberId, role, method: 'TOKEN', expiresAt: claims.expiresAt, scopes: NO_SCOPES, familyId: claims.familyId });
   return async (req, { loaders }) => {
     const token = bearerTokenOf(req.headers.authorization);
     if (token === null) return null;
     const claims = options.tokens.verify(token);
-    let role = claims.role;
     if (options.revocation === 'strict') {
       const member = await loaders.memberById.load(claims.memberId);
       if (!member || member.status !== 'ACTIVE' || member.tokenVersion !== claims.version) throw new CredentialRejected('invalid_token');
-      role = member.role;
+      return viewerOf(claims, member.role);
     }
-    return { memberId: claims.memberId, role, method: 'TOKEN', expiresAt: claims.expiresAt, scopes: [], familyId: claims.familyId };
+    let viewer = viewers.get(claims);
+    if (!viewer) viewers.set(claims, (viewer = viewerOf(claims, claims.role)));
+    return viewer;
   };
 }

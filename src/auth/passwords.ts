@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
 import pLimit from 'p-limit';
 import { dictionary } from '@zxcvbn-ts/language-common';
-import { BadUserInputError } from '../errors.js';
+import { BadUserInputError, RateLimitedError } from '../errors.js';
 
 const PASSWORD_MIN_LENGTH = 12;
 const PASSWORD_MAX_LENGTH = 128;
@@ -38,7 +38,20 @@ export function checkPasswordPolicy(password: string, argument: string): void {
  * unbounded on libuv's pool (4 threads), a burst of logins takes every core and the event loop, which serves every
  * other request, waits for the CPU. One core is always left to it; logins queue for the rest.
  */
-const hashing = pLimit(Math.max(1, availableParallelism() - 1));
+const HASHING_SLOTS = Math.max(1, availableParallelism() - 1);
+const hashing = pLimit(HASHING_SLOTS);
+
+/** How many password checks may wait for a slot: about a second of work. Past that, callers are turned away. */
+const MAX_WAITING = 32 * HASHING_SLOTS;
+
+/**
+ * Refuses a new password check while the queue is full (RATE_LIMITED, retry in a second), so a flood of sign-ins
+ * cannot make everyone's wait unbounded. Called before anything about the account is read, so it answers the same
+ * for every email.
+ */
+export function ensureHashingCapacity(): void {
+  if (hashing.pendingCount >= MAX_WAITING) throw new RateLimitedError(1, 'The front desk is busy; try again in a moment');
+}
 
 export function hashPassword(password: string): Promise<string> {
   return hashing(() => hash(password, ARGON2ID));

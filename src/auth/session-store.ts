@@ -14,8 +14,9 @@ type Callback<T = void> = (err?: unknown, value?: T) => void;
 export class SqliteSessionStore extends session.Store {
   private sweeper: NodeJS.Timeout | undefined;
   private readonly expiryOf: (data: session.SessionData) => number;
-  /** Read on every request that carries a session cookie: prepared once. */
+  /** Read on every request that carries a session cookie, and the write of recorded activity: prepared once. */
   private readonly byId;
+  private readonly activity;
 
   constructor(
     private readonly db: Db,
@@ -28,6 +29,11 @@ export class SqliteSessionStore extends session.Store {
     super();
     this.expiryOf = options.expiryOf;
     this.byId = db.select().from(sessions).where(eq(sessions.sid, sql.placeholder('sid'))).prepare();
+    this.activity = db
+      .update(sessions)
+      .set({ data: sql`${sql.placeholder('data')}`, expiresAt: sql`${sql.placeholder('expiresAt')}` })
+      .where(and(eq(sessions.sid, sql.placeholder('sid')), eq(sessions.memberId, sql.placeholder('memberId'))))
+      .prepare();
     this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 10 * 60_000);
     // The sweep is housekeeping only: it must never keep the process (or a test run) alive.
     this.sweeper.unref();
@@ -58,26 +64,29 @@ export class SqliteSessionStore extends session.Store {
   }
 
   /**
-   * Writes a session and its expiry. There is deliberately no `touch`: the row is written only when the session
-   * changes (login, recorded activity), so a busy session costs a read per request, not a write.
+   * Stores a session express-session has just started (at login, under a new id from regenerate). It never rewrites a
+   * stored row: activity is recorded by {@link recordActivity}, an UPDATE that cannot recreate a row deleted meanwhile,
+   * so express-session has nothing else to save.
    */
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
     try {
-      const values = {
-        sid,
-        memberId: data.memberId ?? null,
-        data: JSON.stringify(data),
-        expiresAt: this.expiryOf(data),
-      };
       this.db
         .insert(sessions)
-        .values(values)
-        .onConflictDoUpdate({ target: sessions.sid, set: { memberId: values.memberId, data: values.data, expiresAt: values.expiresAt } })
+        .values({ sid, memberId: data.memberId ?? null, data: JSON.stringify(data), expiresAt: this.expiryOf(data) })
+        .onConflictDoNothing({ target: sessions.sid })
         .run();
       callback?.();
     } catch (err) {
       callback?.(err);
     }
+  }
+
+  /**
+   * Records a session's activity: its data and its new expiry, only if the row is still there and still the member's.
+   * False when it is gone (ended meanwhile).
+   */
+  recordActivity(sid: string, memberId: number, data: session.SessionData, expiresAt: number): boolean {
+    return this.activity.run({ sid, memberId, data: JSON.stringify(data), expiresAt }).changes === 1;
   }
 
   override destroy(sid: string, callback?: Callback): void {

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { parse as parseCookie } from 'cookie';
-import { unsign } from 'cookie-signature';
+import { sign, unsign } from 'cookie-signature';
 import session from 'express-session';
 import type { Db } from '../db/client.js';
 import { SqliteSessionStore } from './session-store.js';
@@ -50,10 +50,11 @@ const promisify =
  *
  * - **A bearer header alone decides.** The bearer strategy comes first, so a request with an Authorization header
  *   never reads its cookie's session (not read, not extended).
- * - **Reading is cheap; express-session writes.** A request's session is read here: the signed cookie checked with
- *   the same secrets and the same signature scheme as express-session's, then one prepared row read. express-session
- *   is loaded (on demand) only when the session changes: a login, a logout, or activity to record. A request without
- *   the cookie costs nothing at all.
+ * - **Reading is cheap; express-session starts and ends sessions.** A request's session is read here: the signed
+ *   cookie checked with the same secrets and the same signature scheme as express-session's, then one prepared row
+ *   read. express-session is loaded (on demand) only to start a session (login) or end one (logout). Activity is
+ *   recorded here, by an UPDATE that can never bring back a session ended meanwhile, and the cookie is sent again
+ *   with the new expiry. A request without the cookie costs nothing at all.
  * - **Timeouts in one place**: {@link Sessions.deadlineOf}. A session ends at the earlier of its idle deadline (last
  *   recorded activity + idle timeout) and its absolute one (login + absolute timeout, never extended). The store
  *   writes that deadline with every save and refuses a row past it; the strategy checks it again with the current
@@ -117,17 +118,16 @@ export class Sessions {
       this.store.destroyNow(sid);
       return null;
     }
-    this.readIds.set(req, sid);
     let deadline = this.deadlineOf(data);
     if (now - (data.seenAt ?? data.loginAt ?? 0) >= this.touchIntervalMs) {
-      // Recording the activity modifies the session, so express-session saves it (with its new deadline) and sends
-      // the cookie again when the response goes out.
-      await this.load(req, req.res!);
-      if (req.session?.memberId === member.id) {
-        req.session.seenAt = now;
-        deadline = this.deadlineOf(req.session);
-      }
+      const seen = { ...data, seenAt: now };
+      deadline = this.deadlineOf(seen);
+      // An UPDATE of the row as it is: if the session was ended meanwhile (logout, logout everywhere, a password
+      // change, a suspension), nothing is written, nothing comes back to life, and this request is anonymous.
+      if (!this.store.recordActivity(sid, member.id, seen, deadline)) return null;
+      req.res!.cookie(this.cookieName, `s:${sign(sid, this.options.secrets[0]!)}`, { ...this.cookieOptions(), expires: new Date(deadline) });
     }
+    this.readIds.set(req, sid);
     return { memberId: member.id, role: member.role, method: 'SESSION', expiresAt: new Date(deadline), scopes: [] };
   };
 

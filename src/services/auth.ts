@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { IssuedRefreshToken } from '../auth/refresh-tokens.js';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { checkPasswordPolicy, ensureHashingCapacity, hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Context, Services } from '../context.js';
 import { members, type MemberRow } from '../db/schema.js';
@@ -47,6 +47,7 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
   const email = normalizeEmail(input.email, 'input.email');
   const name = normalizeName(input.name, 'input.name');
   checkPasswordPolicy(input.password, 'input.password');
+  ensureHashingCapacity();
   if (findByEmail(ctx, email)) throw new EmailTakenError();
   const passwordHash = await hashPassword(input.password);
   let member: MemberRow;
@@ -67,6 +68,7 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
 export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloadModel> {
   const mode = input.mode ?? 'TOKEN';
   const email = normalizeEmail(input.email, 'input.email');
+  ensureHashingCapacity();
   ctx.services.throttle.begin(email, ctx.clientAddress);
   const member = findByEmail(ctx, email);
   const ok = await verifyPassword(member?.passwordHash ?? null, input.password);
@@ -129,6 +131,7 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
   if (input.newPassword === input.currentPassword) throw new BadUserInputError('input.newPassword', 'must differ from the current password');
   const member = await ctx.loaders.memberById.load(viewer.memberId);
   if (!member) throw new InvalidCredentialsError();
+  ensureHashingCapacity();
   ctx.services.throttle.begin(member.email, ctx.clientAddress);
   if (!(await verifyPassword(member.passwordHash, input.currentPassword))) {
     throw new KeycardError('input.currentPassword: the current password is not correct', ErrorCode.INVALID_CREDENTIALS, { argument: 'input.currentPassword' });

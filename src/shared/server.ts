@@ -174,7 +174,8 @@ function front(log: Logger, production: boolean): RequestHandler {
     const entry: RequestLog = {};
     res.locals.requestLog = entry;
     res.locals.logState = { log: requestLog, id, started: performance.now(), entry } satisfies LogState;
-    res.once('finish', logFinished);
+    // `on`, not `once`: 'finish' comes once, and `once` would wrap the listener anew for every request.
+    res.on('finish', logFinished);
     next();
   };
 }
@@ -193,7 +194,10 @@ function securityHeaders(production: boolean): [string, string][] {
   };
   const middleware = helmet({ contentSecurityPolicy: production ? undefined : false, crossOriginEmbedderPolicy: false });
   let ran = false;
-  middleware({} as never, recorder as never, () => (ran = true));
+  middleware({} as never, recorder as never, (err?: unknown) => {
+    if (err) throw err;
+    ran = true;
+  });
   // helmet decides everything from its options, not from the request; if that ever changed, fail at start.
   if (!ran || headers.size === 0) throw new Error('helmet did not produce its headers at start');
   return [...headers];

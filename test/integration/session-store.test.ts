@@ -35,13 +35,25 @@ describe('the SQLite session store', () => {
     expect(database.sqlite.prepare("select count(*) n from sessions where sid = 'old'").get()).toEqual({ n: 0 });
   });
 
-  it('writes the expiry its owner computes from the session, and rewrites it when the session is saved again', async () => {
+  it('stores a new session with the expiry its owner computes, and never overwrites a stored one', async () => {
     const soon = new Date(Date.now() + 1_000);
     await call((cb) => store.set('s2', data(1, soon), cb));
-    const later = new Date(Date.now() + 600_000);
-    await call((cb) => store.set('s2', data(1, later), cb));
-    const row = database.sqlite.prepare("select expires_at from sessions where sid = 's2'").get() as { expires_at: number };
-    expect(row.expires_at).toBe(later.getTime());
+    await call((cb) => store.set('s2', data(2, new Date(Date.now() + 600_000)), cb));
+    const row = database.sqlite.prepare("select member_id, expires_at from sessions where sid = 's2'").get();
+    expect(row).toEqual({ member_id: 1, expires_at: soon.getTime() });
+  });
+
+  it("records activity on a live session, but never brings back one that was ended meanwhile", async () => {
+    const later = Date.now() + 600_000;
+    await call((cb) => store.set('live', data(1, new Date(Date.now() + 1_000)), cb));
+    expect(store.recordActivity('live', 1, data(1, new Date(later)), later)).toBe(true);
+    expect(database.sqlite.prepare("select expires_at from sessions where sid = 'live'").get()).toEqual({ expires_at: later });
+    // Another member's id never matches the row.
+    expect(store.recordActivity('live', 2, data(2, new Date(later)), later)).toBe(false);
+    await call((cb) => store.set('ended', data(1, new Date(Date.now() + 1_000)), cb));
+    expect(store.destroyAllFor(1, 'live')).toBe(1);
+    expect(store.recordActivity('ended', 1, data(1, new Date(later)), later)).toBe(false);
+    expect(database.sqlite.prepare("select count(*) n from sessions where sid = 'ended'").get()).toEqual({ n: 0 });
   });
 
   it('has no touch, so express-session never writes a session that did not change', () => {
