@@ -16,11 +16,14 @@ const NO_SCOPES: readonly string[] = Object.freeze([]);
  * still active and the token's version was not revoked, and takes the role from the database.
  */
 export function bearerStrategy(options: { tokens: AccessTokens; revocation: 'stateless' | 'strict' }): GymStrategy {
-  // A remembered token's claims are one shared object; so is the stateless viewer made from them (frozen: requests
-  // replace their viewer, never change it).
-  const viewers = new WeakMap<AccessClaims, Viewer>();
-  const viewerOf = (claims: AccessClaims, role: RoleName): Viewer =>
-    Object.freeze({ memberId: claims.memberId, role, method: 'TOKEN', expiresAt: claims.expiresAt, scopes: NO_SCOPES, familyId: claims.familyId });
+  const viewerOf = (claims: AccessClaims, role: RoleName): Viewer => ({
+    memberId: claims.memberId,
+    role,
+    method: 'TOKEN',
+    expiresAt: claims.expiresAt,
+    scopes: NO_SCOPES,
+    familyId: claims.familyId,
+  });
   return async (req, { loaders }) => {
     const token = bearerTokenOf(req.headers.authorization);
     if (token === null) return null;
@@ -30,8 +33,6 @@ export function bearerStrategy(options: { tokens: AccessTokens; revocation: 'sta
       if (!member || member.status !== 'ACTIVE' || member.tokenVersion !== claims.version) throw new CredentialRejected('invalid_token');
       return viewerOf(claims, member.role);
     }
-    let viewer = viewers.get(claims);
-    if (!viewer) viewers.set(claims, (viewer = viewerOf(claims, claims.role)));
-    return viewer;
+    return viewerOf(claims, claims.role);
   };
 }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
@@ -89,6 +89,8 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, ...options.sandbox }),
       responsePlugin<C>(),
+      // Every answer is personal and no-store, so Apollo's cache hints (a hook on every field it resolves) are moot.
+      ApolloServerPluginCacheControlDisabled(),
     ],
     introspection: options.introspection,
     csrfPrevention: true,
