@@ -209,3 +209,31 @@ describe('password hashing, bounded', () => {
     expect(after.accessToken).toBeTruthy();
   });
 });
+
+describe('the access sheet by keycard', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+    // Enough rows for a page of 100, spread over every demo member.
+    const insert = app.database.sqlite.prepare("insert into check_ins (member_id, at, door, method) values (?, ?, 'main', 'TOKEN')");
+    const ids = (app.database.sqlite.prepare('select id from members').all() as { id: number }[]).map((m) => m.id);
+    for (let i = 0; i < 150; i++) insert.run(ids[i % ids.length], Date.now() - i * 60_000);
+  });
+  afterAll(() => app.close());
+
+  it('costs at most 4 SQL statements for a STAFF page with members, memberships and plans, the same for 10 rows or 100', async () => {
+    const { accessToken } = await tokenLogin(app, 'staff');
+    const page = (n: number) => `{ checkIns(first: ${n}) { edges { node { at member { name membership { plan { code } } } } } } }`;
+    const statements = async (n: number) => {
+      app.queries.length = 0;
+      const res = await bearer(app, accessToken, page(n));
+      expect(res.errors).toBeUndefined();
+      expect(res.data.checkIns.edges).toHaveLength(n);
+      return app.queries.length;
+    };
+    const ten = await statements(10);
+    const hundred = await statements(100);
+    expect(hundred).toBe(ten);
+    expect(hundred).toBeLessThanOrEqual(4);
+  });
+});
