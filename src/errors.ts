@@ -1,5 +1,6 @@
-import { GraphQLError, Kind, parse, visit, type ASTNode, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, Kind, parse, visit, type GraphQLFormattedError, type Source } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { HIDDEN_LIMIT_MESSAGE, OPERATION_LIMITS } from './shared/limits.js';
 
 /** Every `extensions.code` Keycard answers with. Clients switch on these; they are part of the contract. */
 export const ErrorCode = {
@@ -90,6 +91,9 @@ export class OutsidePlanHoursError extends KeycardError {
   }
 }
 
+/** graphql-js's words when a document passes its `maxTokens` (sic: "more that" in graphql 16). */
+const TOKEN_LIMIT_ABORT = /^Syntax Error: Document contains more th(?:at|an) \d+ tokens\. Parsing aborted\.$/;
+
 /** Codes raised by Apollo Server and graphql-js themselves, safe to pass on as they are. */
 const FRAMEWORK_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
@@ -110,25 +114,47 @@ const PASSING_CODES = new Set<string>([
 const BAD_LITERAL =
   /^(Value ".*" does not exist in ".*" enum|Enum ".*" cannot represent|Expected value of type|Field ".*" of required type ".*" was not provided|Field ".*" is not defined by type|\w+ cannot represent)/;
 
+/** Every argument and input field of a document with its source range and dotted path, outermost first. */
+type ArgumentRanges = { start: number; end: number; path: string }[];
+
 /**
- * The argument a literal value sits in, as a dotted path (`input.plan`): the arguments and input fields whose
- * source range holds the error's position, outermost first.
+ * The argument ranges of each document, made once per parsed source however many errors point into it: an operation
+ * with a hundred bad literals costs one pass over its text, not a hundred.
  */
+const rangesBySource = new WeakMap<Source, ArgumentRanges>();
+
+function argumentRanges(source: Source): ArgumentRanges {
+  let ranges = rangesBySource.get(source);
+  if (ranges) return ranges;
+  ranges = [];
+  const found = ranges;
+  const chain: string[] = [];
+  // The source already parsed within the token limit (the parser refuses anything longer), so this pass is bounded.
+  visit(parse(source, { maxTokens: OPERATION_LIMITS.tokens }), {
+    enter(node) {
+      if ((node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) && node.loc) {
+        chain.push(node.name.value);
+        found.push({ start: node.loc.start, end: node.loc.end, path: chain.join('.') });
+      }
+    },
+    leave(node) {
+      if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) chain.pop();
+    },
+  });
+  rangesBySource.set(source, ranges);
+  return ranges;
+}
+
+/** The argument a literal value sits in, as a dotted path (`input.plan`): the innermost range holding its position. */
 function argumentAt(error: GraphQLError): string | undefined {
   const position = error.nodes?.[0]?.loc?.start;
   if (position === undefined || !error.source) return undefined;
   let found: string | undefined;
-  visit(parse(error.source), {
-    enter(node, _key, _parent, _path, ancestors) {
-      const contains = (n: ASTNode) => n.loc !== undefined && n.loc.start <= position && position < n.loc.end;
-      if ((node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) && contains(node)) {
-        const chain = [...ancestors, node].filter(
-          (n): n is ASTNode & { name: { value: string } } => !Array.isArray(n) && (((n as ASTNode).kind === Kind.ARGUMENT) || (n as ASTNode).kind === Kind.OBJECT_FIELD),
-        );
-        found = chain.map((n) => n.name.value).join('.');
-      }
-    },
-  });
+  try {
+    for (const range of argumentRanges(error.source)) if (range.start <= position && position < range.end) found = range.path;
+  } catch {
+    return undefined;
+  }
   return found;
 }
 
@@ -149,8 +175,13 @@ function asBadUserInput(formatted: GraphQLFormattedError, error: unknown): Graph
  * anything else (a bug, a database failure, a non-null violation) is logged in full and reaches the client only
  * as a generic INTERNAL_SERVER_ERROR, so no stack, SQL or internal message ever leaks.
  */
-export function createFormatError(log: (error: unknown) => void) {
+export function createFormatError(log: (error: unknown) => void, options: { exposeLimits: boolean }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    // The parser stops at the token limit (nothing longer is parsed, let alone validated): that is the limit's refusal.
+    if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_LIMIT_ABORT.test(formatted.message)) {
+      const message = options.exposeLimits ? `Token limit of ${OPERATION_LIMITS.tokens} exceeded.` : HIDDEN_LIMIT_MESSAGE;
+      return { message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } };
+    }
     const original = unwrapResolverError(error);
     const code = formatted.extensions?.code;
     const passes =

@@ -4,7 +4,10 @@ import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { GraphQLError, Kind, Lexer, TokenKind, type ASTVisitor, type DocumentNode, type ValidationContext, type ValidationRule } from 'graphql';
 
 /** The size of operation Keycard executes at all, in every mode (CONTRACT section 5). */
-const OPERATION_LIMITS = { depth: 10, aliases: 15, directives: 10, tokens: 1000 } as const;
+export const OPERATION_LIMITS = { depth: 10, aliases: 15, directives: 10, tokens: 1000 } as const;
+
+/** What a refused operation is told in production, whichever limit it hit. */
+export const HIDDEN_LIMIT_MESSAGE = 'Operation refused: it is too large or too complex.';
 
 /** An operation made only of introspection (`__schema`, `__type`, `__typename`): Sandbox's schema fetch. */
 function isIntrospectionOnly(document: DocumentNode): boolean {
@@ -39,7 +42,7 @@ function maxTokensRule(max: number, message: (found: number) => string): Validat
  * keeps working; where it is disabled, Apollo refuses it anyway.
  */
 export function operationLimitRules(options: { exposeLimits: boolean; exemptIntrospection: boolean }): ValidationRule[] {
-  const hidden = 'Operation refused: it is too large or too complex.';
+  const hidden = HIDDEN_LIMIT_MESSAGE;
   const report = [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)];
   const common = { exposeLimits: options.exposeLimits, errorMessage: hidden, propagateOnRejection: false, onReject: report };
   const rules: ValidationRule[] = [

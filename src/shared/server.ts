@@ -12,7 +12,7 @@ import type { GraphQLSchema } from 'graphql';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { createFormatError, type TokenFailureReason } from '../errors.js';
-import { operationLimitRules } from './limits.js';
+import { OPERATION_LIMITS, operationLimitRules } from './limits.js';
 
 /**
  * The one server shell every Keycard service runs in (the gym and the pool alike): security headers, a request id
@@ -98,7 +98,11 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: options.production,
     validationRules: operationLimitRules({ exposeLimits: !options.production, exemptIntrospection: options.introspection }),
-    formatError: createFormatError((error) => options.log.error({ err: error }, 'unexpected error in a GraphQL operation')),
+    // The token limit is enforced while parsing: a huge document is never parsed whole, let alone validated.
+    parseOptions: { maxTokens: OPERATION_LIMITS.tokens },
+    formatError: createFormatError((error) => options.log.error({ err: error }, 'unexpected error in a GraphQL operation'), {
+      exposeLimits: !options.production,
+    }),
   });
   await apollo.start();
 
