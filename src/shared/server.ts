@@ -77,6 +77,10 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', options.trustProxy ?? false);
+  // `/graphql` means exactly that path: no `/graphql/x`, `/GRAPHQL` or `/graphql/`, so a proxy rule written for it
+  // cannot be walked around.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   const httpServer = http.createServer(app);
 
   const apollo = new ApolloServer<C>({
@@ -112,7 +116,7 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
   if (options.corsOrigins?.length) graphql.push(corsFor(options.corsOrigins));
   graphql.push(express.json({ limit: BODY_LIMIT }));
   graphql.push(expressMiddleware(apollo, { context: ({ req, res }) => options.context(req, res, res.locals.requestLog as RequestLog) }));
-  app.use('/graphql', ...graphql);
+  app.all('/graphql', ...graphql);
   app.get('/healthz', healthCheck(options.healthy));
   options.routes?.(app);
   app.use(notFound);
@@ -137,6 +141,11 @@ interface LogState {
   entry: RequestLog;
 }
 
+/** The longest client-chosen string (a path, an operation name) a log line repeats: the client never sizes the log. */
+const MAX_LOGGED_CHARS = 200;
+
+const clip = (text: string) => (text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}…` : text);
+
 /** The one `finish` listener of every response: no closure is made per request. */
 function logFinished(this: Response): void {
   const { log, id, started, entry } = this.locals.logState as LogState;
@@ -148,10 +157,10 @@ function logFinished(this: Response): void {
       reqId: id,
       method: req.method,
       // The route without its query string, which may carry things that must not be logged.
-      path: req.originalUrl.split('?', 1)[0],
+      path: clip(req.originalUrl.split('?', 1)[0]!),
       status,
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      operation: entry.operationName ?? undefined,
+      operation: entry.operationName ? clip(entry.operationName) : undefined,
       auth: entry.viewer?.method ?? 'anonymous',
       memberId: entry.viewer?.memberId,
       outcome,

@@ -33,3 +33,44 @@ describe('a large bad operation never stalls the server', () => {
     expect(healthMs).toBeLessThan(250);
   });
 });
+
+describe('the GraphQL endpoint', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('answers on exactly /graphql: any other spelling or sub-path is a 404 that executes nothing', async () => {
+    const body = JSON.stringify({ query: '{ plans { code } }' });
+    for (const path of ['/graphql/x', '/GRAPHQL', '/Graphql', '/graphql/', '/graphql/anything/deeper']) {
+      const res = await fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(res.status, path).toBe(404);
+      expect(await res.json(), path).toEqual({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+    }
+    const get = await fetch(`${app.url}/graphql/x?query=${encodeURIComponent('{ plans { code } }')}`, { headers: { 'apollo-require-preflight': 'y' } });
+    expect(get.status).toBe(404);
+    const real = await new Client(app.url).gql('{ plans { code } }');
+    expect(real.data.plans).toHaveLength(2);
+  });
+});
+
+describe('the request log', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('is never sized by the client: a huge operation name or path is cut in the log line', async () => {
+    const name = `Op${'x'.repeat(95_000)}`;
+    const before = app.rawLogs().length;
+    await new Client(app.url).gql(`query ${name} { plans { code } }`, undefined, { 'x-request-id': 'huge-name' });
+    await fetch(`${app.url}/${'y'.repeat(10_000)}`, { headers: { 'x-request-id': 'huge-path' } });
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = app.rawLogs().slice(before).split('\n').filter((l) => l.includes('"reqId":"huge-'));
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line.length).toBeLessThan(1_000);
+    expect(lines.join('')).toContain('"operation":"Opxxx');
+  });
+});
