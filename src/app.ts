@@ -118,13 +118,8 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
       });
       app.get('/.well-known/openid-configuration', (_req, res) => {
         res.setHeader('Cache-Control', 'public, max-age=3600');
-        res.json({
-          issuer: config.publicUrl,
-          jwks_uri: `${config.publicUrl}/.well-known/jwks.json`,
-          // What Keycard signs with, and that partners get pairwise subjects; it is not a full OpenID provider.
-          id_token_signing_alg_values_supported: ['ES256'],
-          subject_types_supported: ['public', 'pairwise'],
-        });
+        // Only what is true today: where the keys are. Keycard issues no ID tokens, so it claims no OpenID metadata.
+        res.json({ issuer: config.publicUrl, jwks_uri: `${config.publicUrl}/.well-known/jwks.json` });
       });
     },
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),

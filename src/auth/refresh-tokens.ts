@@ -80,6 +80,15 @@ export class RefreshTokens {
     return true;
   }
 
+  /** Revokes one family of a member (logout by keycard: the family its access token was issued in). */
+  revokeFamilyOfMember(familyId: string, memberId: number, now = Date.now()): void {
+    this.db
+      .update(refreshTokens)
+      .set({ revokedAt: new Date(now) })
+      .where(and(eq(refreshTokens.familyId, familyId), eq(refreshTokens.memberId, memberId), isNull(refreshTokens.revokedAt)))
+      .run();
+  }
+
   /** Revokes every family of a member, except `keepFamilyId` (the caller's own, on a password change). */
   revokeAllFor(memberId: number, keepFamilyId?: string, now = Date.now()): number {
     const mine = and(eq(refreshTokens.memberId, memberId), isNull(refreshTokens.revokedAt));

@@ -78,12 +78,16 @@ export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloa
 }
 
 /**
- * Ends this request's session, and revokes the refresh family of `refreshToken` when one is given. Idempotent:
+ * Ends this request's session, revokes the refresh family of `refreshToken` when one is given, and the caller's own
+ * family when a keycard signs out. Idempotent:
  * logging out when signed out, or with a token already revoked, is still a success.
  */
 export async function logout(ctx: Context, refreshToken?: string | null): Promise<boolean> {
   await ctx.session.end();
   if (refreshToken) ctx.services.refreshTokens.revokeFamilyOf(refreshToken);
+  // Signed out by keycard alone: the login it came from ends too, so its refresh token cannot mint another.
+  const viewer = ctx.viewer;
+  if (viewer?.method === 'TOKEN' && viewer.familyId) ctx.services.refreshTokens.revokeFamilyOfMember(viewer.familyId, viewer.memberId);
   if (ctx.viewer?.method === 'SESSION') ctx.viewer = null;
   return true;
 }

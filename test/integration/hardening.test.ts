@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '../helpers/client.js';
+import { Client, DEMO, LOGIN } from '../helpers/client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 /** What the security reviews found, each reproduced here against the real server. */
@@ -72,5 +72,40 @@ describe('the request log', () => {
     expect(lines).toHaveLength(2);
     for (const line of lines) expect(line.length).toBeLessThan(1_000);
     expect(lines.join('')).toContain('"operation":"Opxxx');
+  });
+});
+
+describe('logout by keycard', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it("revokes the caller's own refresh family, even when no refresh token is sent", async () => {
+    const login = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } });
+    const { accessToken, refreshToken } = login.data.login;
+    const other = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } })).data.login;
+    const out = await new Client(app.url).gql('mutation { logout }', undefined, { authorization: `Bearer ${accessToken}` });
+    expect(out.data).toEqual({ logout: true });
+    const refresh = 'mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }';
+    const spent = await new Client(app.url).gql(refresh, { t: refreshToken });
+    expect(spent.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // Another login of the same member goes on.
+    const kept = await new Client(app.url).gql(refresh, { t: other.refreshToken });
+    expect(kept.errors).toBeUndefined();
+  });
+});
+
+describe('the discovery document', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('says only what is true: the issuer and where its keys are, no ID-token or subject-type claims', async () => {
+    const doc = await (await fetch(`${app.url}/.well-known/openid-configuration`)).json();
+    expect(doc).toEqual({ issuer: app.config.publicUrl, jwks_uri: `${app.config.publicUrl}/.well-known/jwks.json` });
   });
 });
