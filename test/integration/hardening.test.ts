@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, DEMO, LOGIN } from '../helpers/client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -107,5 +108,25 @@ describe('the discovery document', () => {
   it('says only what is true: the issuer and where its keys are, no ID-token or subject-type claims', async () => {
     const doc = await (await fetch(`${app.url}/.well-known/openid-configuration`)).json();
     expect(doc).toEqual({ issuer: app.config.publicUrl, jwks_uri: `${app.config.publicUrl}/.well-known/jwks.json` });
+  });
+});
+
+describe('introspection and the operation limits', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('exempts only the one standard introspection query: aliased introspection fields meet every limit', async () => {
+    const standard = await new Client(app.url).gql(getIntrospectionQuery());
+    expect(standard.errors).toBeUndefined();
+    expect(standard.data.__schema.queryType.name).toBe('Query');
+    const aliased = `{ ${Array.from({ length: 40 }, (_, i) => `s${i}: __schema { types { name } }`).join(' ')} }`;
+    const flood = await new Client(app.url).gql(aliased);
+    expect(flood.data ?? null).toBeNull();
+    expect(flood.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const typenames = await new Client(app.url).gql(`{ ${Array.from({ length: 16 }, (_, i) => `t${i}: __typename`).join(' ')} }`);
+    expect(typenames.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 });
