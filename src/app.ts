@@ -13,6 +13,7 @@ import type { GymDatabase } from './db/client.js';
 import { createQueries } from './db/queries.js';
 import { getOrCreateSecret } from './db/secrets.js';
 import { buildSchema } from './schema.js';
+import { scheduleChores } from './shared/housekeeping.js';
 import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
 
@@ -87,17 +88,15 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     log,
   };
 
-  // Housekeeping, never keeping the process alive: pick up keys added by keys:rotate, drop dead rows.
-  const housekeeping = setInterval(() => {
-    try {
-      keyRing.reload();
-      throttle.sweep();
-      refreshTokens.sweep();
-    } catch (err) {
-      log.warn({ err }, 'housekeeping failed; will try again');
-    }
-  }, 60_000);
-  housekeeping.unref();
+  // Housekeeping: pick up keys added by keys:rotate (a bad file is logged by name and skipped), drop dead rows.
+  const stopChores = scheduleChores(
+    {
+      'reload signing keys': () => keyRing.reload((file, problem) => log.warn({ file, problem }, 'skipping a file in KEYS_DIR that is not a usable key')),
+      'sweep login throttle': () => throttle.sweep(),
+      'sweep refresh tokens': () => refreshTokens.sweep(),
+    },
+    log,
+  );
 
   const healthProbe = database.sqlite.prepare('select 1');
   const service = await createService<Context>({
@@ -124,7 +123,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     },
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),
     onClose: () => {
-      clearInterval(housekeeping);
+      stopChores();
       sessions.close();
     },
   });

@@ -70,8 +70,12 @@ export class KeyRing {
     return { keys: [...this.keys.values()].map((k) => k.jwk) };
   }
 
-  /** Reads the directory again, picking up keys added by `npm run keys:rotate`. */
-  reload(): void {
+  /**
+   * Reads the directory again, picking up keys added by `npm run keys:rotate`. A file that is not a usable key throws
+   * (at start, the server refuses to run on a broken key directory), or, given `onBadFile`, is reported and skipped,
+   * so a running server keeps its good keys and still picks up new ones.
+   */
+  reload(onBadFile?: (file: string, problem: string) => void): void {
     if (!this.dir) return;
     this.lastReload = Date.now();
     let files: string[];
@@ -81,7 +85,16 @@ export class KeyRing {
       const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       throw new KeyRingError(missing ? `${this.dir}: no signing key (<kid>.pem); add one with npm run keys:rotate` : `${this.dir}: cannot read the signing key directory`);
     }
-    const keys = files.map((f) => toSigningKey(f.slice(0, -'.pem'.length), readFileSync(path.join(this.dir!, f), 'utf8'), path.join(this.dir!, f)));
+    const keys: SigningKey[] = [];
+    for (const f of files) {
+      const file = path.join(this.dir, f);
+      try {
+        keys.push(toSigningKey(f.slice(0, -'.pem'.length), readFileSync(file, 'utf8'), file));
+      } catch (err) {
+        if (!onBadFile) throw err;
+        onBadFile(file, err instanceof KeyRingError ? err.message : 'cannot be read');
+      }
+    }
     this.install(keys);
   }
 
@@ -92,9 +105,9 @@ export class KeyRing {
   reloadForUnknownKid(minIntervalMs = 30_000): void {
     if (!this.dir || Date.now() - this.lastReload < minIntervalMs) return;
     try {
-      this.reload();
+      this.reload(() => undefined);
     } catch {
-      // Keep the keys we have; the next start reports the broken file.
+      // Keep the keys we have; housekeeping logs what is wrong with the directory.
     }
   }
 

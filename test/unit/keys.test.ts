@@ -51,4 +51,17 @@ describe('the signing key ring', () => {
     expect(Object.keys(jwk!).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
     expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
   });
+
+  it('while running, skips a file that is not a key (reporting it by name) and still picks up a new key', () => {
+    addSigningKey(dir);
+    const ring = KeyRing.fromDirectory(dir);
+    writeFileSync(path.join(dir, 'zz-broken.pem'), 'not a key');
+    const fresh = addSigningKey(dir);
+    const reported: string[] = [];
+    ring.reload((file) => reported.push(path.basename(file)));
+    expect(reported).toEqual(['zz-broken.pem']);
+    expect(ring.get(fresh)).toBeDefined();
+    // At start, the same directory is refused outright.
+    expect(() => KeyRing.fromDirectory(dir)).toThrow(KeyRingError);
+  });
 });
