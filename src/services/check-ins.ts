@@ -1,3 +1,4 @@
+import { and, desc, eq, gt } from 'drizzle-orm';
 import type { Context } from '../context.js';
 import { checkIns, type CheckInRow } from '../db/schema.js';
 import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../errors.js';
@@ -5,6 +6,9 @@ import { idOf } from '../ids.js';
 import { membershipStatus } from './memberships.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';
 import { optionalLabel } from './validation.js';
+
+/** A member checking in again within this window gets their check-in back instead of a new row. */
+const REPEAT_WINDOW_MS = 5 * 60_000;
 
 /** BASIC admits during staffed hours only: from 06:00 up to (not including) 22:00, gym time. */
 const STAFFED_HOURS = { opens: 6, closes: 22 } as const;
@@ -27,8 +31,9 @@ export function withinStaffedHours(at: Date, timeZone: string): boolean {
 }
 
 /**
- * Admits the signed-in member through the door and writes the access sheet. Refused with MEMBERSHIP_INACTIVE (no
- * membership or an expired one, checked first), or OUTSIDE_PLAN_HOURS for BASIC outside staffed hours.
+ * Admits the signed-in member through the door and writes the access sheet, once per repeat window. Refused with
+ * MEMBERSHIP_INACTIVE (no membership or an expired one, checked first), or OUTSIDE_PLAN_HOURS for BASIC outside
+ * staffed hours.
  */
 export async function checkIn(ctx: Context, rawDoor: string | null | undefined, now = new Date()): Promise<CheckInRow> {
   const viewer = ctx.viewer!;
@@ -39,7 +44,22 @@ export async function checkIn(ctx: Context, rawDoor: string | null | undefined, 
   if (!plan?.allHours && !withinStaffedHours(now, ctx.services.config.gymTimezone)) {
     throw new OutsidePlanHoursError(`${STAFFED_HOURS.opens}:00-${STAFFED_HOURS.closes}:00 ${ctx.services.config.gymTimezone}`);
   }
-  return ctx.services.db.insert(checkIns).values({ memberId: viewer.memberId, at: now, door, method: viewer.method }).returning().get();
+  const db = ctx.services.db;
+  // Once through the door is once on the sheet: a repeat within the window (a double tap, a retry, fifteen aliases in
+  // one request) gets the same check-in back. Immediate, so two requests at once cannot both write.
+  return db.transaction(
+    (tx) => {
+      const recent = tx
+        .select()
+        .from(checkIns)
+        .where(and(eq(checkIns.memberId, viewer.memberId), gt(checkIns.at, new Date(now.getTime() - REPEAT_WINDOW_MS))))
+        .orderBy(desc(checkIns.id))
+        .limit(1)
+        .get();
+      return recent ?? tx.insert(checkIns).values({ memberId: viewer.memberId, at: now, door, method: viewer.method }).returning().get();
+    },
+    { behavior: 'immediate' },
+  );
 }
 
 /** The access sheet, newest first, optionally for one member. */

@@ -130,3 +130,25 @@ describe('introspection and the operation limits', () => {
     expect(typenames.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 });
+
+describe('check-ins', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('writes one row however often a member taps in within a few minutes: aliases, repeats and parallel requests', async () => {
+    const login = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } })).data.login;
+    const auth = { authorization: `Bearer ${login.accessToken}` };
+    const rows = () => (app.database.sqlite.prepare('select count(*) n from check_ins').get() as { n: number }).n;
+    const before = rows();
+    const aliases = `mutation { ${Array.from({ length: 15 }, (_, i) => `c${i}: checkIn(door: "main") { id }`).join(' ')} }`;
+    const burst = await new Client(app.url).gql(aliases, undefined, auth);
+    const ids = new Set(Object.values(burst.data as Record<string, { id: string }>).map((c) => c.id));
+    expect(ids.size).toBe(1);
+    const parallel = await Promise.all(Array.from({ length: 10 }, () => new Client(app.url).gql('mutation { checkIn { id } }', undefined, auth)));
+    expect(new Set(parallel.map((r) => r.data.checkIn.id))).toEqual(ids);
+    expect(rows()).toBe(before + 1);
+  });
+});
