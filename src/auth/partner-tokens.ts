@@ -35,11 +35,11 @@ export class PartnerTokens {
     return createHmac('sha256', this.options.pairwiseSecret).update(`${audience}\0${memberId}`).digest('base64url');
   }
 
-  /** Never outlives the membership it vouches for. */
-  issue(member: { id: number; name: string }, membershipValidUntil: Date, audience: string, now = Date.now()): SignedToken {
+  /** Never outlives the membership it vouches for, nor `notAfter` (the credential that asked for it). */
+  issue(member: { id: number; name: string }, membershipValidUntil: Date, audience: string, notAfter: Date, now = Date.now()): SignedToken {
     const scopes = this.options.partners.get(audience);
     if (!scopes) throw new Error(`not a partner: ${audience}`);
-    const ttlMs = Math.min(this.options.ttlMs, membershipValidUntil.getTime() - now);
+    const ttlMs = Math.min(this.options.ttlMs, membershipValidUntil.getTime() - now, notAfter.getTime() - now);
     return signToken(
       this.ring.current,
       { issuer: this.options.issuer, audience, typ: PARTNER_TOKEN_TYP },

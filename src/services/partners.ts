@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { BadUserInputError, MembershipInactiveError } from '../errors.js';
+import { BadUserInputError, ForbiddenError, MembershipInactiveError } from '../errors.js';
 import { membershipStatus } from './memberships.js';
 
 export interface PartnerTokenModel {
@@ -8,7 +8,10 @@ export interface PartnerTokenModel {
   expiresAt: Date;
 }
 
-/** A keycard for a partner: only for a configured partner, and only while the member's membership is active. */
+/**
+ * A keycard for a partner: only for a configured partner, an active member and an active membership, and never
+ * longer than the membership or the credential that asked.
+ */
 export async function issuePartnerToken(ctx: Context, rawAudience: string): Promise<PartnerTokenModel> {
   const audience = rawAudience.trim();
   const partners = ctx.services.partnerTokens;
@@ -20,7 +23,10 @@ export async function issuePartnerToken(ctx: Context, rawAudience: string): Prom
     ctx.loaders.memberById.load(viewer.memberId),
     ctx.loaders.membershipByMemberId.load(viewer.memberId),
   ]);
-  if (!member || !membership || membershipStatus(membership) !== 'ACTIVE') throw new MembershipInactiveError();
-  const { token, expiresAt } = partners.issue(member, membership.validUntil, audience);
+  // Read from the database even for a keycard: a suspended member's leftover access token gets no day pass.
+  if (!member || member.status !== 'ACTIVE') throw new ForbiddenError('A suspended member gets no partner token');
+  if (!membership || membershipStatus(membership) !== 'ACTIVE') throw new MembershipInactiveError();
+  // A day pass never outlives the keycard (or session) that asked for it, nor the membership.
+  const { token, expiresAt } = partners.issue(member, membership.validUntil, audience, viewer.expiresAt);
   return { token, audience, expiresAt };
 }

@@ -152,3 +152,32 @@ describe('check-ins', () => {
     expect(rows()).toBe(before + 1);
   });
 });
+
+describe('partner tokens', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { ACCESS_TOKEN_TTL: '2m' } });
+  });
+  afterAll(() => app.close());
+
+  const ISSUE = 'mutation { issuePartnerToken(audience: "pool") { token expiresAt } }';
+  const signIn = async (who: 'alice' | 'staff') => (await new Client(app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } })).data.login;
+
+  it('never outlive the access token that asked for them', async () => {
+    const alice = await signIn('alice');
+    const res = await new Client(app.url).gql(ISSUE, undefined, { authorization: `Bearer ${alice.accessToken}` });
+    expect(res.errors).toBeUndefined();
+    expect(new Date(res.data.issuePartnerToken.expiresAt).getTime()).toBeLessThanOrEqual(new Date(alice.accessTokenExpiresAt).getTime());
+  });
+
+  it('are refused to a suspended member whose stateless keycard still works', async () => {
+    const alice = await signIn('alice');
+    const staff = await signIn('staff');
+    const me = await new Client(app.url).gql('{ me { id } }', undefined, { authorization: `Bearer ${alice.accessToken}` });
+    const suspend = 'mutation($id: ID!) { setMemberStatus(memberId: $id, status: SUSPENDED) { status } }';
+    expect((await new Client(app.url).gql(suspend, { id: me.data.me.id }, { authorization: `Bearer ${staff.accessToken}` })).errors).toBeUndefined();
+    const res = await new Client(app.url).gql(ISSUE, undefined, { authorization: `Bearer ${alice.accessToken}` });
+    expect(res.data).toBeNull();
+    expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
