@@ -40,6 +40,16 @@ export function listMembers(
   return toConnection(rows, size);
 }
 
+/**
+ * The one rule for every staff action on a member (status, membership): never on oneself, and only on a member of a
+ * lower role than one's own (CONTRACT section 5). FORBIDDEN otherwise.
+ */
+export function assertStaffMayActOn(ctx: Context, target: MemberRow): void {
+  const viewer = ctx.viewer!;
+  if (target.id === viewer.memberId) throw new ForbiddenError('Staff cannot change their own status or membership');
+  if (roleRank(target.role) >= roleRank(viewer.role)) throw new ForbiddenError('Only a member with a higher role can do this to this member');
+}
+
 /** Loads the member a mutation names, or NOT_FOUND naming the argument. */
 export async function requireMember(ctx: Context, globalId: string, argument: string): Promise<MemberRow> {
   const member = await ctx.loaders.memberById.load(requireIdOf('Member', globalId, argument));
@@ -65,17 +75,12 @@ export async function setRole(ctx: Context, memberId: string, role: RoleName): P
 }
 
 /**
- * Suspends (bans) or reinstates a member. Staff may act only on members below their own role, and nobody on
- * themself. A suspension ends every session and refresh family of the member at once, and bumps their token
+ * Suspends (bans) or reinstates a member, under the rule of {@link assertStaffMayActOn}. A suspension ends every session and refresh family of the member at once, and bumps their token
  * version so strict mode refuses their access tokens too.
  */
 export async function setMemberStatus(ctx: Context, memberId: string, status: MemberStatusName): Promise<MemberRow> {
   const target = await requireMember(ctx, memberId, 'memberId');
-  const viewer = ctx.viewer!;
-  if (target.id === viewer.memberId) throw new BadUserInputError('memberId', 'you cannot change your own status');
-  if (viewer.role !== 'ADMIN' && roleRank(target.role) >= roleRank(viewer.role)) {
-    throw new ForbiddenError('Only a member with a higher role can change this member’s status');
-  }
+  assertStaffMayActOn(ctx, target);
   const db = ctx.services.db;
   const updated = db.transaction(() => {
     if (status === 'SUSPENDED') endCredentials(ctx.services, target.id);

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Context } from '../context.js';
 import { memberships, plans, type MembershipRow, type PlanCodeName } from '../db/schema.js';
 import { requireInstant } from './validation.js';
-import { requireMember } from './members.js';
+import { assertStaffMayActOn, requireMember } from './members.js';
 
 export type MembershipStatusName = 'ACTIVE' | 'EXPIRED';
 
@@ -17,6 +17,7 @@ export async function setMembership(
   input: { memberId: string; plan: PlanCodeName; validUntil: Date },
 ): Promise<MembershipRow> {
   const member = await requireMember(ctx, input.memberId, 'input.memberId');
+  assertStaffMayActOn(ctx, member);
   const validUntil = requireInstant(input.validUntil, 'input.validUntil');
   const db = ctx.services.db;
   const plan = db.select().from(plans).where(eq(plans.code, input.plan)).get();

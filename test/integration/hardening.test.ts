@@ -181,3 +181,34 @@ describe('partner tokens', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
+
+describe('staff actions on a member', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('follow one rule, membership as status: never on oneself, only on a lower role, and a refusal changes nothing', async () => {
+    const staff = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.staff, mode: 'TOKEN' } })).data.login;
+    const as = (t: string) => ({ authorization: `Bearer ${t}` });
+    const ids = Object.fromEntries(
+      await Promise.all(
+        (['admin', 'staff', 'alice'] as const).map(async (who) => {
+          const t = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } })).data.login.accessToken;
+          return [who, (await new Client(app.url).gql('{ me { id } }', undefined, as(t))).data.me.id as string];
+        }),
+      ),
+    );
+    const membership = (id: string) =>
+      new Client(app.url).gql('mutation($id: ID!) { setMembership(input: { memberId: $id, plan: BASIC, validUntil: "2031-01-01T00:00:00Z" }) { plan { code } } }', { id }, as(staff.accessToken));
+    const status = (id: string) => new Client(app.url).gql('mutation($id: ID!) { setMemberStatus(memberId: $id, status: SUSPENDED) { status } }', { id }, as(staff.accessToken));
+    for (const target of [ids.staff!, ids.admin!]) {
+      expect((await membership(target)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect((await status(target)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    const plans = app.database.sqlite.prepare("select p.code from memberships m join plans p on p.id = m.plan_id join members x on x.id = m.member_id where x.email in ('staff@keycard.test', 'admin@keycard.test')").all();
+    expect(plans).toEqual([{ code: 'ALL_HOURS' }, { code: 'ALL_HOURS' }]);
+    expect((await membership(ids.alice!)).data).toEqual({ setMembership: { plan: { code: 'BASIC' } } });
+  });
+});
