@@ -36,7 +36,12 @@ export function optionalLabel(raw: string | null | undefined, argument: string, 
 }
 
 /** A real instant: the DateTime scalar already parsed it; this refuses what a Date cannot hold. */
-export function requireInstant(value: Date, argument: string): Date {
+export function requireInstant(value: Date, argument: string, now = Date.now()): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new BadUserInputError(argument, 'must be an ISO 8601 date-time');
+  // A membership is sold by the month: anything past a few years, or before the epoch, is a typo or a probe.
+  if (value.getTime() < 0 || value.getTime() > now + MAX_FUTURE_MS) throw new BadUserInputError(argument, 'must be between 1970 and ten years from now');
   return value;
 }
+
+/** How far ahead a date may be set (a membership's end). */
+const MAX_FUTURE_MS = 10 * 366 * 86_400_000;

@@ -212,3 +212,25 @@ describe('staff actions on a member', () => {
     expect((await membership(ids.alice!)).data).toEqual({ setMembership: { plan: { code: 'BASIC' } } });
   });
 });
+
+describe('dates', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('refuses a membership end far in the future, naming the argument, and changes nothing', async () => {
+    const staff = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.staff, mode: 'TOKEN' } })).data.login;
+    const alice = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } })).data.login;
+    const id = (await new Client(app.url).gql('{ me { id } }', undefined, { authorization: `Bearer ${alice.accessToken}` })).data.me.id;
+    const before = app.database.sqlite.prepare('select valid_until from memberships m join members x on x.id = m.member_id where x.email = ?').get(DEMO.alice.email);
+    const res = await new Client(app.url).gql(
+      'mutation($id: ID!) { setMembership(input: { memberId: $id, plan: BASIC, validUntil: "9999-12-31T00:00:00Z" }) { validUntil } }',
+      { id },
+      { authorization: `Bearer ${staff.accessToken}` },
+    );
+    expect(res.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'input.validUntil' });
+    expect(app.database.sqlite.prepare('select valid_until from memberships m join members x on x.id = m.member_id where x.email = ?').get(DEMO.alice.email)).toEqual(before);
+  });
+});
