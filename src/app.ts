@@ -16,6 +16,7 @@ import { buildSchema } from './schema.js';
 import { scheduleChores } from './shared/housekeeping.js';
 import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
+import { sqliteHealth } from './shared/sqlite.js';
 
 export interface AppOptions {
   config: Config;
@@ -98,7 +99,6 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     log,
   );
 
-  const healthProbe = database.sqlite.prepare('select 1');
   const service = await createService<Context>({
     log,
     production: config.production,
@@ -106,7 +106,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     schema: buildSchema(),
     // Sandbox sends the session cookie back, so signing in with mode: SESSION works there.
     sandbox: { document: SANDBOX_DOCUMENT, includeCookies: true },
-    healthy: () => healthProbe.get() !== undefined,
+    healthy: sqliteHealth(database.sqlite),
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     routes: (app) => {

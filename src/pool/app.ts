@@ -4,6 +4,7 @@ import { applyAuthDirective } from '../shared/directive.js';
 import { createLogger } from '../shared/logger.js';
 import { POOL_SCHEMA_DIR } from '../shared/paths.js';
 import { createService, type Service } from '../shared/server.js';
+import { sqliteHealth } from '../shared/sqlite.js';
 import { loadTypeDefs } from '../shared/type-defs.js';
 import type { PoolConfig } from './config.js';
 import { createPoolContext, partnerTokenStrategy, type PoolContext } from './context.js';
@@ -50,14 +51,13 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
     log,
   });
   const strategy = partnerTokenStrategy(verifier);
-  const healthProbe = database.sqlite.prepare('select 1');
   const service = await createService<PoolContext>({
     log,
     production: config.production,
     introspection: config.introspection,
     schema: buildPoolSchema(),
     sandbox: { document: SANDBOX_DOCUMENT },
-    healthy: () => healthProbe.get() !== undefined,
+    healthy: sqliteHealth(database.sqlite),
     context: (req, _res, requestLog) => createPoolContext(req, requestLog, { db: database.db, strategy }),
   });
   return { ...service, verifier };

@@ -37,3 +37,9 @@ export function openSqlite<S extends Record<string, unknown>>(
     },
   };
 }
+
+/** The health probe of a SQLite database, its statement prepared once: true while the database answers. */
+export function sqliteHealth(sqlite: Database.Database): () => boolean {
+  const probe = sqlite.prepare('select 1');
+  return () => probe.get() !== undefined;
+}
