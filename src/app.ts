@@ -101,6 +101,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
 
   const service = await createService<Context>({
     log,
+    httpLimits: config.http,
     production: config.production,
     introspection: config.introspection,
     schema: buildSchema(),

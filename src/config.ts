@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, withoutEmpty } from './shared/env.js';
+import type { HttpLimits } from './shared/server.js';
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -27,6 +28,9 @@ const EnvSchema = z.object({
   PARTNER_TOKEN_TTL: duration('1h'),
   PAIRWISE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: logLevel,
+  HTTP_REQUEST_TIMEOUT: duration('30s'),
+  HTTP_HEADERS_TIMEOUT: duration('10s'),
+  HTTP_MAX_CONNECTIONS: positiveInt(1000),
 });
 
 /** Everything Keycard reads from its environment, parsed once at boot. Nothing else reads `process.env`. */
@@ -54,6 +58,8 @@ export interface Config {
   login: { maxFailuresPerEmail: number; maxFailuresPerAddress: number; windowMs: number };
   gymTimezone: string;
   logLevel: string;
+  /** How long a client may take to send a whole request, and its headers; how many connections at once. */
+  http: HttpLimits;
   /** Partners that may receive a member's keycard, by audience, with the scopes their tokens carry. */
   partners: Map<string, string[]>;
   partnerTokenTtlMs: number;
@@ -138,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     gymTimezone: e.GYM_TIMEZONE,
     logLevel: e.LOG_LEVEL,
+    http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT, maxConnections: e.HTTP_MAX_CONNECTIONS },
     partners: parsePartners(e.PARTNERS)!,
     partnerTokenTtlMs: e.PARTNER_TOKEN_TTL,
     pairwiseSecret: e.PAIRWISE_SECRET,

@@ -41,7 +41,19 @@ export interface HttpContext extends BaseContext {
   requestLog: RequestLog;
 }
 
+/** What a slow or greedy client may hold of the server: a body trickled byte by byte is cut off, not waited for. */
+export interface HttpLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  maxConnections: number;
+}
+
+/** Node's defaults are generous (5 minutes for a request, a minute for its headers, no cap on connections). */
+const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnections: 1000 };
+
 export interface ServiceOptions<C extends HttpContext> {
+  /** Timeouts and the connection cap; Node's own defaults are far looser. */
+  httpLimits?: HttpLimits;
   log: Logger;
   production: boolean;
   introspection: boolean;
@@ -81,7 +93,17 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
   // cannot be walked around.
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
-  const httpServer = http.createServer(app);
+  const limits = options.httpLimits ?? DEFAULT_HTTP_LIMITS;
+  const httpServer = http.createServer(
+    {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      // Node checks those timeouts on this interval: often enough that they hold to about a second.
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    },
+    app,
+  );
+  httpServer.maxConnections = limits.maxConnections;
 
   const apollo = new ApolloServer<C>({
     schema: options.schema,

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, DEMO, LOGIN } from '../helpers/client.js';
@@ -232,5 +233,28 @@ describe('dates', () => {
     );
     expect(res.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'input.validUntil' });
     expect(app.database.sqlite.prepare('select valid_until from memberships m join members x on x.id = m.member_id where x.email = ?').get(DEMO.alice.email)).toEqual(before);
+  });
+});
+
+describe('slow clients', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { HTTP_REQUEST_TIMEOUT: '2s', HTTP_HEADERS_TIMEOUT: '1s' } });
+  });
+  afterAll(() => app.close());
+
+  it('cuts off a body trickled a byte at a time once the request timeout passes, instead of waiting for it', async () => {
+    const { port } = new URL(app.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const started = Date.now();
+    socket.write('POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n');
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const trickle = setInterval(() => socket.write('{'), 300);
+    await new Promise((r) => socket.once('close', r));
+    clearInterval(trickle);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(answer).toMatch(/^HTTP\/1.1 408/);
   });
 });
