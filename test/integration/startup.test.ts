@@ -60,8 +60,10 @@ describe('starting the server', () => {
 
   it("writes each request's log line to standard output within about a second, even on a quiet server", async () => {
     const port = await freePort();
+    // Its own process group, so the server (under tsx's wrapper) is stopped as a whole, whatever happens.
     const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['src/main.ts'], {
       cwd: ROOT,
+      detached: true,
       env: {
         PATH: process.env.PATH ?? '',
         LOG_LEVEL: 'info',
@@ -85,9 +87,12 @@ describe('starting the server', () => {
       await until(() => output.includes('"reqId":"quiet-server-line"'), 3_000);
       expect(Date.now() - sent).toBeLessThan(2_500);
     } finally {
-      child.kill('SIGTERM');
+      const exited = new Promise((r) => child.once('exit', r));
+      process.kill(-child.pid!, 'SIGTERM');
+      const gone = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 12_000))]);
+      if (!gone) process.kill(-child.pid!, 'SIGKILL');
     }
-  });
+  }, 30_000);
 });
 
 /** Resolves once `check` holds, polling; rejects after `ms`. */
