@@ -109,7 +109,8 @@ export class Sessions {
     if (!found?.data.memberId) return null;
     const { sid, data } = found;
     const now = Date.now();
-    if (now >= this.deadlineOf(data)) {
+    let deadline = this.deadlineOf(data);
+    if (now >= deadline) {
       this.store.destroyNow(sid);
       return null;
     }
@@ -118,7 +119,6 @@ export class Sessions {
       this.store.destroyNow(sid);
       return null;
     }
-    let deadline = this.deadlineOf(data);
     if (now - (data.seenAt ?? data.loginAt ?? 0) >= this.touchIntervalMs) {
       const seen = { ...data, seenAt: now };
       deadline = this.deadlineOf(seen);

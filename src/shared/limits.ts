@@ -1,7 +1,7 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { GraphQLError, Kind, Lexer, TokenKind, visit, type ASTVisitor, type DocumentNode, type ValidationContext, type ValidationRule } from 'graphql';
+import { Kind, visit, type DocumentNode, type GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 
 /** The size of operation Keycard executes at all, in every mode (CONTRACT section 5). */
 export const OPERATION_LIMITS = { depth: 10, aliases: 15, directives: 10, tokens: 1000 } as const;
@@ -31,41 +31,20 @@ function isStandardIntrospection(document: DocumentNode): boolean {
   return plain;
 }
 
-/** Counts lexer tokens (graphql-js's own lexer) and refuses past `max`, before a single field executes. */
-function maxTokensRule(max: number, message: (found: number) => string): ValidationRule {
-  return (context: ValidationContext): ASTVisitor => {
-    const source = context.getDocument().loc?.source;
-    if (!source) return {};
-    const lexer = new Lexer(source);
-    let count = 0;
-    while (lexer.advance().kind !== TokenKind.EOF) {
-      if (++count > max) {
-        context.reportError(new GraphQLError(message(count)));
-        break;
-      }
-    }
-    return {};
-  };
-}
-
 /**
- * Validation rules that refuse oversized operations (depth, aliases, directives, tokens) with
- * GRAPHQL_VALIDATION_FAILED. The limits are graphql-armor's rules; with `exposeLimits` off (production) the message
- * does not say which limit was hit. The standard introspection query is exempt while introspection is enabled, so
+ * Validation rules that refuse oversized operations (depth, aliases, directives) with GRAPHQL_VALIDATION_FAILED. The
+ * limits are graphql-armor's rules; with `exposeLimits` off (production) the message does not say which limit was hit.
+ * The token limit is not among them: the parser itself stops there (`parseOptions.maxTokens`), before any rule runs. The standard introspection query is exempt while introspection is enabled, so
  * Sandbox keeps working; where it is disabled, Apollo refuses it anyway.
  */
 export function operationLimitRules(options: { exposeLimits: boolean; exemptIntrospection: boolean }): ValidationRule[] {
-  const hidden = HIDDEN_LIMIT_MESSAGE;
   const report = [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)];
-  const common = { exposeLimits: options.exposeLimits, errorMessage: hidden, propagateOnRejection: false, onReject: report };
+  const common = { exposeLimits: options.exposeLimits, errorMessage: HIDDEN_LIMIT_MESSAGE, propagateOnRejection: false, onReject: report };
   const rules: ValidationRule[] = [
     maxDepthRule({ ...common, n: OPERATION_LIMITS.depth, flattenFragments: true, ignoreIntrospection: false }) as unknown as ValidationRule,
     // Every alias counts, `__typename` ones too (graphql-armor lets those through by default).
     maxAliasesRule({ ...common, n: OPERATION_LIMITS.aliases, allowList: [] }) as unknown as ValidationRule,
     maxDirectivesRule({ ...common, n: OPERATION_LIMITS.directives }) as unknown as ValidationRule,
-    maxTokensRule(OPERATION_LIMITS.tokens, (found) =>
-      options.exposeLimits ? `Token limit of ${OPERATION_LIMITS.tokens} exceeded, found ${found}.` : hidden,
-    ),
   ];
   if (!options.exemptIntrospection) return rules;
   return rules.map(

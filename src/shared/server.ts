@@ -105,6 +105,8 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
   );
   httpServer.maxConnections = limits.maxConnections;
 
+  // Production says that an operation was too big, not which limit it hit.
+  const exposeLimits = !options.production;
   const apollo = new ApolloServer<C>({
     schema: options.schema,
     // Apollo's own warnings go to the same structured log as everything else.
@@ -123,12 +125,10 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: options.production,
-    validationRules: operationLimitRules({ exposeLimits: !options.production, exemptIntrospection: options.introspection }),
+    validationRules: operationLimitRules({ exposeLimits, exemptIntrospection: options.introspection }),
     // The token limit is enforced while parsing: a huge document is never parsed whole, let alone validated.
     parseOptions: { maxTokens: OPERATION_LIMITS.tokens },
-    formatError: createFormatError((error) => options.log.error({ err: error }, 'unexpected error in a GraphQL operation'), {
-      exposeLimits: !options.production,
-    }),
+    formatError: createFormatError((error) => options.log.error({ err: error }, 'unexpected error in a GraphQL operation'), { exposeLimits }),
   });
   await apollo.start();
 
