@@ -2,7 +2,6 @@ import { BadUserInputError } from './errors.js';
 
 /** The object types that have global IDs. */
 export type NodeType = 'Member' | 'CheckIn' | 'Plan';
-const NODE_TYPES: ReadonlySet<string> = new Set<NodeType>(['Member', 'CheckIn', 'Plan']);
 
 /**
  * Global IDs are base64url of `Type:rowId` (Relay's convention): opaque to clients, the same string everywhere
@@ -12,16 +11,25 @@ export function toGlobalId(type: NodeType, id: number): string {
   return Buffer.from(`${type}:${id}`).toString('base64url');
 }
 
-/** Decodes a global ID, or returns null when it is not one of ours. Never throws: lookups answer null. */
+// The canonical id of the largest row id is 32 characters; anything longer is refused before it is decoded.
+const MAX_GLOBAL_ID_LENGTH = 32;
+const CANONICAL_TEXT = /^(Member|CheckIn|Plan):([1-9][0-9]{0,15})$/;
+
+/**
+ * Decodes a global ID, or returns null when it is not one of ours. Never throws: lookups answer null.
+ *
+ * Only the exact string {@link toGlobalId} makes is accepted (no padding, spaces, junk after the base64, other
+ * spellings of the same bytes, leading zeros, or ids past 2^53 - 1): one object has one id, so ids can be compared,
+ * cached and logged as strings, and a probe cannot find a second name for a row.
+ */
 export function fromGlobalId(globalId: string): { type: NodeType; id: number } | null {
-  if (globalId.length > 200) return null;
-  const text = Buffer.from(globalId, 'base64url').toString('utf8');
-  const sep = text.indexOf(':');
-  if (sep < 0) return null;
-  const type = text.slice(0, sep);
-  const raw = text.slice(sep + 1);
-  if (!NODE_TYPES.has(type) || !/^[1-9]\d{0,15}$/.test(raw)) return null;
-  return { type: type as NodeType, id: Number(raw) };
+  if (typeof globalId !== 'string' || globalId.length > MAX_GLOBAL_ID_LENGTH) return null;
+  const match = CANONICAL_TEXT.exec(Buffer.from(globalId, 'base64url').toString('utf8'));
+  if (!match) return null;
+  const type = match[1] as NodeType;
+  const id = Number(match[2]);
+  if (!Number.isSafeInteger(id) || toGlobalId(type, id) !== globalId) return null;
+  return { type, id };
 }
 
 /** The row id behind a global ID of the given type, or null (for lookups, which answer null). */
