@@ -16,12 +16,22 @@ export function normalizeEmail(raw: string, argument: string): string {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** A display name: 1 to 100 characters once trimmed, no control characters. */
+// A name is shown to staff on the access sheet and carried to partners in their tokens. Characters that draw nothing
+// or reorder the text around them (bidi overrides, embeddings, isolates and marks; zero-width spaces and joiners; the
+// byte order mark; any other format or control character, lone surrogates, line and paragraph separators, and the
+// Hangul fillers that render blank) only serve to make one name look like another, or to disguise what follows it.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]/u;
+
+/**
+ * A display name: in NFC (so one name has one spelling), 1 to 100 characters once trimmed, letters of any script and
+ * ordinary spaces, but no control, format or invisible characters.
+ */
 export function normalizeName(raw: string, argument: string): string {
-  const name = raw.trim();
+  const name = raw.normalize('NFC').trim();
   if (name.length === 0) throw new BadUserInputError(argument, 'must not be empty');
   if ([...name].length > 100) throw new BadUserInputError(argument, 'must be at most 100 characters');
   if (CONTROL.test(name)) throw new BadUserInputError(argument, 'must not contain control characters');
+  if (INVISIBLE.test(name)) throw new BadUserInputError(argument, 'must not contain invisible or text-direction characters');
   return name;
 }
 
