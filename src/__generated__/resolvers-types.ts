@@ -72,7 +72,7 @@ export type LoginInput = {
   password: Scalars['String']['input'];
 };
 
-/** A person with a gym account. Any signed-in member sees id and name; the rest only the member themself, or STAFF. */
+/** A person with a gym account. Seen only by the member themself, or STAFF. */
 export type Member = Node & {
   __typename?: 'Member';
   /** Newest first. */
@@ -88,7 +88,7 @@ export type Member = Node & {
 };
 
 
-/** A person with a gym account. Any signed-in member sees id and name; the rest only the member themself, or STAFF. */
+/** A person with a gym account. Seen only by the member themself, or STAFF. */
 export type MemberCheckInsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;

@@ -6,6 +6,7 @@ import {
   type GraphQLFieldConfig,
   type GraphQLFieldResolver,
   type GraphQLNamedType,
+  type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
 import { AuthSchemaError, ForbiddenError, UnauthenticatedError, type TokenFailureReason } from '../errors.js';
@@ -139,17 +140,42 @@ function guard(
       const { viewer, authFailure } = context;
       if (!viewer) throw new UnauthenticatedError(authFailure?.reason);
       for (const rule of rules) {
-        if (!rule.scopes.every((scope) => viewer.scopes.includes(scope))) throw new ForbiddenError();
-        if (roleAtLeast(viewer.role, rule.requires)) continue;
-        if (rule.self !== undefined) {
-          const owner = onRoot
-            ? fromArgument((args as Record<string, unknown>)[rule.self])
-            : ((source as Record<string, unknown> | null)?.[rule.self] ?? null);
-          if (owner !== null && String(owner) === String(viewer.memberId)) continue;
-        }
-        throw new ForbiddenError();
+        const owner =
+          rule.self === undefined ? null : onRoot ? fromArgument((args as Record<string, unknown>)[rule.self]) : ownerOf(rule, source);
+        if (!passes(rule, viewer, owner)) throw new ForbiddenError();
       }
       return resolve(source, args, context, info);
     },
   };
+}
+
+/** The member id a type's or field's `self` rule points at in its parent object, or null. */
+function ownerOf(rule: AuthRule, source: unknown): unknown {
+  return rule.self === undefined ? null : ((source as Record<string, unknown> | null)?.[rule.self] ?? null);
+}
+
+/** Whether a signed-in caller passes one rule; `owner` is the member id its `self` points at, or null. */
+function passes(rule: AuthRule, viewer: NonNullable<GuardContext['viewer']>, owner: unknown): boolean {
+  if (!rule.scopes.every((scope) => viewer.scopes.includes(scope))) return false;
+  if (roleAtLeast(viewer.role, rule.requires)) return true;
+  return rule.self !== undefined && owner !== null && owner !== undefined && String(owner) === String(viewer.memberId);
+}
+
+const typeRules = new WeakMap<GraphQLObjectType, AuthRule | null>();
+
+/**
+ * Whether the caller passes the guard of an object's type (its `@auth` on the type; true when it has none), judged
+ * exactly as the guard on its fields judges it. For resolvers that must hide an object rather than refuse it:
+ * `node(id:)` answers null for what the caller may not see, as for what does not exist, so ids cannot be probed.
+ */
+export function mayView(schema: GraphQLSchema, typeName: string, source: unknown, viewer: GuardContext['viewer']): boolean {
+  const type = schema.getType(typeName);
+  if (!isObjectType(type)) return false;
+  let rule = typeRules.get(type);
+  if (rule === undefined) {
+    rule = ruleOf(schema, type) ?? null;
+    typeRules.set(type, rule);
+  }
+  if (rule === null) return true;
+  return viewer !== null && passes(rule, viewer, ownerOf(rule, source));
 }
