@@ -30,7 +30,7 @@ query MyVisits {
 `;
 
 /** The pool's schema: its SDL, its resolvers, and the shared @auth transform, applied last. */
-function buildPoolSchema() {
+export function buildPoolSchema() {
   return applyAuthDirective(makeExecutableSchema({ typeDefs: loadTypeDefs(POOL_SCHEMA_DIR), resolvers: poolResolvers as never }));
 }
 
