@@ -4,6 +4,8 @@ import { pino } from 'pino';
 import { createPoolApp, type PoolApp } from '../../src/pool/app.js';
 import { loadPoolConfig } from '../../src/pool/config.js';
 import { openPoolDatabase, type PoolDatabase } from '../../src/pool/db/client.js';
+import type { TestApp } from './app.js';
+import { Client, DEMO, LOGIN, type DemoName, type GqlResponse } from './client.js';
 
 export interface TestPool {
   url: string;
@@ -40,4 +42,27 @@ export async function startTestPool(gymUrl: string, env: Record<string, string> 
       database.close();
     },
   };
+}
+
+export const SWIM = 'mutation { swim { admittedAt member { id name } } }';
+const ISSUE = 'mutation($aud: String!) { issuePartnerToken(audience: $aud) { token audience expiresAt } }';
+
+/** A demo member's keycard (access token) from the gym, by the real login. */
+export async function gymToken(gym: TestApp, who: DemoName): Promise<{ accessToken: string; memberId: string }> {
+  const res = await new Client(gym.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
+  if (!res.data?.login) throw new Error(`login as ${who} failed: ${JSON.stringify(res.errors)}`);
+  return { accessToken: res.data.login.accessToken, memberId: res.data.login.member.id };
+}
+
+/** A partner token for `audience`, issued by the gym to a demo member. */
+export async function poolToken(gym: TestApp, who: DemoName, audience = 'pool'): Promise<string> {
+  const { accessToken } = await gymToken(gym, who);
+  const res = await new Client(gym.url).gql(ISSUE, { aud: audience }, { authorization: `Bearer ${accessToken}` });
+  if (!res.data?.issuePartnerToken) throw new Error(`issuePartnerToken failed: ${JSON.stringify(res.errors)}`);
+  return res.data.issuePartnerToken.token;
+}
+
+/** One request to the pool with a partner token. */
+export function swim(pool: TestPool, token: string, query = SWIM): Promise<GqlResponse> {
+  return new Client(pool.url).gql(query, undefined, { authorization: `Bearer ${token}` });
 }

@@ -5,26 +5,11 @@ import { addSigningKey } from '../../src/auth/keys.js';
 import { fromGlobalId } from '../../src/ids.js';
 import { ROOT } from '../../src/shared/paths.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, codes, DEMO, LOGIN, type DemoName } from '../helpers/client.js';
-import { startTestPool, type TestPool } from '../helpers/pool.js';
+import { Client, codes, type DemoName } from '../helpers/client.js';
+import { gymToken, poolToken, startTestPool, swim, type TestPool } from '../helpers/pool.js';
 import { decodeJwt, foreignKey, forgeEs256 } from '../helpers/tokens.js';
 
-const SWIM = 'mutation { swim { admittedAt member { id name } } }';
 const ISSUE = 'mutation($aud: String!) { issuePartnerToken(audience: $aud) { token audience expiresAt } }';
-
-async function gymToken(gym: TestApp, who: DemoName): Promise<{ accessToken: string; memberId: string }> {
-  const res = await new Client(gym.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
-  return { accessToken: res.data.login.accessToken, memberId: res.data.login.member.id };
-}
-
-async function poolToken(gym: TestApp, who: DemoName, audience = 'pool'): Promise<string> {
-  const { accessToken } = await gymToken(gym, who);
-  const res = await new Client(gym.url).gql(ISSUE, { aud: audience }, { authorization: `Bearer ${accessToken}` });
-  expect(res.errors).toBeUndefined();
-  return res.data.issuePartnerToken.token;
-}
-
-const swim = (pool: TestPool, token: string, query = SWIM) => new Client(pool.url).gql(query, undefined, { authorization: `Bearer ${token}` });
 
 describe('the pool next door', () => {
   let gym: TestApp;
