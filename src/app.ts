@@ -4,6 +4,7 @@ import { bearerStrategy } from './auth/bearer.js';
 import type { KeyRing } from './auth/keys.js';
 import { PartnerTokens } from './auth/partner-tokens.js';
 import { prepareDummyHash } from './auth/passwords.js';
+import { RateLimits } from './auth/rate-limits.js';
 import { RefreshTokens } from './auth/refresh-tokens.js';
 import { Sessions } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
@@ -60,7 +61,11 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
   const { db } = database;
   await prepareDummyHash();
   const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
-  const refreshTokens = new RefreshTokens(db, { ttlMs: config.refreshTokenTtlMs, graceMs: config.refreshReuseGraceMs });
+  const refreshTokens = new RefreshTokens(db, {
+    ttlMs: config.refreshTokenTtlMs,
+    graceMs: config.refreshReuseGraceMs,
+    maxFamiliesPerMember: config.maxRefreshFamiliesPerMember,
+  });
   const sessions = new Sessions({
     db,
     secrets: config.sessionSecrets,
@@ -75,11 +80,13 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     pairwiseSecret: config.pairwiseSecret ?? getOrCreateSecret(db, 'pairwise-subject'),
   });
   const throttle = new LoginThrottle(db, config.login);
+  const rateLimits = new RateLimits(db, config.rateLimits);
   const services: Services = {
     db,
     queries: createQueries(db),
     config,
     throttle,
+    rateLimits,
     sessions,
     accessTokens,
     refreshTokens,
@@ -94,6 +101,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     {
       'reload signing keys': () => keyRing.reload((file, problem) => log.warn({ file, problem }, 'skipping a file in KEYS_DIR that is not a usable key')),
       'sweep login throttle': () => throttle.sweep(),
+      'sweep rate limits': () => rateLimits.sweep(),
       'sweep refresh tokens': () => refreshTokens.sweep(),
     },
     log,

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, withoutEmpty } from './shared/env.js';
 import type { HttpLimits } from './shared/server.js';
+import type { RateLimitRules } from './auth/rate-limits.js';
+
+/** The windows of the per-member limits: long enough to stop a flood, short enough that a real member never waits long. */
+const HOUR_MS = 3_600_000;
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -23,6 +27,12 @@ const EnvSchema = z.object({
   LOGIN_MAX_FAILURES_PER_EMAIL: positiveInt(5),
   LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(100),
   LOGIN_WINDOW: duration('15m'),
+  LOGIN_MAX_PER_MEMBER: positiveInt(10),
+  SIGNUP_MAX_PER_ADDRESS: positiveInt(10),
+  SIGNUP_WINDOW: duration('1h'),
+  REFRESH_MAX_PER_MEMBER: positiveInt(120),
+  REFRESH_MAX_FAMILIES_PER_MEMBER: positiveInt(10),
+  CHECKIN_MAX_PER_MEMBER: positiveInt(20),
   GYM_TIMEZONE: timezone,
   PARTNERS: z.string().default('pool=pool:swim'),
   PARTNER_TOKEN_TTL: duration('1h'),
@@ -53,9 +63,13 @@ export interface Config {
   tokenRevocation: 'stateless' | 'strict';
   corsOrigins: string[];
   /** Express `trust proxy`; false ignores X-Forwarded-For entirely. */
-  trustProxy: boolean | number | string;
+  trustProxy: false | number | string;
   introspection: boolean;
   login: { maxFailuresPerEmail: number; maxFailuresPerAddress: number; windowMs: number };
+  /** The rate limits besides the login throttle (sign-ups per address; logins, refreshes, check-ins per member). */
+  rateLimits: RateLimitRules;
+  /** Live refresh families (signed-in devices) one member may hold; the least recently used beyond it is revoked. */
+  maxRefreshFamiliesPerMember: number;
   gymTimezone: string;
   logLevel: string;
   /** How long a client may take to send a whole request, and its headers; how many connections at once. */
@@ -67,9 +81,8 @@ export interface Config {
   pairwiseSecret: string | undefined;
 }
 
-function parseTrustProxy(value: string | undefined): boolean | number | string {
+function parseTrustProxy(value: string | undefined): false | number | string {
   if (value === undefined || value.trim() === '' || value === 'false') return false;
-  if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
 }
@@ -112,6 +125,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!parsePartners(e.PARTNERS)) {
       problems.push('PARTNERS: must be audience=scope[ scope...] entries separated by commas, e.g. pool=pool:swim');
     }
+    if (e.TRUST_PROXY?.trim() === 'true') {
+      // `true` believes the left-most X-Forwarded-For entry, which any client writes: every per-address limit would
+      // be the client's to choose.
+      problems.push('TRUST_PROXY: "true" would trust an X-Forwarded-For written by any client; name your proxies (e.g. loopback, 10.0.0.0/8) or the number of proxy hops (e.g. 1)');
+    }
     for (const origin of e.CORS_ORIGINS) {
       if (origin === '*') problems.push('CORS_ORIGINS: "*" cannot be used with credentials; list the origins');
     }
@@ -142,6 +160,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowMs: e.LOGIN_WINDOW,
     },
+    rateLimits: {
+      signUp: { points: e.SIGNUP_MAX_PER_ADDRESS, windowMs: e.SIGNUP_WINDOW },
+      login: { points: e.LOGIN_MAX_PER_MEMBER, windowMs: e.LOGIN_WINDOW },
+      refresh: { points: e.REFRESH_MAX_PER_MEMBER, windowMs: HOUR_MS },
+      checkIn: { points: e.CHECKIN_MAX_PER_MEMBER, windowMs: HOUR_MS },
+      passwordCheck: { points: e.LOGIN_MAX_FAILURES_PER_EMAIL, windowMs: e.LOGIN_WINDOW },
+    },
+    maxRefreshFamiliesPerMember: e.REFRESH_MAX_FAMILIES_PER_MEMBER,
     gymTimezone: e.GYM_TIMEZONE,
     logLevel: e.LOG_LEVEL,
     http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT, maxConnections: e.HTTP_MAX_CONNECTIONS },

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { AccessTokens } from './auth/access-tokens.js';
 import type { PartnerTokens } from './auth/partner-tokens.js';
+import type { RateLimits } from './auth/rate-limits.js';
 import type { RefreshTokens } from './auth/refresh-tokens.js';
 import type { SessionControl, Sessions } from './auth/sessions.js';
 import type { LoginThrottle } from './auth/throttle.js';
@@ -12,6 +13,7 @@ import { createLoaders, type Loaders } from './db/loaders.js';
 import type { Queries } from './db/queries.js';
 import type { GuardContext } from './shared/directive.js';
 import type { RequestLog } from './shared/server.js';
+import { addressKey } from './shared/addresses.js';
 import { authenticate } from './shared/strategies.js';
 
 /** What lives as long as the server: built once in createApp and shared by every request. */
@@ -21,6 +23,8 @@ export interface Services {
   queries: Queries;
   config: Config;
   throttle: LoginThrottle;
+  /** Sign-ups per address; logins, refreshes, check-ins and current-password checks per member. */
+  rateLimits: RateLimits;
   /** The access sheet: express-session, its strategy and each request's control. */
   sessions: Sessions;
   accessTokens: AccessTokens;
@@ -40,7 +44,10 @@ export interface Context extends GuardContext {
   services: Services;
   loaders: Loaders;
   readonly session: SessionControl;
-  /** The client's address as Express computes it: the socket, or X-Forwarded-For only from trusted proxies. */
+  /**
+   * The client's address as the per-address limits count it: Express's (the socket, or X-Forwarded-For only from
+   * trusted proxies), an IPv6 address grouped by its /64.
+   */
   readonly clientAddress: string;
   requestLog: RequestLog;
 }
@@ -67,9 +74,9 @@ class RequestContext implements Context {
     return (this.sessionControl ??= this.services.sessions.control(this.req, this.res));
   }
 
-  // Express derives it from the socket and the proxy rules: only a login or a password change asks.
+  // Express derives it from the socket and the proxy rules: only a sign-up or a login asks.
   get clientAddress(): string {
-    return this.req.ip ?? this.req.socket.remoteAddress ?? 'unknown';
+    return addressKey(this.req.ip ?? this.req.socket.remoteAddress);
   }
 }
 

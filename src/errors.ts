@@ -183,6 +183,7 @@ export function createFormatError(log: (error: unknown) => void, options: { expo
       return { message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } };
     }
     const original = unwrapResolverError(error);
+    if (isFrameworkRefusal(formatted, original)) return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
     const code = formatted.extensions?.code;
     const passes =
       original instanceof KeycardError ||
@@ -196,6 +197,19 @@ export function createFormatError(log: (error: unknown) => void, options: { expo
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };
+}
+
+/**
+ * Apollo refuses a few malformed requests (a persisted-query hash that does not match its query, an unknown persisted
+ * query version) with HTTP 400 but no code, which would read as a server fault: logged as an error on every such
+ * request, and answered INTERNAL_SERVER_ERROR. A request-level error the framework itself marked as the client's
+ * (a 4xx status) is a bad request; its message is the framework's own fixed text.
+ */
+function isFrameworkRefusal(formatted: GraphQLFormattedError, original: unknown): boolean {
+  if (!(original instanceof GraphQLError) || original instanceof KeycardError || formatted.path) return false;
+  if (formatted.extensions?.code !== undefined && formatted.extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR) return false;
+  const status = (original.extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function withoutStack(formatted: GraphQLFormattedError): GraphQLFormattedError {
@@ -240,5 +254,17 @@ export class AuthSchemaError extends Error {
 export class RefreshRejectedError extends KeycardError {
   constructor() {
     super('The refresh token is not valid; sign in again', ErrorCode.UNAUTHENTICATED, { reason: 'invalid_token' });
+  }
+}
+
+/**
+ * A sign-in whose password check came before a password change, logout everywhere or suspension, and whose session or
+ * refresh family would come after it: refused, so nothing started by the old credentials outlives their end. Reaches
+ * the client as INVALID_CREDENTIALS.
+ */
+export class CredentialsChangedError extends Error {
+  constructor() {
+    super('the member\u2019s credentials changed during sign-in');
+    this.name = 'CredentialsChangedError';
   }
 }

@@ -13,7 +13,7 @@ export function loadOrCreateDevSessionSecret(file: string): string {
   } catch {
     // Not there yet: make one below.
   }
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600 });
   return secret;

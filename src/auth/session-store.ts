@@ -1,8 +1,18 @@
-import { and, eq, lte, ne, sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, eq, lte, sql } from 'drizzle-orm';
 import session from 'express-session';
 import type {} from './sessions.js';
 import type { Db } from '../db/client.js';
-import { sessions } from '../db/schema.js';
+import { members, sessions } from '../db/schema.js';
+import { CredentialsChangedError } from '../errors.js';
+
+/**
+ * Rows are keyed by the SHA-256 of the session id: a copy of the database holds no id a browser could present. The id
+ * is 24 random bytes from express-session (uid-safe), so an unsalted hash is enough.
+ */
+function rowKey(sid: string): string {
+  return createHash('sha256').update(sid).digest('base64url');
+}
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -49,7 +59,7 @@ export class SqliteSessionStore extends session.Store {
 
   /** The live session `sid` names, or null; a row past its expiry is deleted as it is found. */
   read(sid: string): session.SessionData | null {
-    const row = this.byId.get({ sid });
+    const row = this.byId.get({ sid: rowKey(sid) });
     if (!row) return null;
     if (row.expiresAt <= Date.now()) {
       this.destroyNow(sid);
@@ -60,7 +70,7 @@ export class SqliteSessionStore extends session.Store {
 
   /** Deletes one session at once (its deadline passed, or its member may no longer sign in). */
   destroyNow(sid: string): void {
-    this.db.delete(sessions).where(eq(sessions.sid, sid)).run();
+    this.db.delete(sessions).where(eq(sessions.sid, rowKey(sid))).run();
   }
 
   /**
@@ -70,11 +80,19 @@ export class SqliteSessionStore extends session.Store {
    */
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
     try {
-      this.db
-        .insert(sessions)
-        .values({ sid, memberId: data.memberId ?? null, data: JSON.stringify(data), expiresAt: this.expiryOf(data) })
-        .onConflictDoNothing({ target: sessions.sid })
-        .run();
+      // Checked and written in one immediate transaction: a password change or suspension either comes first (and
+      // this sign-in is refused) or after (and ends this session with the others).
+      this.db.transaction(
+        (tx) => {
+          const member = tx.select({ version: members.tokenVersion, status: members.status }).from(members).where(eq(members.id, data.memberId)).get();
+          if (!member || member.status !== 'ACTIVE' || member.version !== data.ver) throw new CredentialsChangedError();
+          tx.insert(sessions)
+            .values({ sid: rowKey(sid), memberId: data.memberId, data: JSON.stringify(data), expiresAt: this.expiryOf(data) })
+            .onConflictDoNothing({ target: sessions.sid })
+            .run();
+        },
+        { behavior: 'immediate' },
+      );
       callback?.();
     } catch (err) {
       callback?.(err);
@@ -86,7 +104,7 @@ export class SqliteSessionStore extends session.Store {
    * False when it is gone (ended meanwhile).
    */
   recordActivity(sid: string, memberId: number, data: session.SessionData, expiresAt: number): boolean {
-    return this.activity.run({ sid, memberId, data: JSON.stringify(data), expiresAt }).changes === 1;
+    return this.activity.run({ sid: rowKey(sid), memberId, data: JSON.stringify(data), expiresAt }).changes === 1;
   }
 
   override destroy(sid: string, callback?: Callback): void {
@@ -98,14 +116,9 @@ export class SqliteSessionStore extends session.Store {
     }
   }
 
-  /**
-   * Ends every session of a member (logout everywhere, a password change, a suspension), except `keepSid`, the
-   * caller's own session where it should survive. Returns how many ended.
-   */
-  destroyAllFor(memberId: number, keepSid?: string): number {
-    const mine = eq(sessions.memberId, memberId);
-    const where = keepSid === undefined ? mine : and(mine, ne(sessions.sid, keepSid));
-    return this.db.delete(sessions).where(where).run().changes;
+  /** Ends every session of a member (logout everywhere, a password change, a suspension). Returns how many ended. */
+  destroyAllFor(memberId: number): number {
+    return this.db.delete(sessions).where(eq(sessions.memberId, memberId)).run().changes;
   }
 
   /** Deletes expired rows. */

@@ -14,6 +14,12 @@ declare module 'express-session' {
     loginAt: number;
     /** The last activity recorded (ms): the idle timeout counts from here. Recorded at most every touch interval. */
     seenAt: number;
+    /**
+     * The member's credential version when this session signed in. A password change, logout everywhere or a
+     * suspension bumps it, and a session of an older version is over: one that a login overlapping the change
+     * started is refused at its first read.
+     */
+    ver: number;
   }
 }
 
@@ -28,8 +34,11 @@ export interface SessionsOptions {
 
 /** What login and logout may do to this request's session, without resolvers touching Express. */
 export interface SessionControl {
-  /** Signs this request's session in as the member, under a new session id (no fixation). */
-  start(memberId: number): Promise<{ expiresAt: Date }>;
+  /**
+   * Signs this request's session in as the member, under a new session id (no fixation), bound to the credential
+   * version the sign-in checked. Rejects with CredentialsChangedError when that version is no longer the member's.
+   */
+  start(memberId: number, credentialVersion: number): Promise<{ expiresAt: Date }>;
   /** Ends this request's session, server-side, and clears the cookie. True when there was one. */
   end(): Promise<boolean>;
   /** The id of this request's signed-in session, if any. */
@@ -115,7 +124,7 @@ export class Sessions {
       return null;
     }
     const member = await loaders.memberById.load(data.memberId);
-    if (!member || member.status !== 'ACTIVE') {
+    if (!member || member.status !== 'ACTIVE' || member.tokenVersion !== data.ver) {
       this.store.destroyNow(sid);
       return null;
     }
@@ -158,7 +167,7 @@ export class Sessions {
   /** This request's session, as login and logout see it. */
   control(req: Request, res: Response): SessionControl {
     return {
-      start: async (memberId) => {
+      start: async (memberId, credentialVersion) => {
         await this.load(req, res);
         // A new id on every sign-in: a session id planted or seen before login is worthless after it.
         await promisify((cb) => req.session.regenerate(cb))();
@@ -166,7 +175,14 @@ export class Sessions {
         req.session.memberId = memberId;
         req.session.loginAt = now;
         req.session.seenAt = now;
-        await promisify((cb) => req.session.save(cb))();
+        req.session.ver = credentialVersion;
+        try {
+          await promisify((cb) => req.session.save(cb))();
+        } catch (err) {
+          // Not stored (the member's credentials changed meanwhile): no cookie for it, and nothing saved at the end.
+          await promisify((cb) => req.session.destroy(cb))();
+          throw err;
+        }
         return { expiresAt: new Date(this.deadlineOf(req.session)) };
       },
       end: async () => {
@@ -183,11 +199,11 @@ export class Sessions {
   }
 
   /**
-   * Ends every session of a member (logout everywhere, a password change, a suspension), except `keepSid`, the
-   * caller's own session where it should survive. Returns how many ended.
+   * Ends every session of a member (logout everywhere, a password change, a suspension). A password change then
+   * signs its caller's session in again, under a new id. Returns how many ended.
    */
-  endAllFor(memberId: number, keepSid?: string): number {
-    return this.store.destroyAllFor(memberId, keepSid);
+  endAllFor(memberId: number): number {
+    return this.store.destroyAllFor(memberId);
   }
 
   /** Stops the store's sweep timer. */

@@ -67,6 +67,10 @@ export const checkIns = sqliteTable(
 export const sessions = sqliteTable(
   'sessions',
   {
+    /**
+     * The SHA-256 of the session id, never the id itself: like refresh tokens, a copy of the database (a backup, a
+     * stolen file) holds nothing a browser could present.
+     */
     sid: text('sid').primaryKey(),
     /** Copied out of the session data so that every session of a member can be ended in one statement. */
     memberId: integer('member_id').references(() => members.id, { onDelete: 'cascade' }),
@@ -98,6 +102,12 @@ export const refreshTokens = sqliteTable(
     id: integer('id').primaryKey({ autoIncrement: true }),
     tokenHash: text('token_hash').notNull().unique(),
     familyId: text('family_id').notNull(),
+    /**
+     * SHA-256 of the family's secret, which every refresh token of the family carries in front of its own random part.
+     * Only the newest token of a chain and its parent are kept as rows; a token older than that is still recognised
+     * as its family's by this hash, so reusing any spent token revokes the family, however long the chain.
+     */
+    familyHash: text('family_hash'),
     memberId: integer('member_id')
       .notNull()
       .references(() => members.id, { onDelete: 'cascade' }),
@@ -106,13 +116,35 @@ export const refreshTokens = sqliteTable(
     expiresAt: timestamp('expires_at').notNull(),
     spentAt: timestamp('spent_at'),
     revokedAt: timestamp('revoked_at'),
+    /**
+     * The member's token version when the family began. A family older than the member's current version (a password
+     * change, logout everywhere or a suspension came after it) is refused at refresh: a login that overlapped a
+     * password change cannot outlive it.
+     */
+    credentialVersion: integer('credential_version').notNull().default(0),
   },
   (t) => [
     index('refresh_tokens_family_idx').on(t.familyId),
+    index('refresh_tokens_family_hash_idx').on(t.familyHash),
     index('refresh_tokens_member_idx').on(t.memberId),
     index('refresh_tokens_parent_idx').on(t.parentId),
     index('refresh_tokens_expires_idx').on(t.expiresAt),
   ],
+);
+
+/**
+ * Fixed-window counters for the rate limits that are not the login throttle (sign-ups per address, refreshes, logins
+ * and check-ins per member, current-password checks). In the database, so limits hold across restarts and processes.
+ * The columns are the ones rate-limiter-flexible's Drizzle store reads and writes.
+ */
+export const rateLimits = sqliteTable(
+  'rate_limits',
+  {
+    key: text('key').primaryKey(),
+    points: integer('points').notNull().default(0),
+    expire: timestamp('expire'),
+  },
+  (t) => [index('rate_limits_expire_idx').on(t.expire)],
 );
 
 /**

@@ -5,7 +5,15 @@ import type { Viewer } from '../auth/viewer.js';
 import type { Context, Services } from '../context.js';
 import { members, type MemberRow } from '../db/schema.js';
 import type { AuthMethodName } from '../shared/roles.js';
-import { BadUserInputError, EmailTakenError, InvalidCredentialsError, KeycardError, ErrorCode, RefreshRejectedError } from '../errors.js';
+import {
+  BadUserInputError,
+  CredentialsChangedError,
+  EmailTakenError,
+  ErrorCode,
+  InvalidCredentialsError,
+  KeycardError,
+  RefreshRejectedError,
+} from '../errors.js';
 import { normalizeEmail, normalizeName } from './validation.js';
 
 /** What signUp and login resolve to; `viewer` is who the request is from now on. */
@@ -41,15 +49,21 @@ function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-/** Creates a MEMBER with no plan and signs them in the way `mode` says. */
+/**
+ * Creates a MEMBER with no plan and signs them in the way `mode` says. Every attempt counts against the client
+ * address's sign-up limit, and a taken email costs the same hash as a new account: the answer EMAIL_TAKEN remains (the
+ * contract's), but it comes no faster and no more often than any other sign-up.
+ */
 export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayloadModel> {
+  await ctx.services.rateLimits.consume('signUp', ctx.clientAddress);
   const mode = input.mode ?? 'TOKEN';
   const email = normalizeEmail(input.email, 'input.email');
   const name = normalizeName(input.name, 'input.name');
   checkPasswordPolicy(input.password, 'input.password');
   ensureHashingCapacity();
-  if (findByEmail(ctx, email)) throw new EmailTakenError();
+  const taken = Boolean(findByEmail(ctx, email));
   const passwordHash = await hashPassword(input.password);
+  if (taken) throw new EmailTakenError();
   let member: MemberRow;
   try {
     member = ctx.services.db.insert(members).values({ email, name, passwordHash, createdAt: new Date() }).returning().get();
@@ -69,6 +83,8 @@ export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloa
   const mode = input.mode ?? 'TOKEN';
   const email = normalizeEmail(input.email, 'input.email');
   ensureHashingCapacity();
+  // Successes are limited too (each costs a hash and opens a family or session), counted before the hash.
+  await ctx.services.rateLimits.consume('login', email);
   ctx.services.throttle.begin(email, ctx.clientAddress);
   const member = findByEmail(ctx, email);
   const ok = await verifyPassword(member?.passwordHash ?? null, input.password);
@@ -94,8 +110,8 @@ export async function logout(ctx: Context, refreshToken?: string | null): Promis
 
 /** Spends a refresh token for a new pair. The new access token carries the member's current role. */
 export async function refresh(ctx: Context, refreshToken: string): Promise<AuthPayloadModel> {
-  // Nothing Keycard issues is longer; anything else is refused before it is even hashed.
-  if (refreshToken.length > 128) throw new RefreshRejectedError();
+  const memberId = ctx.services.refreshTokens.memberOf(refreshToken);
+  if (memberId !== null) await ctx.services.rateLimits.consume('refresh', memberId);
   const result = ctx.services.refreshTokens.rotate(refreshToken);
   if (!result.ok) {
     if (result.revokedFamily) ctx.services.log.warn({ event: 'refresh_token_reuse' }, 'a spent refresh token was presented again: family revoked');
@@ -105,14 +121,22 @@ export async function refresh(ctx: Context, refreshToken: string): Promise<AuthP
 }
 
 /**
- * Ends every credential of a member in one transaction: bumps the token version (strict mode refuses older access
- * tokens at once), deletes their sessions and revokes their refresh families, except the ones named in `keep`.
+ * Ends every credential of a member in one transaction: bumps the credential (token) version (strict mode refuses
+ * older access tokens at once, and no session or family of an older version is accepted again), deletes their
+ * sessions and revokes their refresh families, except `keepFamilyId`, moved to the new version. Returns the new version.
  */
-export function endCredentials(services: Services, memberId: number, keep: { sessionId?: string; familyId?: string } = {}): void {
-  services.db.transaction(() => {
-    services.db.update(members).set({ tokenVersion: sql`${members.tokenVersion} + 1` }).where(eq(members.id, memberId)).run();
-    services.sessions.endAllFor(memberId, keep.sessionId);
-    services.refreshTokens.revokeAllFor(memberId, keep.familyId);
+export function endCredentials(services: Services, memberId: number, keepFamilyId?: string): number {
+  return services.db.transaction(() => {
+    const bumped = services.db
+      .update(members)
+      .set({ tokenVersion: sql`${members.tokenVersion} + 1` })
+      .where(eq(members.id, memberId))
+      .returning({ version: members.tokenVersion })
+      .get();
+    const version = bumped?.version ?? 0;
+    services.sessions.endAllFor(memberId);
+    services.refreshTokens.revokeAllFor(memberId, keepFamilyId === undefined ? undefined : { familyId: keepFamilyId, credentialVersion: version });
+    return version;
   });
 }
 
@@ -126,8 +150,10 @@ export async function logoutEverywhere(ctx: Context): Promise<boolean> {
 }
 
 /**
- * Changes the password after checking the current one (under the same throttle as login: a stolen session must not
- * become a password-guessing oracle). Every other session and refresh family ends; the caller's own stays.
+ * Changes the password after checking the current one. Wrong current passwords are limited per member under their
+ * own count (a stolen session must not become a password-guessing oracle, nor lock the owner out of logging in).
+ * Every other session and refresh family ends; the caller's own family goes on, and the caller's own session goes on
+ * under a new id.
  */
 export async function changePassword(ctx: Context, input: { currentPassword: string; newPassword: string }): Promise<boolean> {
   const viewer = ctx.viewer!;
@@ -136,23 +162,43 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
   const member = await ctx.loaders.memberById.load(viewer.memberId);
   if (!member) throw new InvalidCredentialsError();
   ensureHashingCapacity();
-  ctx.services.throttle.begin(member.email, ctx.clientAddress);
+  await ctx.services.rateLimits.consume('passwordCheck', member.id);
   if (!(await verifyPassword(member.passwordHash, input.currentPassword))) {
     throw new KeycardError('input.currentPassword: the current password is not correct', ErrorCode.INVALID_CREDENTIALS, { argument: 'input.currentPassword' });
   }
-  ctx.services.throttle.succeeded(member.email);
+  await ctx.services.rateLimits.reset('passwordCheck', member.id);
   const passwordHash = await hashPassword(input.newPassword);
-  ctx.services.db.transaction(() => {
+  const hadSession = ctx.session.currentId() !== undefined;
+  const version = ctx.services.db.transaction(() => {
     ctx.services.db.update(members).set({ passwordHash }).where(eq(members.id, member.id)).run();
-    endCredentials(ctx.services, member.id, { sessionId: ctx.session.currentId(), familyId: viewer.familyId });
+    return endCredentials(ctx.services, member.id, viewer.familyId);
   });
   ctx.loaders.memberById.clear(member.id);
+  // The caller's session was ended with the others; it signs in again under a new id, bound to the new version.
+  if (hadSession) {
+    const { expiresAt } = await ctx.session.start(member.id, version);
+    ctx.viewer = { ...viewer, expiresAt };
+  }
   return true;
 }
 
+/**
+ * Starts the family or session of a sign-in whose password was checked against `member` as read then. If the
+ * member's credentials ended meanwhile (a password change, a suspension, logout everywhere), the sign-in fails as a
+ * wrong password would: it was checked against credentials that no longer exist.
+ */
 async function startSignIn(ctx: Context, member: MemberRow, mode: AuthMethodName): Promise<AuthPayloadModel> {
-  if (mode === 'TOKEN') return tokenPayload(ctx, member, ctx.services.refreshTokens.startFamily(member.id));
-  const { expiresAt } = await ctx.session.start(member.id);
+  try {
+    return await startBoundSignIn(ctx, member, mode);
+  } catch (err) {
+    if (err instanceof CredentialsChangedError) throw new InvalidCredentialsError();
+    throw err;
+  }
+}
+
+async function startBoundSignIn(ctx: Context, member: MemberRow, mode: AuthMethodName): Promise<AuthPayloadModel> {
+  if (mode === 'TOKEN') return tokenPayload(ctx, member, ctx.services.refreshTokens.startFamily(member.id, member.tokenVersion));
+  const { expiresAt } = await ctx.session.start(member.id, member.tokenVersion);
   return {
     member,
     method: 'SESSION',

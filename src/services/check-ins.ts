@@ -37,6 +37,8 @@ export function withinStaffedHours(at: Date, timeZone: string): boolean {
  */
 export async function checkIn(ctx: Context, rawDoor: string | null | undefined, now = new Date()): Promise<CheckInRow> {
   const viewer = ctx.viewer!;
+  // Every attempt counts, repeats included: fifteen aliases a request cannot turn the door into a write loop.
+  await ctx.services.rateLimits.consume('checkIn', viewer.memberId);
   const door = optionalLabel(rawDoor, 'door');
   const membership = await ctx.loaders.membershipByMemberId.load(viewer.memberId);
   if (!membership || membershipStatus(membership, now) !== 'ACTIVE') throw new MembershipInactiveError();

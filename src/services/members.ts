@@ -1,7 +1,8 @@
-import { and, asc, eq, gt, like, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, like, ne, or, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
 import type { Context } from '../context.js';
 import { members, type MemberRow, type MemberStatusName } from '../db/schema.js';
-import { roleRank, type RoleName } from '../shared/roles.js';
+import { roleAtLeast, roleRank, type RoleName } from '../shared/roles.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
 import { requireIdOf } from '../ids.js';
 import { endCredentials } from './auth.js';
@@ -42,12 +43,43 @@ export function listMembers(
 
 /**
  * The one rule for every staff action on a member (status, membership): never on oneself, and only on a member of a
- * lower role than one's own (CONTRACT section 5). FORBIDDEN otherwise.
+ * lower role than one's own (CONTRACT section 5). FORBIDDEN otherwise. `actorRole` is the caller's role: the
+ * keycard's for a membership, the database's for the privileged actions.
  */
-export function assertStaffMayActOn(ctx: Context, target: MemberRow): void {
-  const viewer = ctx.viewer!;
-  if (target.id === viewer.memberId) throw new ForbiddenError('Staff cannot change their own status or membership');
-  if (roleRank(target.role) >= roleRank(viewer.role)) throw new ForbiddenError('Only a member with a higher role can do this to this member');
+export function assertStaffMayActOn(ctx: Context, target: Pick<MemberRow, 'id' | 'role'>, actorRole: RoleName = ctx.viewer!.role): void {
+  if (target.id === ctx.viewer!.memberId) throw new ForbiddenError('Staff cannot change their own status or membership');
+  if (roleRank(target.role) >= roleRank(actorRole)) throw new ForbiddenError('Only a member with a higher role can do this to this member');
+}
+
+/**
+ * The caller's role as the database has it now, for the privileged actions (setRole, setMemberStatus): the one
+ * deliberate exception to trusting a keycard's claims, so a demotion or suspension leaves no minutes of power behind.
+ * FORBIDDEN when the caller no longer has `needed`.
+ */
+function assertCallerStillHas(tx: Pick<Db, 'select'>, callerId: number, needed: RoleName): RoleName {
+  const caller = tx.select({ role: members.role, status: members.status }).from(members).where(eq(members.id, callerId)).get();
+  if (!caller || caller.status !== 'ACTIVE' || !roleAtLeast(caller.role, needed)) throw new ForbiddenError(`Requires role ${needed}`);
+  return caller.role;
+}
+
+/** Refuses a change after which the gym would have no active ADMIN left: nothing in the API could undo it. */
+function assertAnAdminRemains(tx: Pick<Db, 'select'>, target: Pick<MemberRow, 'id' | 'role' | 'status'>, after: { role: RoleName; status: MemberStatusName }): void {
+  const wasActiveAdmin = target.role === 'ADMIN' && target.status === 'ACTIVE';
+  const staysActiveAdmin = after.role === 'ADMIN' && after.status === 'ACTIVE';
+  if (!wasActiveAdmin || staysActiveAdmin) return;
+  const others = tx
+    .select({ n: count() })
+    .from(members)
+    .where(and(eq(members.role, 'ADMIN'), eq(members.status, 'ACTIVE'), ne(members.id, target.id)))
+    .get();
+  if (!others?.n) throw new ForbiddenError('The gym must keep at least one active ADMIN');
+}
+
+/** The target as it is now, inside the transaction that changes it (the loader's copy may be from before a wait). */
+function currentRow(tx: Pick<Db, 'select'>, id: number): MemberRow {
+  const row = tx.select().from(members).where(eq(members.id, id)).get();
+  if (!row) throw new NotFoundError('memberId', 'member');
+  return row;
 }
 
 /** Loads the member a mutation names, or NOT_FOUND naming the argument. */
@@ -63,15 +95,25 @@ function refreshed(ctx: Context, member: MemberRow): MemberRow {
 }
 
 /**
- * Changes a member's role (ADMIN only, by the schema). An admin cannot change their own role, so the gym can never
- * lock itself out by demoting its last admin by accident. Sessions see the new role on their next request; access
- * tokens carry the role they were issued with until they expire (stateless mode).
+ * Changes a member's role (ADMIN only, by the schema, and by the caller's role in the database now). An admin cannot
+ * change their own role, and no change may leave the gym without an active ADMIN: both checked in the transaction
+ * that writes. Sessions see the new role on their next request; access tokens carry the role they were issued with
+ * until they expire (stateless mode), but never use it for this or setMemberStatus.
  */
 export async function setRole(ctx: Context, memberId: string, role: RoleName): Promise<MemberRow> {
   const target = await requireMember(ctx, memberId, 'memberId');
   if (target.id === ctx.viewer?.memberId) throw new BadUserInputError('memberId', 'you cannot change your own role');
-  const updated = ctx.services.db.update(members).set({ role }).where(eq(members.id, target.id)).returning().get();
-  return refreshed(ctx, updated!);
+  const db = ctx.services.db;
+  const updated = db.transaction(
+    (tx) => {
+      assertCallerStillHas(tx, ctx.viewer!.memberId, 'ADMIN');
+      const now = currentRow(tx, target.id);
+      assertAnAdminRemains(tx, now, { role, status: now.status });
+      return tx.update(members).set({ role }).where(eq(members.id, target.id)).returning().get()!;
+    },
+    { behavior: 'immediate' },
+  );
+  return refreshed(ctx, updated);
 }
 
 /**
@@ -80,11 +122,17 @@ export async function setRole(ctx: Context, memberId: string, role: RoleName): P
  */
 export async function setMemberStatus(ctx: Context, memberId: string, status: MemberStatusName): Promise<MemberRow> {
   const target = await requireMember(ctx, memberId, 'memberId');
-  assertStaffMayActOn(ctx, target);
   const db = ctx.services.db;
-  const updated = db.transaction(() => {
-    if (status === 'SUSPENDED') endCredentials(ctx.services, target.id);
-    return db.update(members).set({ status }).where(eq(members.id, target.id)).returning().get()!;
-  });
+  const updated = db.transaction(
+    (tx) => {
+      const actorRole = assertCallerStillHas(tx, ctx.viewer!.memberId, 'STAFF');
+      const now = currentRow(tx, target.id);
+      assertStaffMayActOn(ctx, now, actorRole);
+      assertAnAdminRemains(tx, now, { role: now.role, status });
+      if (status === 'SUSPENDED') endCredentials(ctx.services, target.id);
+      return tx.update(members).set({ status }).where(eq(members.id, target.id)).returning().get()!;
+    },
+    { behavior: 'immediate' },
+  );
   return refreshed(ctx, updated);
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -12,6 +12,17 @@ export interface SqliteDatabase<S extends Record<string, unknown>> {
 }
 
 /**
+ * Makes the database file readable by its owner only before SQLite opens it: it holds password hashes and the
+ * pairwise secret. A folder Keycard creates for it is 0700; the file is created (or narrowed) to 0600, and SQLite gives
+ * its WAL and shared-memory files the permissions of the database file.
+ */
+function ownerOnly(file: string): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+}
+
+/**
  * Opens (creating its folder if needed) a SQLite file, or an in-memory database for `:memory:`, with the pragmas
  * every Keycard service wants, and applies the migrations in `migrationsFolder`. WAL lets readers go on while a
  * writer commits; foreign keys are off by default in SQLite and must be asked for on every connection.
@@ -20,7 +31,7 @@ export function openSqlite<S extends Record<string, unknown>>(
   url: string,
   options: { schema: S; migrationsFolder: string; onQuery?: (sql: string) => void },
 ): SqliteDatabase<S> {
-  if (url !== ':memory:') mkdirSync(path.dirname(path.resolve(url)), { recursive: true });
+  if (url !== ':memory:') ownerOnly(url);
   const sqlite = new Database(url);
   if (url !== ':memory:') sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');

@@ -58,7 +58,7 @@ function tokenMinter(keycard: KeycardApp, readMembers: (ids: number[]) => Member
       return memberIds.map((id) => {
         const member = rows.get(id);
         if (!member) throw new Error(`issue-tokens: no member ${id}`);
-        const { familyId } = refreshTokens.startFamily(member.id);
+        const { familyId } = refreshTokens.startFamily(member.id, member.tokenVersion);
         known.set(member.id, { member, familyId });
         return accessTokens.issue(member, familyId).token;
       });

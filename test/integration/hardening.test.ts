@@ -135,7 +135,7 @@ describe('introspection and the operation limits', () => {
 describe('check-ins', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ env: { CHECKIN_MAX_PER_MEMBER: '100' } });
   });
   afterAll(() => app.close());
 

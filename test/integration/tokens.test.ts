@@ -26,7 +26,7 @@ describe('keycards: access tokens', () => {
     const payload = login.data.login;
     expect(login.setCookies).toEqual([]);
     expect(payload.method).toBe('TOKEN');
-    expect(payload.refreshToken).toMatch(/^kcr_[A-Za-z0-9_-]{43}$/);
+    expect(payload.refreshToken).toMatch(/^kcr_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     const accessExpires = new Date(payload.accessTokenExpiresAt).getTime();
     expect(accessExpires - Date.now()).toBeGreaterThan(14 * 60_000);
     expect(accessExpires - Date.now()).toBeLessThanOrEqual(15 * 60_000);

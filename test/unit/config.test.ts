@@ -22,6 +22,14 @@ describe('configuration', () => {
       introspection: true,
       trustProxy: false,
       login: { maxFailuresPerEmail: 5, maxFailuresPerAddress: 100, windowMs: 15 * 60_000 },
+      rateLimits: {
+        signUp: { points: 10, windowMs: 3_600_000 },
+        login: { points: 10, windowMs: 15 * 60_000 },
+        refresh: { points: 120, windowMs: 3_600_000 },
+        checkIn: { points: 20, windowMs: 3_600_000 },
+        passwordCheck: { points: 5, windowMs: 15 * 60_000 },
+      },
+      maxRefreshFamiliesPerMember: 10,
       gymTimezone: 'UTC',
       logLevel: 'info',
     });
@@ -70,6 +78,7 @@ describe('configuration', () => {
   it('passes TRUST_PROXY through as Express reads it', () => {
     expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
-    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    // `true` would believe any client's X-Forwarded-For, so every per-address limit would be the client's to choose.
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY: "true" would trust an X-Forwarded-For written by any client/);
   });
 });

@@ -1,0 +1,87 @@
+import { lte } from 'drizzle-orm';
+import { RateLimiterDrizzle, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Db } from '../db/client.js';
+import { rateLimits } from '../db/schema.js';
+import { RateLimitedError } from '../errors.js';
+
+/** The limits besides the login throttle, each a number of actions per window, per key. */
+export interface RateLimitRules {
+  /** Sign-ups from one client address (every attempt counts). */
+  signUp: RateLimitRule;
+  /** Logins for one email, successful or not (the throttle counts failures only). */
+  login: RateLimitRule;
+  /** Refreshes by one member, over all their families. */
+  refresh: RateLimitRule;
+  /** Check-ins by one member (a repeat within minutes returns the same check-in, but still counts here). */
+  checkIn: RateLimitRule;
+  /** Wrong current passwords given to changePassword, per member: their own count, not the login throttle's. */
+  passwordCheck: RateLimitRule;
+}
+
+export interface RateLimitRule {
+  points: number;
+  windowMs: number;
+}
+
+export type RateLimitName = keyof RateLimitRules;
+
+/** What a refused caller is told: which count is full, never whose. */
+const MESSAGES: Record<RateLimitName, string> = {
+  signUp: 'Too many sign-ups from this address; try again later',
+  login: 'Too many sign-ins for this account; try again later',
+  refresh: 'Too many refreshes for this account; try again later',
+  checkIn: 'Too many check-ins; try again later',
+  passwordCheck: 'Too many wrong current passwords; try again later',
+};
+
+/**
+ * Fixed-window rate limits, counted in the database (rate-limiter-flexible's Drizzle store, one atomic upsert per
+ * action), so they hold across restarts, processes and requests running at once. Over a limit: RATE_LIMITED with
+ * `retryAfterSeconds`.
+ */
+export class RateLimits {
+  private readonly limiters: Record<RateLimitName, RateLimiterDrizzle>;
+
+  constructor(
+    private readonly db: Db,
+    rules: RateLimitRules,
+  ) {
+    const limiter = (name: RateLimitName) =>
+      new RateLimiterDrizzle({
+        storeClient: db,
+        schema: rateLimits,
+        keyPrefix: name,
+        points: rules[name].points,
+        duration: rules[name].windowMs / 1000,
+        // Expired rows are swept by the server's housekeeping, not by a timer per limiter.
+        clearExpiredByTimeout: false,
+      });
+    this.limiters = {
+      signUp: limiter('signUp'),
+      login: limiter('login'),
+      refresh: limiter('refresh'),
+      checkIn: limiter('checkIn'),
+      passwordCheck: limiter('passwordCheck'),
+    };
+  }
+
+  /** Counts one action for `key`; RATE_LIMITED when that makes it more than the rule allows. */
+  async consume(name: RateLimitName, key: string | number): Promise<void> {
+    try {
+      await this.limiters[name].consume(String(key));
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(err.msBeforeNext / 1000)), MESSAGES[name]);
+      throw err;
+    }
+  }
+
+  /** Forgets `key`'s count (a correct current password clears the wrong ones before it). */
+  async reset(name: RateLimitName, key: string | number): Promise<void> {
+    await this.limiters[name].delete(String(key));
+  }
+
+  /** Drops counters whose window has passed. */
+  sweep(now = Date.now()): void {
+    this.db.delete(rateLimits).where(lte(rateLimits.expire, new Date(now))).run();
+  }
+}

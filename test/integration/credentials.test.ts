@@ -1,0 +1,300 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/client.js';
+import { Client, codes, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+
+/** How credentials begin and end when requests race, and who may still act after a demotion (issue: hardening). */
+
+const REFRESH = `mutation($t: String!) { refresh(refreshToken: $t) { refreshToken } }`;
+const CHANGE_PASSWORD = `mutation($input: ChangePasswordInput!) { changePassword(input: $input) }`;
+const SET_ROLE = `mutation($id: ID!, $role: Role!) { setRole(memberId: $id, role: $role) { role } }`;
+const SET_STATUS = `mutation($id: ID!, $status: MemberStatus!) { setMemberStatus(memberId: $id, status: $status) { status } }`;
+
+const login = (app: TestApp, who: DemoName, mode: 'TOKEN' | 'SESSION' = 'TOKEN', password: string = DEMO[who].password) => {
+  const client = new Client(app.url);
+  return client.gql(LOGIN, { input: { email: DEMO[who].email, password, mode } }).then((res) => ({ res, client }));
+};
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const refreshes = async (app: TestApp, token: string) => !(await new Client(app.url).gql(REFRESH, { t: token })).errors;
+const signedIn = async (client: Client) => (await client.gql('{ viewer { authenticated } }')).data.viewer.authenticated as boolean;
+
+describe('a login racing a password change', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LOGIN_MAX_PER_MEMBER: '1000', LOGIN_MAX_FAILURES_PER_EMAIL: '1000' } });
+  });
+  afterAll(() => app.close());
+
+  it('never leaves a family or session started with the old password alive after the change', async () => {
+    const caller = (await login(app, 'alice')).res.data.login;
+    const newPassword = 'alice changed it in a hurry';
+    // Logins with the old password, fired while the change runs: each reads the member, spends tens of
+    // milliseconds hashing, then starts a family or a session, some of them after the change has committed.
+    const racing = Array.from({ length: 12 }, (_, i) =>
+      new Promise((r) => setTimeout(r, i * 4)).then(() => login(app, 'alice', i % 2 ? 'SESSION' : 'TOKEN')),
+    );
+    const change = new Promise((r) => setTimeout(r, 10)).then(() =>
+      new Client(app.url).gql(CHANGE_PASSWORD, { input: { currentPassword: DEMO.alice.password, newPassword } }, bearer(caller.accessToken)),
+    );
+    const [changed, ...logins] = await Promise.all([change, ...racing]);
+    expect(changed.errors).toBeUndefined();
+    for (const { res, client } of logins) {
+      if (res.errors) {
+        // Refused: either its hash saw the new password, or its credentials ended before its family or session began.
+        expect(codes(res)).toEqual(['INVALID_CREDENTIALS']);
+        continue;
+      }
+      if (res.data.login.method === 'TOKEN') expect(await refreshes(app, res.data.login.refreshToken)).toBe(false);
+      else expect(await signedIn(client)).toBe(false);
+    }
+    // The caller's own family goes on, and the new password signs in.
+    expect(await refreshes(app, caller.refreshToken)).toBe(true);
+    expect((await login(app, 'alice', 'TOKEN', newPassword)).res.errors).toBeUndefined();
+  });
+
+  it("regenerates the caller's own session at a password change: the old cookie is worthless, the new one signs in", async () => {
+    const { client } = await login(app, 'bob', 'SESSION');
+    const before = client.cookieHeader();
+    const res = await client.gql(CHANGE_PASSWORD, { input: { currentPassword: DEMO.bob.password, newPassword: 'bob picked a fresh one' } });
+    expect(res.errors).toBeUndefined();
+    expect(client.cookieHeader()).not.toBe(before);
+    expect(await signedIn(client)).toBe(true);
+    const stale = new Client(app.url);
+    stale.headers.cookie = before;
+    expect(await signedIn(stale)).toBe(false);
+  });
+});
+
+describe('wrong current passwords', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LOGIN_MAX_FAILURES_PER_EMAIL: '3' } });
+  });
+  afterAll(() => app.close());
+
+  it('are limited on their own count: a stolen session cannot lock the owner out of logging in', async () => {
+    const thief = await sessionClient(app.url, 'alice');
+    const guess = (currentPassword: string) => thief.gql(CHANGE_PASSWORD, { input: { currentPassword, newPassword: 'the thief wants this one' } });
+    for (let i = 0; i < 3; i++) expect(codes(await guess(`guess number ${i} of many`))).toEqual(['INVALID_CREDENTIALS']);
+    const limited = await guess('one more guess, please');
+    expect(codes(limited)).toEqual(['RATE_LIMITED']);
+    expect(limited.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+    // Even the right password is refused until the window passes: the count is not a guessing oracle.
+    expect(codes(await guess(DEMO.alice.password))).toEqual(['RATE_LIMITED']);
+    // The owner's login is untouched by all of it.
+    expect((await login(app, 'alice')).res.errors).toBeUndefined();
+  });
+});
+
+describe('privileged actions read the caller’s role from the database (stateless mode too)', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { TOKEN_REVOCATION: 'stateless' } });
+  });
+  afterAll(() => app.close());
+
+  it('a demoted admin’s keycard can no longer demote or suspend anyone, so the gym keeps an active ADMIN', async () => {
+    const admin = (await login(app, 'admin')).res.data.login;
+    const staff = (await login(app, 'staff')).res.data.login;
+    const as = (token: string, query: string, variables: Record<string, unknown>) => new Client(app.url).gql(query, variables, bearer(token));
+    // The admin makes staff an ADMIN; the new admin demotes the first one.
+    expect((await as(admin.accessToken, SET_ROLE, { id: staff.member.id, role: 'ADMIN' })).errors).toBeUndefined();
+    const promoted = (await login(app, 'staff')).res.data.login;
+    expect((await as(promoted.accessToken, SET_ROLE, { id: admin.member.id, role: 'MEMBER' })).data.setRole.role).toBe('MEMBER');
+    // The demoted admin's keycard still says ADMIN for up to 15 minutes: it opens nothing privileged.
+    const demote = await as(admin.accessToken, SET_ROLE, { id: staff.member.id, role: 'MEMBER' });
+    expect(codes(demote)).toEqual(['FORBIDDEN']);
+    const alice = (await login(app, 'alice')).res.data.login;
+    expect(codes(await as(admin.accessToken, SET_STATUS, { id: alice.member.id, status: 'SUSPENDED' }))).toEqual(['FORBIDDEN']);
+    // Nothing changed: one active ADMIN remains, and alice is active.
+    const admins = app.database.sqlite.prepare("select count(*) n from members where role = 'ADMIN' and status = 'ACTIVE'").get();
+    expect(admins).toEqual({ n: 1 });
+    expect(app.database.sqlite.prepare('select status from members where email = ?').get(DEMO.alice.email)).toEqual({ status: 'ACTIVE' });
+  });
+
+});
+
+describe('a suspended staff member', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { TOKEN_REVOCATION: 'stateless' } });
+  });
+  afterAll(() => app.close());
+
+  it('cannot suspend members with the keycard they still hold', async () => {
+    const staff = (await login(app, 'staff')).res.data.login;
+    const admin = (await login(app, 'admin')).res.data.login;
+    const bob = (await login(app, 'bob')).res.data.login;
+    const suspend = await new Client(app.url).gql(SET_STATUS, { id: staff.member.id, status: 'SUSPENDED' }, bearer(admin.accessToken));
+    expect(suspend.errors).toBeUndefined();
+    const res = await new Client(app.url).gql(SET_STATUS, { id: bob.member.id, status: 'SUSPENDED' }, bearer(staff.accessToken));
+    expect(codes(res)).toEqual(['FORBIDDEN']);
+    expect(app.database.sqlite.prepare('select status from members where email = ?').get(DEMO.bob.email)).toEqual({ status: 'ACTIVE' });
+  });
+});
+
+describe('refresh families stay bounded', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REFRESH_MAX_FAMILIES_PER_MEMBER: '3', REFRESH_MAX_PER_MEMBER: '1000', LOGIN_MAX_PER_MEMBER: '1000' } });
+  });
+  afterAll(() => app.close());
+
+  const rows = (familyOf?: string) =>
+    (app.database.sqlite.prepare(`select count(*) n from refresh_tokens ${familyOf ? 'where family_id = ?' : ''}`).get(...(familyOf ? [familyOf] : [])) as { n: number }).n;
+
+  it('a member holds at most the configured number of live families: a new login signs out the least recently used', async () => {
+    const first = (await login(app, 'alice')).res.data.login.refreshToken as string;
+    const others = [];
+    for (let i = 0; i < 3; i++) others.push((await login(app, 'alice')).res.data.login.refreshToken as string);
+    expect(await refreshes(app, first)).toBe(false);
+    for (const token of others) expect(await refreshes(app, token)).toBe(true);
+  });
+
+  it('a chain keeps two rows however long it grows, and reusing any old token still revokes the family', async () => {
+    const first = (await login(app, 'bob')).res.data.login.refreshToken as string;
+    const familyId = app.database.sqlite.prepare('select family_id f from refresh_tokens order by id desc limit 1').get() as { f: string };
+    let current = first;
+    for (let i = 0; i < 25; i++) current = (await new Client(app.url).gql(REFRESH, { t: current })).data.refresh.refreshToken;
+    expect(rows(familyId.f)).toBe(2);
+    // The very first token, long gone from the table, is still known as this family's: presenting it is a reuse.
+    const reuse = await new Client(app.url).gql(REFRESH, { t: first });
+    expect(codes(reuse)).toEqual(['UNAUTHENTICATED']);
+    expect(await refreshes(app, current)).toBe(false);
+  });
+
+  it('revoking a family touches a handful of rows, not one per refresh ever made', async () => {
+    const before = rows();
+    const { refreshToken } = (await login(app, 'staff')).res.data.login;
+    let current = refreshToken as string;
+    for (let i = 0; i < 40; i++) current = (await new Client(app.url).gql(REFRESH, { t: current })).data.refresh.refreshToken;
+    expect(rows() - before).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('per-member limits on logins and refreshes', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { LOGIN_MAX_PER_MEMBER: '3', REFRESH_MAX_PER_MEMBER: '4' } });
+  });
+  afterAll(() => app.close());
+
+  it('counts every login for an email, aliases too, before the hash: fifteen correct logins in one request open three families', async () => {
+    // Mutations run one after another, and login returns a non-null payload: the first refusal ends the request.
+    const aliases = Array.from(
+      { length: 15 },
+      (_, i) => `l${i}: login(input: { email: "${DEMO.staff.email}", password: "${DEMO.staff.password}" }) { refreshToken }`,
+    ).join(' ');
+    const started = Date.now();
+    const res = await new Client(app.url).gql(`mutation { ${aliases} }`);
+    const elapsed = Date.now() - started;
+    expect(codes(res)).toEqual(['RATE_LIMITED']);
+    expect(res.errors?.[0]?.path).toEqual(['l3']);
+    // The refusal came before any hashing: the request cost three hashes, not fifteen.
+    expect(elapsed).toBeLessThan(3_000);
+    const families = app.database.sqlite.prepare('select count(distinct family_id) n from refresh_tokens r join members m on m.id = r.member_id where m.email = ?').get(DEMO.staff.email);
+    expect(families).toEqual({ n: 3 });
+  });
+
+  it('limits refreshes per member, across families', async () => {
+    const { refreshToken } = (await login(app, 'alice')).res.data.login;
+    let current = refreshToken as string;
+    for (let i = 0; i < 4; i++) current = (await new Client(app.url).gql(REFRESH, { t: current })).data.refresh.refreshToken;
+    const limited = await new Client(app.url).gql(REFRESH, { t: current });
+    expect(codes(limited)).toEqual(['RATE_LIMITED']);
+    expect(limited.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('check-ins per member', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { CHECKIN_MAX_PER_MEMBER: '5' } });
+  });
+  afterAll(() => app.close());
+
+  it('are rate-limited: taps beyond the limit are refused with RATE_LIMITED', async () => {
+    const { accessToken } = (await login(app, 'alice')).res.data.login;
+    const rows = () => app.database.sqlite.prepare('select count(*) n from check_ins c join members m on m.id = c.member_id where m.email = ?').get(DEMO.alice.email) as { n: number };
+    const before = rows().n;
+    const aliases = `mutation { ${Array.from({ length: 8 }, (_, i) => `c${i}: checkIn { id }`).join(' ')} }`;
+    const res = await new Client(app.url).gql(aliases, undefined, bearer(accessToken));
+    // The sixth tap is refused, and ends the request (checkIn is non-null); the next request is refused at once.
+    expect(codes(res)).toEqual(['RATE_LIMITED']);
+    expect(res.errors?.[0]?.path).toEqual(['c5']);
+    const again = await new Client(app.url).gql('mutation { checkIn { id } }', undefined, bearer(accessToken));
+    expect(codes(again)).toEqual(['RATE_LIMITED']);
+    expect(again.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+    expect(rows().n).toBe(before + 1);
+  });
+});
+
+describe('sign-up', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { SIGNUP_MAX_PER_ADDRESS: '4', TRUST_PROXY: 'loopback' } });
+  });
+  afterAll(() => app.close());
+
+  const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { method } }`;
+  const signUp = (email: string, from: string, password = 'a long enough passphrase') =>
+    new Client(app.url).gql(SIGN_UP, { input: { email, password, name: 'Newcomer' } }, { 'x-forwarded-for': from });
+
+  it('is throttled per client address, every attempt counted (refused ones too), and an IPv6 client is its /64', async () => {
+    expect((await signUp('one@example.test', '2001:db8:1:2::1')).errors).toBeUndefined();
+    expect(codes(await signUp('not an email', '2001:db8:1:2::2'))).toEqual(['BAD_USER_INPUT']);
+    expect(codes(await signUp(DEMO.alice.email, '2001:db8:1:2:aaaa::3'))).toEqual(['EMAIL_TAKEN']);
+    expect((await signUp('two@example.test', '2001:db8:1:2:ffff:ffff:ffff:fffe')).errors).toBeUndefined();
+    // A fifth attempt from anywhere in that /64 is refused, and creates nothing.
+    const limited = await signUp('three@example.test', '2001:db8:1:2:1234::99');
+    expect(codes(limited)).toEqual(['RATE_LIMITED']);
+    expect(app.database.sqlite.prepare("select count(*) n from members where email = 'three@example.test'").get()).toEqual({ n: 0 });
+    // The next /64, and an IPv4 client, are others.
+    expect((await signUp('three@example.test', '2001:db8:1:3::1')).errors).toBeUndefined();
+    expect((await signUp('four@example.test', '192.0.2.7')).errors).toBeUndefined();
+  });
+
+  it('costs a taken email the same password hash as a new account, so its answer comes no faster', async () => {
+    const time = async (email: string, from: string) => {
+      const started = performance.now();
+      const res = await signUp(email, from);
+      return { ms: performance.now() - started, res };
+    };
+    const taken: number[] = [];
+    const fresh: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const a = await time(DEMO.bob.email, `198.51.100.${i}`);
+      expect(codes(a.res)).toEqual(['EMAIL_TAKEN']);
+      taken.push(a.ms);
+      const b = await time(`timing-${i}@example.test`, `198.51.100.${i}`);
+      expect(b.res.errors).toBeUndefined();
+      fresh.push(b.ms);
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[1]!;
+    // A hash is tens of milliseconds; a bare lookup is under one. Taken must cost at least half a fresh sign-up.
+    expect(median(taken)).toBeGreaterThan(median(fresh) * 0.5);
+  });
+});
+
+describe('the data files', () => {
+  it('are readable by their owner only: the folder 0700, the database and its WAL 0600', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'keycard-perm-'));
+    try {
+      const file = path.join(root, 'data', 'keycard.sqlite');
+      const database = openDatabase(file);
+      const app = await startTestApp({ database });
+      await sessionClient(app.url, 'alice');
+      await app.close();
+      const mode = (p: string) => statSync(p).mode & 0o777;
+      expect(mode(path.dirname(file))).toBe(0o700);
+      expect(mode(file)).toBe(0o600);
+      expect(mode(`${file}-wal`)).toBe(0o600);
+      database.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
