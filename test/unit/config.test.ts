@@ -24,12 +24,12 @@ describe('configuration', () => {
       login: { maxFailuresPerEmail: 5, maxFailuresPerAddress: 100, windowMs: 15 * 60_000 },
       rateLimits: {
         signUp: { points: 10, windowMs: 3_600_000 },
-        login: { points: 10, windowMs: 15 * 60_000 },
+        login: { points: 50, windowMs: 15 * 60_000 },
         refresh: { points: 120, windowMs: 3_600_000 },
-        checkIn: { points: 20, windowMs: 3_600_000 },
+        checkIn: { points: 60, windowMs: 3_600_000 },
         passwordCheck: { points: 5, windowMs: 15 * 60_000 },
       },
-      maxRefreshFamiliesPerMember: 10,
+      maxRefreshFamiliesPerMember: 30,
       gymTimezone: 'UTC',
       logLevel: 'info',
     });
