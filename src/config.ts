@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, withoutEmpty } from './shared/env.js';
@@ -30,7 +31,7 @@ const EnvSchema = z.object({
   LOGIN_MAX_PER_MEMBER: positiveInt(50),
   SIGNUP_MAX_PER_ADDRESS: positiveInt(10),
   SIGNUP_WINDOW: duration('1h'),
-  REFRESH_MAX_PER_MEMBER: positiveInt(120),
+  REFRESH_MAX_PER_MEMBER: positiveInt(300),
   REFRESH_MAX_FAMILIES_PER_MEMBER: positiveInt(30),
   CHECKIN_MAX_PER_MEMBER: positiveInt(60),
   GYM_TIMEZONE: timezone,
@@ -87,6 +88,31 @@ function parseTrustProxy(value: string | undefined): false | number | string {
   return value;
 }
 
+/**
+ * Why a TRUST_PROXY value is refused, or null. `true` (any case) and the catch-all ranges believe the left-most
+ * X-Forwarded-For entry, which any client writes: every per-address limit would be the client's to choose. Anything
+ * else must be what Express's `trust proxy` compiles (proxy-addr): names like `loopback`, addresses and CIDR ranges,
+ * or a hop count.
+ */
+function trustProxyProblem(value: string | undefined): string | null {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false' || /^\d+$/.test(text)) return null;
+  const entries = text.split(',').map((s) => s.trim());
+  if (entries.some((entry) => /^true$/i.test(entry) || entry === '0.0.0.0/0' || entry === '::/0')) {
+    return `"${clipForMessage(text)}" would trust an X-Forwarded-For written by any client; name your proxies (e.g. loopback, 10.0.0.0/8) or the number of proxy hops (e.g. 1)`;
+  }
+  try {
+    proxyaddr.compile(entries);
+    return null;
+  } catch {
+    return 'must be a hop count or a comma-separated list of proxy addresses, CIDR ranges or loopback, linklocal, uniquelocal';
+  }
+}
+
+function clipForMessage(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
 const AUDIENCE = /^[a-z][a-z0-9-]{0,31}$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
@@ -125,11 +151,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!parsePartners(e.PARTNERS)) {
       problems.push('PARTNERS: must be audience=scope[ scope...] entries separated by commas, e.g. pool=pool:swim');
     }
-    if (e.TRUST_PROXY?.trim() === 'true') {
-      // `true` believes the left-most X-Forwarded-For entry, which any client writes: every per-address limit would
-      // be the client's to choose.
-      problems.push('TRUST_PROXY: "true" would trust an X-Forwarded-For written by any client; name your proxies (e.g. loopback, 10.0.0.0/8) or the number of proxy hops (e.g. 1)');
-    }
+    const trustProblem = trustProxyProblem(e.TRUST_PROXY);
+    if (trustProblem) problems.push(`TRUST_PROXY: ${trustProblem}`);
     for (const origin of e.CORS_ORIGINS) {
       if (origin === '*') problems.push('CORS_ORIGINS: "*" cannot be used with credentials; list the origins');
     }

@@ -1,4 +1,4 @@
-import { lte } from 'drizzle-orm';
+import { inArray, lte } from 'drizzle-orm';
 import { RateLimiterDrizzle, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Db } from '../db/client.js';
 import { rateLimits } from '../db/schema.js';
@@ -25,10 +25,16 @@ export interface RateLimitRule {
 
 export type RateLimitName = keyof RateLimitRules;
 
-/** What a refused caller is told: which count is full, never whose. */
+/** Rows deleted per step of the sweep: a few milliseconds of work at most. */
+const SWEEP_BATCH = 500;
+
+/**
+ * What a refused caller is told: which count is full, never whose. The login limit speaks as the failure throttle
+ * does, and answers with its whole window: a stranger must not read from it how often, or when, an account signed in.
+ */
 const MESSAGES: Record<RateLimitName, string> = {
   signUp: 'Too many sign-ups from this address; try again later',
-  login: 'Too many sign-ins for this account; try again later',
+  login: 'Too many failed sign-in attempts; try again later',
   refresh: 'Too many refreshes for this account; try again later',
   checkIn: 'Too many check-ins; try again later',
   passwordCheck: 'Too many wrong current passwords; try again later',
@@ -44,7 +50,7 @@ export class RateLimits {
 
   constructor(
     private readonly db: Db,
-    rules: RateLimitRules,
+    private readonly rules: RateLimitRules,
   ) {
     const limiter = (name: RateLimitName) =>
       new RateLimiterDrizzle({
@@ -70,7 +76,10 @@ export class RateLimits {
     try {
       await this.limiters[name].consume(String(key));
     } catch (err) {
-      if (err instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(err.msBeforeNext / 1000)), MESSAGES[name]);
+      if (err instanceof RateLimiterRes) {
+        const waitMs = name === 'login' ? this.rules.login.windowMs : err.msBeforeNext;
+        throw new RateLimitedError(Math.max(1, Math.ceil(waitMs / 1000)), MESSAGES[name]);
+      }
       throw err;
     }
   }
@@ -80,8 +89,21 @@ export class RateLimits {
     await this.limiters[name].delete(String(key));
   }
 
-  /** Drops counters whose window has passed. */
+  /**
+   * Drops counters whose window has passed, a batch at a time with the event loop free in between, however many a
+   * flood left behind.
+   */
   sweep(now = Date.now()): void {
-    this.db.delete(rateLimits).where(lte(rateLimits.expire, new Date(now))).run();
+    const batch = this.db.select({ key: rateLimits.key }).from(rateLimits).where(lte(rateLimits.expire, new Date(now))).limit(SWEEP_BATCH);
+    const deleted = this.db.delete(rateLimits).where(inArray(rateLimits.key, batch)).run().changes;
+    if (deleted === SWEEP_BATCH) {
+      setImmediate(() => {
+        try {
+          this.sweep(now);
+        } catch {
+          // The database closed meanwhile (shutdown): the next start sweeps again.
+        }
+      });
+    }
   }
 }

@@ -95,13 +95,23 @@ export class RefreshTokens {
     );
   }
 
-  /** The member a refresh token names, without spending it: the per-member refresh limit is counted first. */
-  memberOf(token: string): number | null {
+  /**
+   * The member a live refresh token (unspent, unexpired) belongs to, without spending it: the per-member refresh limit
+   * is counted first. Null for any other token, so a leaked dead token cannot spend its owner's limit.
+   */
+  memberOf(token: string, now = Date.now()): number | null {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return null;
     const row = this.db
       .select({ memberId: refreshTokens.memberId })
       .from(refreshTokens)
-      .where(eq(refreshTokens.tokenHash, sha256(token)))
+      .where(
+        and(
+          eq(refreshTokens.tokenHash, sha256(token)),
+          isNull(refreshTokens.spentAt),
+          isNull(refreshTokens.revokedAt),
+          gt(refreshTokens.expiresAt, new Date(now)),
+        ),
+      )
       .get();
     return row?.memberId ?? null;
   }
@@ -128,7 +138,7 @@ export class RefreshTokens {
                 .get()
             : undefined;
           if (!family) return { ok: false, revokedFamily: false };
-          this.revokeFamily(tx, family.familyId, now);
+          this.revokeFamily(tx, family.familyId);
           return { ok: false, revokedFamily: true };
         }
         if (row.revokedAt) return { ok: false, revokedFamily: false };
@@ -136,14 +146,14 @@ export class RefreshTokens {
           const child = tx.select().from(refreshTokens).where(eq(refreshTokens.parentId, row.id)).get();
           const wasNewest = Boolean(child && !child.spentAt && !child.revokedAt);
           if (wasNewest && now - row.spentAt.getTime() <= this.options.graceMs) return { ok: false, revokedFamily: false };
-          this.revokeFamily(tx, row.familyId, now);
+          this.revokeFamily(tx, row.familyId);
           return { ok: false, revokedFamily: true };
         }
         if (row.expiresAt.getTime() <= now) return { ok: false, revokedFamily: false };
         const member = tx.select().from(members).where(eq(members.id, row.memberId)).get();
         // A suspended member, or a family begun before the member's credentials last ended: never again.
         if (!member || member.status !== 'ACTIVE' || member.tokenVersion !== row.credentialVersion) {
-          this.revokeFamily(tx, row.familyId, now);
+          this.revokeFamily(tx, row.familyId);
           return { ok: false, revokedFamily: true };
         }
         tx.update(refreshTokens).set({ spentAt: new Date(now) }).where(eq(refreshTokens.id, row.id)).run();
@@ -164,7 +174,7 @@ export class RefreshTokens {
   }
 
   /** Revokes the family `token` belongs to (logout with a refresh token). True when there was one. */
-  revokeFamilyOf(token: string, now = Date.now()): boolean {
+  revokeFamilyOf(token: string): boolean {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return false;
     const familyHash = familyHashOf(token);
     const row = this.db
@@ -173,25 +183,21 @@ export class RefreshTokens {
       .where(or(eq(refreshTokens.tokenHash, sha256(token)), familyHash ? eq(refreshTokens.familyHash, familyHash) : undefined))
       .get();
     if (!row) return false;
-    this.revokeFamily(this.db, row.familyId, now);
+    this.revokeFamily(this.db, row.familyId);
     return true;
   }
 
   /** Revokes one family of a member (logout by keycard: the family its access token was issued in). */
-  revokeFamilyOfMember(familyId: string, memberId: number, now = Date.now()): void {
-    this.db
-      .update(refreshTokens)
-      .set({ revokedAt: new Date(now) })
-      .where(and(eq(refreshTokens.familyId, familyId), eq(refreshTokens.memberId, memberId), isNull(refreshTokens.revokedAt)))
-      .run();
+  revokeFamilyOfMember(familyId: string, memberId: number): void {
+    this.db.delete(refreshTokens).where(and(eq(refreshTokens.familyId, familyId), eq(refreshTokens.memberId, memberId))).run();
   }
 
   /**
    * Revokes every family of a member, except `keep` (the caller's own, on a password change), which is bound to the
    * member's new credential version `keep.credentialVersion` so it goes on.
    */
-  revokeAllFor(memberId: number, keep?: { familyId: string; credentialVersion: number }, now = Date.now()): number {
-    const mine = and(eq(refreshTokens.memberId, memberId), isNull(refreshTokens.revokedAt));
+  revokeAllFor(memberId: number, keep?: { familyId: string; credentialVersion: number }): number {
+    const mine = eq(refreshTokens.memberId, memberId);
     if (keep) {
       this.db
         .update(refreshTokens)
@@ -200,19 +206,19 @@ export class RefreshTokens {
         .run();
     }
     const where = keep === undefined ? mine : and(mine, ne(refreshTokens.familyId, keep.familyId));
-    return this.db.update(refreshTokens).set({ revokedAt: new Date(now) }).where(where).run().changes;
+    return this.db.delete(refreshTokens).where(where).run().changes;
   }
 
-  /** Deletes rows that can never matter again: expired, or revoked longer ago than a token lives. */
+  /** Deletes rows that can never matter again: expired ones (and revoked ones left by an earlier version). */
   sweep(now = Date.now()): void {
     this.db
       .delete(refreshTokens)
-      .where(or(lte(refreshTokens.expiresAt, new Date(now)), lte(refreshTokens.revokedAt, new Date(now - this.options.ttlMs))))
+      .where(or(lte(refreshTokens.expiresAt, new Date(now)), lte(refreshTokens.revokedAt, new Date(now))))
       .run();
   }
 
   /** Beyond the cap, the member's least recently used live families are revoked (the newest login always stays). */
-  private capFamilies(tx: Pick<Db, 'select' | 'update'>, memberId: number, now: number): void {
+  private capFamilies(tx: Pick<Db, 'select' | 'delete'>, memberId: number, now: number): void {
     const live = and(eq(refreshTokens.memberId, memberId), isNull(refreshTokens.revokedAt), isNull(refreshTokens.spentAt), gt(refreshTokens.expiresAt, new Date(now)));
     const keep = tx
       .select({ familyId: refreshTokens.familyId })
@@ -222,17 +228,15 @@ export class RefreshTokens {
       .limit(this.options.maxFamiliesPerMember)
       .all()
       .map((r) => r.familyId);
-    tx.update(refreshTokens)
-      .set({ revokedAt: new Date(now) })
-      .where(and(eq(refreshTokens.memberId, memberId), isNull(refreshTokens.revokedAt), notInArray(refreshTokens.familyId, keep)))
-      .run();
+    tx.delete(refreshTokens).where(and(eq(refreshTokens.memberId, memberId), notInArray(refreshTokens.familyId, keep))).run();
   }
 
-  private revokeFamily(tx: Pick<Db, 'update'>, familyId: string, now: number): void {
-    tx.update(refreshTokens)
-      .set({ revokedAt: new Date(now) })
-      .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
-      .run();
+  /**
+   * Revoking a family deletes it: a revoked token and an unknown one get the same answer, so nothing of it is worth
+   * keeping, and nothing piles up for later logins to scan.
+   */
+  private revokeFamily(tx: Pick<Db, 'delete'>, familyId: string): void {
+    tx.delete(refreshTokens).where(eq(refreshTokens.familyId, familyId)).run();
   }
 
   private insert(tx: Pick<Db, 'insert'>, memberId: number, family: Family, parentId: number | null, now: number): IssuedRefreshToken {

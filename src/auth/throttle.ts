@@ -36,6 +36,11 @@ export class LoginThrottle {
     }, { behavior: 'immediate' });
   }
 
+  /** Withdraws one pending attempt that never reached the password check (another limit refused it first). */
+  withdraw(attempt: number): void {
+    this.db.delete(loginFailures).where(eq(loginFailures.id, attempt)).run();
+  }
+
   /** A successful login withdraws its own pending failure and forgives the earlier failures for that email. */
   succeeded(email: string): void {
     this.db.delete(loginFailures).where(eq(loginFailures.email, email)).run();

@@ -115,6 +115,7 @@ export const refreshTokens = sqliteTable(
     issuedAt: timestamp('issued_at').notNull(),
     expiresAt: timestamp('expires_at').notNull(),
     spentAt: timestamp('spent_at'),
+    /** Written only by earlier versions: a revoked family is now deleted (the sweep clears what they left). */
     revokedAt: timestamp('revoked_at'),
     /**
      * The member's token version when the family began. A family older than the member's current version (a password

@@ -63,8 +63,15 @@ export class GymKeys {
   async keyFor(kid: string): Promise<GymKey | null> {
     let fetched = false;
     if (Date.now() >= this.nextRefreshAt) {
-      await this.refresh();
-      fetched = true;
+      // A due refresh with a usable set in hand runs in the background: a gym that hangs must not hold up swimmers
+      // whose key the pool already has. Only without a usable set does a request wait for the gym.
+      const refreshing = this.refresh();
+      if (this.hasUsableSet()) {
+        refreshing.catch(() => {});
+      } else {
+        await refreshing;
+        fetched = true;
+      }
     }
     let found = this.lookup(kid);
     // A kid the set lacks may be a key the gym just rotated in, or a forgery: worth one fetch per interval at most,
@@ -82,9 +89,14 @@ export class GymKeys {
     return found;
   }
 
+  private hasUsableSet(): boolean {
+    const set = this.current;
+    return set !== null && Date.now() - set.fetchedAt < this.options.cacheMaxAgeMs + this.options.staleMaxAgeMs;
+  }
+
   private lookup(kid: string): GymKey | null {
     const set = this.current;
-    if (!set || Date.now() - set.fetchedAt >= this.options.cacheMaxAgeMs + this.options.staleMaxAgeMs) return null;
+    if (!set || !this.hasUsableSet()) return null;
     const key = set.keys.get(kid);
     return key ? { key, issuer: set.issuer } : null;
   }

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { IssuedRefreshToken } from '../auth/refresh-tokens.js';
 import { checkPasswordPolicy, ensureHashingCapacity, hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -83,9 +83,15 @@ export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloa
   const mode = input.mode ?? 'TOKEN';
   const email = normalizeEmail(input.email, 'input.email');
   ensureHashingCapacity();
-  // Successes are limited too (each costs a hash and opens a family or session), counted before the hash.
-  await ctx.services.rateLimits.consume('login', email);
-  ctx.services.throttle.begin(email, ctx.clientAddress);
+  const attempt = ctx.services.throttle.begin(email, ctx.clientAddress);
+  // Successes are limited too (each costs a hash and opens a family or session), counted before the hash but after the
+  // failure throttle, so a refused client writes nothing more, and a stranger's wrong guesses meet the throttle first.
+  try {
+    await ctx.services.rateLimits.consume('login', email);
+  } catch (err) {
+    ctx.services.throttle.withdraw(attempt);
+    throw err;
+  }
   const member = findByEmail(ctx, email);
   const ok = await verifyPassword(member?.passwordHash ?? null, input.password);
   if (!ok || !member || member.status !== 'ACTIVE') throw new InvalidCredentialsError();
@@ -170,14 +176,30 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
   const passwordHash = await hashPassword(input.newPassword);
   const hadSession = ctx.session.currentId() !== undefined;
   const version = ctx.services.db.transaction(() => {
-    ctx.services.db.update(members).set({ passwordHash }).where(eq(members.id, member.id)).run();
+    // Only over the credentials that were checked: of two changes racing with the same current password, the second
+    // finds the version moved on and is refused, instead of silently overwriting the first.
+    const changed = ctx.services.db
+      .update(members)
+      .set({ passwordHash })
+      .where(and(eq(members.id, member.id), eq(members.tokenVersion, member.tokenVersion), eq(members.status, 'ACTIVE')))
+      .run().changes;
+    if (changed !== 1) return null;
     return endCredentials(ctx.services, member.id, viewer.familyId);
   });
   ctx.loaders.memberById.clear(member.id);
+  if (version === null) {
+    throw new KeycardError('input.currentPassword: the current password is not correct', ErrorCode.INVALID_CREDENTIALS, { argument: 'input.currentPassword' });
+  }
   // The caller's session was ended with the others; it signs in again under a new id, bound to the new version.
   if (hadSession) {
-    const { expiresAt } = await ctx.session.start(member.id, version);
-    ctx.viewer = { ...viewer, expiresAt };
+    try {
+      const { expiresAt } = await ctx.session.start(member.id, version);
+      ctx.viewer = { ...viewer, expiresAt };
+    } catch (err) {
+      // Another change of credentials came in between: the password is changed, and this session ended with the rest.
+      if (!(err instanceof CredentialsChangedError)) throw err;
+      ctx.viewer = null;
+    }
   }
   return true;
 }

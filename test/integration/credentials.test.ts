@@ -298,3 +298,69 @@ describe('the data files', () => {
     }
   });
 });
+
+describe('what a stranger can do with someone else’s email or a leaked dead token', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REFRESH_MAX_PER_MEMBER: '3', LOGIN_MAX_PER_MEMBER: '6', LOGIN_MAX_FAILURES_PER_ADDRESS: '8' } });
+  });
+  afterAll(() => app.close());
+
+  it('a logged-out refresh token, replayed, never spends its owner’s refresh limit', async () => {
+    const leaked = (await login(app, 'bob')).res.data.login.refreshToken as string;
+    const phone = (await login(app, 'bob')).res.data.login.refreshToken as string;
+    await new Client(app.url).gql('mutation($t: String) { logout(refreshToken: $t) }', { t: leaked });
+    const replays = await Promise.all(Array.from({ length: 10 }, () => new Client(app.url).gql(REFRESH, { t: leaked })));
+    expect(new Set(replays.flatMap(codes))).toEqual(new Set(['UNAUTHENTICATED']));
+    expect(await refreshes(app, phone)).toBe(true);
+  });
+
+  it('wrong guesses meet the failure throttle, which says nothing of how often or when the owner signed in', async () => {
+    // The owner signs in three times; a stranger then guesses.
+    for (let i = 0; i < 3; i++) expect((await login(app, 'alice')).res.errors).toBeUndefined();
+    const answers = [];
+    for (let i = 0; i < 8; i++) answers.push((await login(app, 'alice', 'TOKEN', `a wrong guess number ${i}`)).res);
+    const limited = answers.filter((r) => codes(r)[0] === 'RATE_LIMITED');
+    expect(limited.length).toBeGreaterThan(0);
+    // One message and one wait for every refusal: the same as for an email nobody has ever used.
+    expect(new Set(limited.map((r) => r.errors![0]!.message))).toEqual(new Set(['Too many failed sign-in attempts; try again later']));
+    for (const r of limited) expect(r.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThanOrEqual(880);
+  });
+
+  it('a client the per-address throttle refuses writes nothing more, whatever emails it tries', async () => {
+    const rows = () => (app.database.sqlite.prepare('select count(*) n from rate_limits').get() as { n: number }).n;
+    const before = rows();
+    for (let i = 0; i < 30; i++) {
+      await new Client(app.url).gql(LOGIN, { input: { email: `nobody-${i}@example.test`, password: 'some password or other' } });
+    }
+    // At most one counter per attempt the throttle let through (8 failures from this address in the window).
+    expect(rows() - before).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('two password changes at once', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('with the same current password: exactly one wins, the other is refused, and the winner’s password is the one that works', async () => {
+    const { accessToken } = (await login(app, 'alice')).res.data.login;
+    const passwords = ['the owner picks this one', 'the intruder picks this one', 'a third one for good measure'];
+    const results = await Promise.all(
+      passwords.map((newPassword, i) =>
+        new Promise((r) => setTimeout(r, i * 5)).then(() =>
+          new Client(app.url).gql(CHANGE_PASSWORD, { input: { currentPassword: DEMO.alice.password, newPassword } }, bearer(accessToken)),
+        ),
+      ),
+    );
+    const winners = results.map((r, i) => (r.errors ? null : passwords[i])).filter(Boolean);
+    expect(winners).toHaveLength(1);
+    for (const r of results.filter((r) => r.errors)) expect(codes(r)).toEqual(['INVALID_CREDENTIALS']);
+    for (const password of passwords) {
+      const res = (await login(app, 'alice', 'TOKEN', password)).res;
+      expect(Boolean(res.errors)).toBe(password !== winners[0]);
+    }
+  });
+});

@@ -226,3 +226,31 @@ describe('where the pool fetches the gym keys', () => {
     }
   });
 });
+
+describe('a gym that hangs', () => {
+  it('does not hold up a swimmer whose key the pool already has: the due refresh runs beside the swim', async () => {
+    const gym = await startTestApp();
+    const jwks = await (await fetch(`${gym.url}/.well-known/jwks.json`)).text();
+    let hang = false;
+    const front = await fakeGym(gym, (own) => `${own}/keys`, {
+      // Once hung, the front takes every connection and never answers (the pool gives up on a fetch after 5 s).
+      '/keys': (res) => (hang ? undefined : json(res, jwks)),
+      '/.well-known/openid-configuration': (res, own) => (hang ? undefined : json(res, { issuer: gym.url, jwks_uri: `${own}/keys` })),
+    });
+    const pool = await startTestPool(front.url, { JWKS_CACHE_MAX_AGE: '1s', JWKS_STALE_MAX_AGE: '1h' });
+    try {
+      const token = await poolToken(gym, 'alice');
+      expect((await swim(pool, token)).errors).toBeUndefined();
+      hang = true;
+      await sleep(1_200);
+      const started = Date.now();
+      const res = await swim(pool, token);
+      expect(res.errors).toBeUndefined();
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await pool.close();
+      await front.close().catch(() => {});
+      await gym.close();
+    }
+  });
+});

@@ -25,7 +25,7 @@ describe('configuration', () => {
       rateLimits: {
         signUp: { points: 10, windowMs: 3_600_000 },
         login: { points: 50, windowMs: 15 * 60_000 },
-        refresh: { points: 120, windowMs: 3_600_000 },
+        refresh: { points: 300, windowMs: 3_600_000 },
         checkIn: { points: 60, windowMs: 3_600_000 },
         passwordCheck: { points: 5, windowMs: 15 * 60_000 },
       },
@@ -79,6 +79,11 @@ describe('configuration', () => {
     expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
     // `true` would believe any client's X-Forwarded-For, so every per-address limit would be the client's to choose.
-    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY: "true" would trust an X-Forwarded-For written by any client/);
+    for (const value of ['true', 'TRUE', ' True ', 'loopback, 0.0.0.0/0', '::/0']) {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY: ".*" would trust an X-Forwarded-For written by any client/);
+    }
+    // A value Express could not compile stops the start with the variable's name, not a bare TypeError later.
+    expect(() => loadConfig({ TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY: must be a hop count or a comma-separated list/);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
   });
 });
