@@ -183,12 +183,17 @@ export function createFormatError(log: (error: unknown) => void, options: { expo
       return { message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } };
     }
     const original = unwrapResolverError(error);
-    if (isFrameworkRefusal(formatted, original)) return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+    if (isFrameworkRefusal(formatted, original)) return { message: clip(formatted.message), extensions: { code: 'BAD_REQUEST' } };
+    // graphql-js stops coercing variables after 50 errors and says so in an error of its own, with no code and no node
+    // (so Apollo does not mark it as it marks the others): it is the last of the client's bad-input errors.
+    if (original instanceof GraphQLError && !formatted.path && formatted.message === VARIABLE_ERROR_LIMIT) {
+      return { message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+    }
     const code = formatted.extensions?.code;
     const passes =
       original instanceof KeycardError ||
       (original instanceof GraphQLError && typeof code === 'string' && PASSING_CODES.has(code));
-    if (passes) return withoutStack(asBadUserInput(formatted, error) ?? formatted);
+    if (passes) return withClippedMessage(withoutStack(asBadUserInput(formatted, error) ?? formatted));
     log(original);
     return {
       message: 'Internal server error',
@@ -197,6 +202,30 @@ export function createFormatError(log: (error: unknown) => void, options: { expo
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };
+}
+
+/** graphql-js's words when a request's variables hold more errors than it reports (50). */
+const VARIABLE_ERROR_LIMIT = 'Too many errors processing variables, error limit reached. Execution aborted.';
+
+/**
+ * The longest error message a client is sent. graphql-js repeats the offending value in its messages ("Variable
+ * "$input" got invalid value { ...every field... }; ..."), once per error and up to 50 errors a request: unclipped, an
+ * 80 kB variable came back as a 4 MB answer. Keycard's own messages are far shorter than this.
+ */
+const MAX_MESSAGE_CHARS = 500;
+
+/** A long message's start (what it is about) and end (what is wrong), without the middle. */
+function clip(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  const half = MAX_MESSAGE_CHARS / 2 - 1;
+  // Cut between characters, never inside a surrogate pair.
+  const head = Array.from(message.slice(0, half + 1)).slice(0, -1).join('');
+  const tail = Array.from(message.slice(-half - 1)).slice(1).join('');
+  return `${head}…${tail}`;
+}
+
+function withClippedMessage(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return formatted.message.length > MAX_MESSAGE_CHARS ? { ...formatted, message: clip(formatted.message) } : formatted;
 }
 
 /**

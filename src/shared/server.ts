@@ -8,7 +8,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { createFormatError, type TokenFailureReason } from '../errors.js';
@@ -125,7 +125,7 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: options.production,
-    validationRules: operationLimitRules({ exposeLimits, exemptIntrospection: options.introspection }),
+    validationRules: [knownOperationType, ...operationLimitRules({ exposeLimits, exemptIntrospection: options.introspection })],
     // The token limit is enforced while parsing: a huge document is never parsed whole, let alone validated.
     parseOptions: { maxTokens: OPERATION_LIMITS.tokens },
     formatError: createFormatError((error) => options.log.error({ err: error }, 'unexpected error in a GraphQL operation'), { exposeLimits }),
@@ -245,6 +245,19 @@ function corsFor(origins: readonly string[]): RequestHandler {
   const handler = cors({ origin: [...origins], credentials: true, maxAge: 600 });
   return (req, res, next) => (req.headers.origin === undefined ? next() : handler(req, res, next));
 }
+
+/**
+ * An operation of a type the schema does not have (a `subscription` here, or a `mutation` on a read-only schema) is
+ * refused at validation. graphql-js 16 lets it through validation and only fails when executing it, with an error
+ * that carries no code, which the client would see as INTERNAL_SERVER_ERROR (and the log as a server fault).
+ */
+const knownOperationType: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (!context.getSchema().getRootType(node.operation)) {
+      context.reportError(new GraphQLError(`This schema has no ${node.operation} operations.`, { nodes: node }));
+    }
+  },
+});
 
 /** no-store on the GraphQL response itself, the RFC 6750 challenge, and what the log line needs. */
 function responsePlugin<C extends HttpContext>(): ApolloServerPlugin<C> {
