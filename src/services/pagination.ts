@@ -10,8 +10,9 @@ export interface Connection<T> {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
-const DEFAULT_PAGE_SIZE = 20;
-const MAX_PAGE_SIZE = 100;
+/** A list's page when `first` is absent, and the most `first` may ask for (the cost limit counts lists by these). */
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
 
 /** Validates `first`, naming the argument when it is out of range. */
 export function pageSize(first: number | null | undefined, argument = 'first'): number {

@@ -6,6 +6,14 @@ import { Kind, visit, type DocumentNode, type GraphQLError, type ValidationConte
 /** The size of operation Keycard executes at all, in every mode (CONTRACT section 5). */
 export const OPERATION_LIMITS = { depth: 10, aliases: 15, directives: 10, tokens: 1000 } as const;
 
+/**
+ * The most one operation may cost (CONTRACT section 5), counted before it runs (src/shared/cost-limit.ts): each object
+ * it returns costs 1, and a field taking `first` costs its page size (the default page when `first` is absent) times
+ * what one item costs. A STAFF page of 100 check-ins with each member, membership and plan costs about 600; 100
+ * members each with a page of 10 check-ins about 3,300; a page nested in a page of 100 (100 x 100) is refused.
+ */
+export const OPERATION_COST_BUDGET = 5000;
+
 /** What a refused operation is told in production, whichever limit it hit. */
 export const HIDDEN_LIMIT_MESSAGE = 'Operation refused: it is too large or too complex.';
 
@@ -14,7 +22,7 @@ export const HIDDEN_LIMIT_MESSAGE = 'Operation refused: it is too large or too c
  * unaliased `__schema`, with no alias and no directive anywhere in the document. Nothing else is exempt from the
  * limits, so a batch of aliased `__schema` selections is refused like any oversized operation.
  */
-function isStandardIntrospection(document: DocumentNode): boolean {
+export function isStandardIntrospection(document: DocumentNode): boolean {
   const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
   if (operations.length !== 1) return false;
   const top = operations[0]!.selectionSet.selections;

@@ -12,6 +12,7 @@ import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { createFormatError, type TokenFailureReason } from '../errors.js';
+import { costLimitPlugin } from './cost-limit.js';
 import { OPERATION_LIMITS, operationLimitRules } from './limits.js';
 
 /**
@@ -117,6 +118,8 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, ...options.sandbox }),
       responsePlugin<C>(),
+      // The cost limit reads `first` from variables too, so it runs per request (once), not among the validation rules.
+      costLimitPlugin<C>({ schema: options.schema, exposeLimits, exemptIntrospection: options.introspection }),
       // Every answer is personal and no-store, so Apollo's cache hints (a hook on every field it resolves) are moot.
       ApolloServerPluginCacheControlDisabled(),
     ],
