@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { createPoolApp, type PoolApp } from '../../src/pool/app.js';
 import { loadPoolConfig } from '../../src/pool/config.js';
 import { openPoolDatabase, type PoolDatabase } from '../../src/pool/db/client.js';
-import type { TestApp } from './app.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestApp, type TestApp } from './app.js';
 import { Client, DEMO, LOGIN, type DemoName, type GqlResponse } from './client.js';
 
 export interface TestPool {
@@ -13,6 +14,23 @@ export interface TestPool {
   database: PoolDatabase;
   logs: () => Record<string, unknown>[];
   close(): Promise<void>;
+}
+
+/**
+ * A gym and a pool that trusts it, started before the enclosing describe block's tests and stopped after them. The
+ * returned object is filled in by then: read `servers.gym` and `servers.pool` inside the tests.
+ */
+export function gymWithPool(poolEnv: Record<string, string> = {}): { gym: TestApp; pool: TestPool } {
+  const servers = {} as { gym: TestApp; pool: TestPool };
+  beforeAll(async () => {
+    servers.gym = await startTestApp();
+    servers.pool = await startTestPool(servers.gym.url, poolEnv);
+  });
+  afterAll(async () => {
+    await servers.pool?.close();
+    await servers.gym?.close();
+  });
+  return servers;
 }
 
 /** The real pool service on port 0, with its own in-memory database, trusting the gym at `gymUrl`. */

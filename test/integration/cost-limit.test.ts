@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HIDDEN_LIMIT_MESSAGE, OPERATION_COST_BUDGET } from '../../src/shared/limits.js';
 import { Client, DEMO, LOGIN, type DemoName, type GqlResponse } from '../helpers/client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { startTestPool, type TestPool } from '../helpers/pool.js';
+import { gymWithPool } from '../helpers/pool.js';
 
 /**
  * The cost limit (CONTRACT section 5): an operation that would fetch more than the budget is refused before it runs,
@@ -176,23 +176,14 @@ describe('the cost limit in production', () => {
 });
 
 describe('the cost limit at the pool', () => {
-  let gym: TestApp;
-  let pool: TestPool;
-  beforeAll(async () => {
-    gym = await startTestApp();
-    pool = await startTestPool(gym.url);
-  });
-  afterAll(async () => {
-    await pool.close();
-    await gym.close();
-  });
+  const servers = gymWithPool();
 
   it('holds there too: the introspection query passes, aliases that multiply its lists do not', async () => {
-    const standard = await new Client(pool.url).gql(getIntrospectionQuery());
+    const standard = await new Client(servers.pool.url).gql(getIntrospectionQuery());
     expect(standard.errors).toBeUndefined();
     const nestedTypes = '__schema { types { fields { type { fields { name } } } } }';
-    expect((await new Client(pool.url).gql(`{ a: ${nestedTypes} }`)).errors).toBeUndefined();
-    const aliased = await new Client(pool.url).gql(`{ a: ${nestedTypes} b: ${nestedTypes} c: ${nestedTypes} }`);
+    expect((await new Client(servers.pool.url).gql(`{ a: ${nestedTypes} }`)).errors).toBeUndefined();
+    const aliased = await new Client(servers.pool.url).gql(`{ a: ${nestedTypes} b: ${nestedTypes} c: ${nestedTypes} }`);
     expectRefused(aliased);
     expect(aliased.errors![0]!.message).toMatch(/^Cost limit of 5000 exceeded/);
   });
