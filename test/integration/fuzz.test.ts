@@ -1,0 +1,258 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSchema } from '../../src/schema.js';
+import { Client, DEMO, LOGIN } from '../helpers/client.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Credentials, credentialArb, type Credential } from '../helpers/fuzz/credentials.js';
+import { closeConnections, operationRequestArb, rawRequestArb, send, type FuzzRequest, type FuzzResponse } from '../helpers/fuzz/http.js';
+import { LoopWatch } from '../helpers/fuzz/loop-watch.js';
+import { operationArb, rootFields } from '../helpers/fuzz/operations.js';
+import type { Samples } from '../helpers/fuzz/values.js';
+import { bodyOf, DatabaseFingerprint, didSomething, mustLeaveDatabaseUnchanged, problemsWith, ran } from '../helpers/fuzz/verdict.js';
+
+/**
+ * The fuzzer: thousands of generated requests against the real server (real HTTP, real SQLite through the real
+ * migrations, the demo data), from every operation of the schema to random bytes, each signed in one of several
+ * ways. Every answer must be a clean GraphQL answer with a known code, never a 5xx, a stack or an internal message;
+ * the event loop never stalls; a refused request changes nothing; and the server is healthy afterwards.
+ *
+ * The seed is fixed, so `npm test` is repeatable; `FUZZ_SEED=<n>` replays or varies it, `FUZZ_SEED=random` picks
+ * one (`npm run fuzz`), and `FUZZ_RUNS=<factor>` runs more. A failure prints the seed, the path to replay it and the
+ * shrunk counterexample.
+ */
+
+const DEFAULT_SEED = 20_261_126;
+const seed = process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? DEFAULT_SEED);
+if (!Number.isSafeInteger(seed)) throw new Error(`FUZZ_SEED must be a whole number or "random", not ${process.env.FUZZ_SEED}`);
+const factor = Number(process.env.FUZZ_RUNS ?? 1);
+if (!(factor > 0)) throw new Error(`FUZZ_RUNS must be a positive number, not ${process.env.FUZZ_RUNS}`);
+const runs = (n: number) => Math.max(1, Math.round(n * factor));
+
+/**
+ * The longest the event loop may be held by one exchange. Generous: on a busy 2-core machine a garbage collection or
+ * a neighbour can cost tens of milliseconds, while the stalls this guards against (re-parsing a document per error,
+ * a recursive walk of deep input) cost seconds.
+ */
+const STALL_LIMIT_MS = 500;
+
+/** Counters that refused sign-ins are meant to move, and a session's activity, which reading it slides. */
+const FINGERPRINT = { ignoreTables: ['login_failures', 'rate_limits'], ignoreColumns: { sessions: ['data', 'expires_at'] } };
+
+/**
+ * Limits raised so that thousands of requests from one address, signed in as the same few members, do not turn every
+ * later one into RATE_LIMITED (which would stop them reaching the code behind the limits) or cap away the families
+ * the fuzzer's own keycards belong to. Only errors are logged: the log is searched for them after each request.
+ */
+const MANY = '1000000';
+const FUZZ_ENV = {
+  LOG_LEVEL: 'warn',
+  LOGIN_MAX_FAILURES_PER_EMAIL: MANY,
+  LOGIN_MAX_FAILURES_PER_ADDRESS: MANY,
+  LOGIN_MAX_PER_MEMBER: MANY,
+  SIGNUP_MAX_PER_ADDRESS: MANY,
+  REFRESH_MAX_PER_MEMBER: MANY,
+  REFRESH_MAX_FAMILIES_PER_MEMBER: MANY,
+  CHECKIN_MAX_PER_MEMBER: MANY,
+};
+
+let app: TestApp;
+let credentials: Credentials;
+let fingerprint: DatabaseFingerprint;
+let samples: Samples;
+let loop: LoopWatch;
+const schema = buildSchema();
+
+beforeAll(async () => {
+  console.log(`fuzz seed ${seed} (FUZZ_SEED=${seed} replays it)`);
+  app = await startTestApp({ env: FUZZ_ENV });
+  credentials = new Credentials(app);
+  await credentials.signIn();
+  fingerprint = new DatabaseFingerprint(app.database.sqlite, FINGERPRINT);
+  samples = await gatherSamples(app);
+  loop = new LoopWatch();
+});
+
+afterAll(async () => {
+  loop?.stop();
+  console.log(summary());
+  closeConnections();
+  await app?.close();
+});
+
+/** Real ids and cursors, read through the API as staff, so generated arguments name things that exist. */
+async function gatherSamples(target: TestApp): Promise<Samples> {
+  const staff = new Client(target.url);
+  staff.headers = credentials.headers({ name: 'staff session' });
+  const res = await staff.gql(`{
+    plans { id }
+    members(first: 100) { edges { cursor node { id } } }
+    checkIns(first: 5) { edges { cursor node { id } } }
+  }`);
+  if (res.errors) throw new Error(`cannot gather samples: ${JSON.stringify(res.errors)}`);
+  const { plans, members, checkIns } = res.data;
+  return {
+    memberIds: members.edges.map((e: { node: { id: string } }) => e.node.id),
+    checkInIds: checkIns.edges.map((e: { node: { id: string } }) => e.node.id),
+    planIds: plans.map((p: { id: string }) => p.id),
+    cursors: [...members.edges, ...checkIns.edges].map((e: { cursor: string }) => e.cursor),
+    emails: Object.values(DEMO).map((d) => d.email),
+    passwords: Object.values(DEMO).map((d) => d.password),
+    accounts: Object.values(DEMO),
+  };
+}
+
+interface Exchange {
+  credential: Credential;
+  request: FuzzRequest;
+}
+
+/**
+ * Sends the requests together and judges every answer, the event loop meanwhile, the error log, and the database
+ * when every request must have left it alone. Throws with everything found, so fast-check shrinks and reports it.
+ */
+async function exchange(batch: Exchange[]): Promise<void> {
+  const before = fingerprint.take();
+  const logMark = app.rawLogs().length;
+  const sent = batch.map(({ credential, request }) => ({ headers: credentials.headers(credential), request }));
+  loop.take();
+  const responses: FuzzResponse[] = await Promise.all(sent.map(({ request, headers }) => send(app.url, request, headers)));
+  const stalledMs = loop.take();
+  seen.longestStallMs = Math.max(seen.longestStallMs, stalledMs);
+  responses.forEach(tally);
+  const problems = responses.flatMap((response, i) => problemsWith(sent[i]!.request, { ...sent[i]!.request.headers, ...sent[i]!.headers }, response).map((p) => `#${i}: ${p}`));
+  if (stalledMs > STALL_LIMIT_MS) problems.push(`the event loop was blocked for ${Math.round(stalledMs)} ms`);
+  for (const line of app.rawLogs().slice(logMark).split('\n').filter(Boolean)) {
+    const entry = JSON.parse(line) as { level: number; msg?: string; err?: { message?: string } };
+    if (entry.level >= 50) problems.push(`the server logged an error: ${entry.msg} (${entry.err?.message ?? ''})`);
+  }
+  if (batch.every(({ request }, i) => mustLeaveDatabaseUnchanged(request, responses[i]!))) {
+    const changes = DatabaseFingerprint.changes(before, fingerprint.take());
+    if (changes.length) problems.push(`the database changed although every request was refused: ${changes.join('; ')}`);
+  }
+  // Whatever ran may have logged the staff session out or changed a demo member: put them back for the next request.
+  for (const [i, response] of responses.entries()) if (ran(response)) await credentials.repair(batch[i]!.credential);
+  if (problems.length) {
+    const answers = responses.map((r, i) => `#${i}: ${r.status} ${r.text.slice(0, 600)}`);
+    throw new Error([...problems, 'answers:', ...answers].join('\n'));
+  }
+}
+
+/** What the fuzzer got back: printed at the end, so a run shows how much of it reached the resolvers. */
+const seen = { outcomes: new Map<string, number>(), statuses: new Map<string, number>(), codes: new Map<string, number>(), longestStallMs: 0 };
+
+function tally(response: FuzzResponse): void {
+  const body = bodyOf(response);
+  const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+  count(seen.outcomes, didSomething(response) ? 'answered with data' : ran(response) ? 'executed and refused' : 'refused before executing');
+  count(seen.statuses, String(response.status));
+  for (const e of (body?.errors ?? []) as { extensions?: { code?: string } }[]) count(seen.codes, String(e.extensions?.code));
+}
+
+function summary(): string {
+  const line = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+  return [
+    `fuzz outcomes: ${line(seen.outcomes)}`,
+    `statuses: ${line(seen.statuses)}`,
+    `error codes: ${line(seen.codes)}`,
+    `longest event-loop stall: ${Math.round(seen.longestStallMs)} ms (limit ${STALL_LIMIT_MS} ms)`,
+  ].join('\n');
+}
+
+/** fast-check's options: the one seed, and an end to shrinking well before the test's own timeout. */
+const options = (numRuns: number) => ({ seed, numRuns, interruptAfterTimeLimit: 60_000 * factor });
+
+describe(`the fuzzer (seed ${seed})`, () => {
+  it('derives its operations from the built schema: every Query and Mutation field is called', () => {
+    const names = rootFields(schema).map((r) => `${r.kind} ${r.field.name}`);
+    expect(names).toEqual(expect.arrayContaining(['query node', 'query me', 'mutation login', 'mutation signUp', 'mutation setMembership', 'mutation issuePartnerToken']));
+    const generated = fc.sample(operationArb(schema, samples), { seed, numRuns: 2_000 }).map((op) => op.document).join('\n');
+    for (const { field } of rootFields(schema)) expect(generated, field.name).toMatch(new RegExp(`\\b${field.name}\\b`));
+    // What "the database is unchanged" covers: every table but the throttle counters.
+    expect(fingerprint.tableNames).toEqual(expect.arrayContaining(['members', 'memberships', 'check_ins', 'sessions', 'refresh_tokens', 'plans', 'app_secrets']));
+  });
+
+  it('answers every operation of the schema, with every credential, cleanly', { timeout: 150_000 * factor }, async () => {
+    const requests = operationRequestArb(operationArb(schema, samples));
+    await fc.assert(
+      fc.asyncProperty(credentialArb, requests, (credential, request) => exchange([{ credential, request }])),
+      options(runs(4_000)),
+    );
+  });
+
+  it('answers malformed HTTP cleanly: random bytes, cut-off JSON, odd methods, paths, content types and encodings', { timeout: 150_000 * factor }, async () => {
+    const requests = rawRequestArb(operationArb(schema, samples).map((op) => op.document));
+    await fc.assert(
+      fc.asyncProperty(credentialArb, requests, (credential, request) => exchange([{ credential, request }])),
+      options(runs(1_500)),
+    );
+  });
+
+  it('answers requests that arrive together as it answers them one by one', { timeout: 150_000 * factor }, async () => {
+    const one = fc.record({
+      credential: credentialArb,
+      request: fc.oneof({ weight: 3, arbitrary: operationRequestArb(operationArb(schema, samples)) }, { weight: 1, arbitrary: rawRequestArb(fc.constant('{ plans { code } }')) }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(one, { minLength: 2, maxLength: 6 }), (batch) => exchange(batch)),
+      options(runs(250)),
+    );
+  });
+
+  it('is healthy afterwards: /healthz answers, queries run, members sign in', async () => {
+    const health = await fetch(`${app.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const plans = await new Client(app.url).gql('{ plans { code } }');
+    expect(plans.data.plans).toHaveLength(2);
+    const login = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.bob, mode: 'TOKEN' } });
+    expect(login.errors).toBeUndefined();
+    expect(login.data.login.accessToken).toEqual(expect.any(String));
+  });
+});
+
+describe('what the fuzzer found', () => {
+  const errorsLogged = () => app.rawLogs().split('\n').filter((l) => l.includes('"level":50')).length;
+  const post = async (body: unknown) => {
+    const res = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, text, errors: (JSON.parse(text) as { errors?: { message: string; extensions?: { code?: string } }[] }).errors ?? [] };
+  };
+
+  it('answers a persisted-query hash that does not match its query, or an unknown version, as a bad request', async () => {
+    const logged = errorsLogged();
+    for (const persistedQuery of [{ version: 1, sha256Hash: 'abc' }, { version: 2, sha256Hash: 'abc' }, {}]) {
+      const res = await post({ query: '{ plans { code } }', extensions: { persistedQuery } });
+      expect(res.status, JSON.stringify(persistedQuery)).toBe(400);
+      expect(res.errors, JSON.stringify(persistedQuery)).toEqual([{ message: expect.any(String), extensions: { code: 'BAD_REQUEST' } }]);
+    }
+    // A client's mistake is not the server's: nothing is logged as an unexpected error.
+    expect(errorsLogged()).toBe(logged);
+  });
+
+  it('refuses an operation type the schema does not have (a subscription) at validation, not as an internal error', async () => {
+    const logged = errorsLogged();
+    const res = await post({ query: 'subscription { plans { code } }' });
+    expect(res.status).toBe(400);
+    expect(res.errors.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(errorsLogged()).toBe(logged);
+  });
+
+  it('refuses a variable with a thousand bad fields as bad input, in an answer of a few kilobytes', async () => {
+    const logged = errorsLogged();
+    const input: Record<string, unknown> = { memberId: samples.memberIds[0], plan: 'BASIC', validUntil: new Date(Date.now() + 86_400_000).toISOString() };
+    for (let i = 0; i < 1_200; i++) input[`f${i}`] = 0;
+    const body = { query: 'mutation($input: SetMembershipInput!) { setMembership(input: $input) { validUntil } }', variables: { input } };
+    // Unclipped, each of the 51 errors repeated this 10 kB value: half a megabyte back for ten kilobytes sent.
+    expect(JSON.stringify(body).length).toBeGreaterThan(10_000);
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    // graphql-js reports 50 of them, then one error saying it stopped: all of them the client's bad input.
+    expect(res.errors.length).toBeGreaterThan(50);
+    expect(new Set(res.errors.map((e) => e.extensions?.code))).toEqual(new Set(['BAD_USER_INPUT']));
+    // Each message names the variable and says what is wrong, without repeating the whole value 51 times.
+    for (const error of res.errors) expect(error.message.length).toBeLessThanOrEqual(500);
+    expect(res.errors[0]!.message).toMatch(/^Variable "\$input" got invalid value .*is not defined by type "SetMembershipInput"\.$/s);
+    expect(res.text.length).toBeLessThan(40_000);
+    expect(errorsLogged()).toBe(logged);
+  });
+});
