@@ -113,13 +113,16 @@ interface Exchange {
 async function exchange(batch: Exchange[]): Promise<void> {
   const before = fingerprint.take();
   const logMark = app.rawLogs().length;
-  const sent = batch.map(({ credential, request }) => ({ headers: credentials.headers(credential), request }));
+  const sent = batch.map(({ credential, request }) => ({ headers: credentials.headers(credential), secrets: credentials.secrets(credential), request }));
   loop.take();
   const responses: FuzzResponse[] = await Promise.all(sent.map(({ request, headers }) => send(app.url, request, headers)));
   const stalledMs = loop.take();
   seen.longestStallMs = Math.max(seen.longestStallMs, stalledMs);
   responses.forEach(tally);
-  const problems = responses.flatMap((response, i) => problemsWith(sent[i]!.request, { ...sent[i]!.request.headers, ...sent[i]!.headers }, response).map((p) => `#${i}: ${p}`));
+  const problems = responses.flatMap((response, i) => {
+    const { request, headers, secrets } = sent[i]!;
+    return problemsWith(request, { ...request.headers, ...headers }, secrets, response).map((p) => `#${i}: ${p}`);
+  });
   if (stalledMs > STALL_LIMIT_MS) problems.push(`the event loop was blocked for ${Math.round(stalledMs)} ms`);
   for (const line of app.rawLogs().slice(logMark).split('\n').filter(Boolean)) {
     const entry = JSON.parse(line) as { level: number; msg?: string; err?: { message?: string } };

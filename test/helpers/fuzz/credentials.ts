@@ -142,6 +142,13 @@ export class Credentials {
     }
   }
 
+  /** The real secrets a credential sends (a token, the session cookie's value): no answer may repeat them. */
+  secrets(credential: Credential): string[] {
+    if (credential.name === 'garbage bearer' || credential.name === 'garbage cookie') return [];
+    const { authorization, cookie } = this.headers(credential);
+    return [authorization?.replace(/^Bearer /, ''), cookie?.slice(cookie.indexOf('=') + 1)].filter((s): s is string => !!s);
+  }
+
   /**
    * After a request that ran (with `credential`): puts the demo members back as seeded, and signs staff in again if the
    * staff session may have ended (it was used, or its member was changed) and did.

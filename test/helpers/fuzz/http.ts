@@ -122,6 +122,9 @@ function bodies(documents: fc.Arbitrary<string>): fc.Arbitrary<string | Uint8Arr
     fc.constantFrom(1_000, 20_000, 49_000).map((depth) => `{"query": "${plainQuery}", "variables": {"x": ${'['.repeat(depth)}${']'.repeat(depth)}}}`),
     fc.constantFrom(1_000, 20_000, 45_000).map((depth) => `{"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": ${'['.repeat(depth)}${']'.repeat(depth)}}}`),
     fc.constantFrom(1_000, 10_000).map((depth) => `{"query": "mutation($i: LoginInput!) { login(input: $i) { method } }", "variables": {"i": ${'{"email":'.repeat(depth)}1${'}'.repeat(depth)}}}`),
+    // Documents nested as deep as the token limit lets them be: selections, and list literals in an argument.
+    fc.constantFrom(50, 300, 490).map((depth) => json({ query: `{${' me {'.repeat(depth)} id${' }'.repeat(depth)} }` })),
+    fc.constantFrom(50, 300, 490).map((depth) => json({ query: `{ node(id: ${'['.repeat(depth)}${']'.repeat(depth)}) { id } }` })),
     fc.constant(''),
     weirdString,
   );

@@ -37,18 +37,6 @@ const LEAKS: [string, RegExp][] = [
 /** The largest answer that carries no data: 50 variable errors or 100 validation errors of a few lines each. */
 const MAX_REFUSAL_CHARS = 64_000;
 
-/** The secrets a request carried in its headers: never echoed back, whatever else is. */
-function presentedSecrets(headers: Record<string, string>): string[] {
-  const secrets: string[] = [];
-  const bearer = /^Bearer\s+(\S{16,})/i.exec(headers.authorization ?? '');
-  if (bearer) secrets.push(bearer[1]!);
-  for (const pair of (headers.cookie ?? '').split(';')) {
-    const value = pair.slice(pair.indexOf('=') + 1).trim();
-    if (value.length >= 16) secrets.push(value);
-  }
-  return secrets;
-}
-
 /** A parsed JSON body, or undefined. */
 export function bodyOf(response: FuzzResponse): Record<string, unknown> | undefined {
   try {
@@ -61,14 +49,15 @@ export function bodyOf(response: FuzzResponse): Record<string, unknown> | undefi
 
 /**
  * Everything wrong with one answer: a 5xx, a leak, a shape that is not a GraphQL response, an unknown error code, a
- * 401 without its challenge. An empty list is a good answer. `sent` is the headers as sent (credentials included).
+ * 401 without its challenge. An empty list is a good answer. `sent` is the headers as sent (credentials included),
+ * `secrets` the real credentials among them (a token, a session cookie), which no answer may repeat.
  */
-export function problemsWith(request: FuzzRequest, sent: Record<string, string>, response: FuzzResponse): string[] {
+export function problemsWith(request: FuzzRequest, sent: Record<string, string>, secrets: string[], response: FuzzResponse): string[] {
   const problems: string[] = [];
   const { status, headers, text } = response;
   if (status >= 500) problems.push(`status ${status}`);
   for (const [what, pattern] of LEAKS) if (pattern.test(text)) problems.push(`the body shows ${what}: ${excerpt(text, pattern)}`);
-  for (const secret of presentedSecrets(sent)) if (text.includes(secret)) problems.push('the body repeats a credential the request carried');
+  for (const secret of secrets) if (text.includes(secret)) problems.push('the body repeats a credential the request carried');
   if (headers['x-powered-by']) problems.push('X-Powered-By is set');
   if (status === 401) {
     if (!sent.authorization) problems.push('401 to a request that presented no bearer token');
