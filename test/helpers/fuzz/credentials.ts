@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { Client, DEMO, LOGIN, sessionClient } from '../client.js';
+import { Client, DEMO, LOGIN } from '../client.js';
 import type { TestApp } from '../app.js';
 
 /**
@@ -67,70 +67,99 @@ export const credentialArb: fc.Arbitrary<Credential> = fc.oneof(
 
 interface FixedMember {
   id: number;
-  role: string;
+  email: string;
+  role: 'MEMBER' | 'STAFF' | 'ADMIN';
   status: string;
   password_hash: string;
+  token_version: number;
+}
+
+/** A keycard the fuzzer holds, with the credential version it was issued under. */
+interface Keycard {
+  token: string;
+  version: number;
 }
 
 /**
  * Holds the real credentials and keeps them working. A fuzzed request may legitimately log the staff session out,
- * change a demo member's password or suspend them (the admin keycard may do that to staff); between requests the
- * demo members get their role, status and password back and the staff session signs in again, so that later
- * requests still reach the guarded resolvers with each role.
+ * change a demo member's password, suspend them (the admin keycard may do that to staff) or end every keycard they
+ * hold (which strict revocation honours at once). Between requests the demo members get their role, status and
+ * password back, a keycard whose member's credentials changed is issued again (by the real token service, with the
+ * real key), and the staff session signs in again, so that later requests still reach the guarded resolvers.
  */
 export class Credentials {
-  private memberToken = '';
-  private adminToken = '';
+  private member!: Keycard;
+  private admin!: Keycard;
   private expiredToken = '';
   private partnerToken = '';
   private staffCookie = '';
-  private fixed: FixedMember[] = [];
+  private fixed = new Map<string, FixedMember>();
+  private readonly byEmail;
 
-  constructor(private readonly app: TestApp) {}
+  /** `proxyHeaders` go with every request: what a TLS-terminating proxy adds in production. */
+  constructor(
+    private readonly app: TestApp,
+    private readonly proxyHeaders: Record<string, string> = {},
+  ) {
+    this.byEmail = app.database.sqlite.prepare('select id, email, role, status, password_hash, token_version from members where email = ?');
+  }
+
+  private client(): Client {
+    const client = new Client(this.app.url);
+    client.headers = { ...this.proxyHeaders };
+    return client;
+  }
+
+  private row(email: string): FixedMember {
+    return this.byEmail.get(email) as FixedMember;
+  }
 
   async signIn(): Promise<void> {
-    const token = async (who: 'alice' | 'admin') => {
-      const res = await new Client(this.app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
+    for (const { email } of Object.values(DEMO)) this.fixed.set(email, this.row(email));
+    const login = async (who: 'alice' | 'admin'): Promise<Keycard> => {
+      const res = await this.client().gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
       if (!res.data?.login) throw new Error(`login as ${who} failed: ${JSON.stringify(res.errors)}`);
-      return res.data.login as { accessToken: string; member: { id: string } };
+      return { token: res.data.login.accessToken, version: this.row(DEMO[who].email).token_version };
     };
-    const [alice, admin] = await Promise.all([token('alice'), token('admin')]);
-    this.memberToken = alice.accessToken;
-    this.adminToken = admin.accessToken;
+    [this.member, this.admin] = await Promise.all([login('alice'), login('admin')]);
     await this.signInStaff();
-    const partner = await new Client(this.app.url).gql('mutation { issuePartnerToken(audience: "pool") { token } }', undefined, { authorization: `Bearer ${alice.accessToken}` });
+    const partner = await this.client().gql('mutation { issuePartnerToken(audience: "pool") { token } }', undefined, { authorization: `Bearer ${this.member.token}` });
     if (!partner.data?.issuePartnerToken) throw new Error(`no partner token: ${JSON.stringify(partner.errors)}`);
     this.partnerToken = partner.data.issuePartnerToken.token;
     // Signed with the gym's real key, long expired: refused for its age alone.
-    const { id, role, tokenVersion } = this.app.database.sqlite.prepare("select id, role, token_version as tokenVersion from members where email = ?").get(DEMO.alice.email) as {
-      id: number;
-      role: 'MEMBER';
-      tokenVersion: number;
-    };
-    this.expiredToken = this.app.keycard.services.accessTokens.issue({ id, role, tokenVersion }, randomUUID(), Date.now() - 2 * 3_600_000).token;
-    const emails = Object.values(DEMO).map((d) => d.email);
-    this.fixed = this.app.database.sqlite
-      .prepare(`select id, role, status, password_hash from members where email in (${emails.map(() => '?').join(', ')})`)
-      .all(...emails) as FixedMember[];
+    this.expiredToken = this.issue(DEMO.alice.email, Date.now() - 2 * 3_600_000).token;
+  }
+
+  /** A keycard for a demo member as the server's own token service signs it, under their current credentials. */
+  private issue(email: string, now = Date.now()): Keycard {
+    const { id, role, token_version: tokenVersion } = this.row(email);
+    return { token: this.app.keycard.services.accessTokens.issue({ id, role, tokenVersion }, randomUUID(), now).token, version: tokenVersion };
   }
 
   private async signInStaff(): Promise<void> {
-    this.staffCookie = (await sessionClient(this.app.url, 'staff')).cookieHeader();
+    const client = this.client();
+    const res = await client.gql(LOGIN, { input: { ...DEMO.staff, mode: 'SESSION' } });
+    if (res.errors) throw new Error(`login as staff failed: ${JSON.stringify(res.errors)}`);
+    this.staffCookie = client.cookieHeader();
   }
 
   headers(credential: Credential): Record<string, string> {
+    return { ...this.proxyHeaders, ...this.credentialHeaders(credential) };
+  }
+
+  private credentialHeaders(credential: Credential): Record<string, string> {
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     switch (credential.name) {
       case 'anonymous':
         return {};
       case 'member keycard':
-        return bearer(this.memberToken);
+        return bearer(this.member.token);
       case 'staff session':
         return { cookie: this.staffCookie };
       case 'admin keycard':
-        return bearer(this.adminToken);
+        return bearer(this.admin.token);
       case 'member keycard beside a staff session':
-        return { ...bearer(this.memberToken), cookie: this.staffCookie };
+        return { ...bearer(this.member.token), cookie: this.staffCookie };
       case 'expired keycard':
         return bearer(this.expiredToken);
       case 'partner token':
@@ -145,28 +174,29 @@ export class Credentials {
   /** The real secrets a credential sends (a token, the session cookie's value): no answer may repeat them. */
   secrets(credential: Credential): string[] {
     if (credential.name === 'garbage bearer' || credential.name === 'garbage cookie') return [];
-    const { authorization, cookie } = this.headers(credential);
+    const { authorization, cookie } = this.credentialHeaders(credential);
     return [authorization?.replace(/^Bearer /, ''), cookie?.slice(cookie.indexOf('=') + 1)].filter((s): s is string => !!s);
   }
 
   /**
-   * After a request that ran (with `credential`): puts the demo members back as seeded, and signs staff in again if the
-   * staff session may have ended (it was used, or its member was changed) and did.
+   * After a request that ran (with `credential`): puts the demo members back as seeded, issues a keycard again if its
+   * member's credentials changed, and signs staff in again if the staff session may have ended (it was used, or its
+   * member was changed) and did.
    */
   async repair(credential: Credential): Promise<void> {
-    const sqlite = this.app.database.sqlite;
-    const current = sqlite.prepare('select role, status, password_hash from members where id = ?');
-    const restore = sqlite.prepare('update members set role = ?, status = ?, password_hash = ? where id = ?');
+    const restore = this.app.database.sqlite.prepare('update members set role = ?, status = ?, password_hash = ? where id = ?');
     let staffChanged = false;
-    for (const member of this.fixed) {
-      const now = current.get(member.id) as Omit<FixedMember, 'id'>;
-      if (now.role !== member.role || now.status !== member.status || now.password_hash !== member.password_hash) {
-        restore.run(member.role, member.status, member.password_hash, member.id);
-        if (member.role === 'STAFF') staffChanged = true;
+    for (const seeded of this.fixed.values()) {
+      const now = this.row(seeded.email);
+      if (now.role !== seeded.role || now.status !== seeded.status || now.password_hash !== seeded.password_hash) {
+        restore.run(seeded.role, seeded.status, seeded.password_hash, seeded.id);
+        if (seeded.role === 'STAFF') staffChanged = true;
       }
+      if (seeded.email === DEMO.alice.email && now.token_version !== this.member.version) this.member = this.issue(seeded.email);
+      if (seeded.email === DEMO.admin.email && now.token_version !== this.admin.version) this.admin = this.issue(seeded.email);
     }
-    if (!staffChanged && !this.headers(credential).cookie?.includes(this.staffCookie)) return;
-    const viewer = await new Client(this.app.url).gql('{ viewer { role } }', undefined, { cookie: this.staffCookie });
+    if (!staffChanged && !this.credentialHeaders(credential).cookie?.includes(this.staffCookie)) return;
+    const viewer = await this.client().gql('{ viewer { role } }', undefined, { cookie: this.staffCookie });
     if (viewer.data?.viewer?.role !== 'STAFF') await this.signInStaff();
   }
 }
