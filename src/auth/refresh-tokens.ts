@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { and, desc, eq, gt, isNull, lt, lte, ne, notInArray, or } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lt, lte, ne, notInArray, or } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { members, refreshTokens, type MemberRow } from '../db/schema.js';
 import { CredentialsChangedError } from '../errors.js';
@@ -159,12 +159,14 @@ export class RefreshTokens {
         tx.update(refreshTokens).set({ spentAt: new Date(now) }).where(eq(refreshTokens.id, row.id)).run();
         let secret = FAMILY_PART.exec(token)?.[1];
         if (!secret || !row.familyHash) {
-          // A family from before tokens carried a family secret: it gets one now, and keeps its rows for reuse detection.
+          // A family from before tokens carried a family secret: its tokens from now on carry one. Its older rows have
+          // no family hash and are never pruned, so reusing one of them is still recognised by its own hash.
           secret = randomBytes(16).toString('base64url');
-          tx.update(refreshTokens).set({ familyHash: sha256(secret) }).where(eq(refreshTokens.familyId, row.familyId)).run();
         } else {
           // The chain keeps the token just spent (for the grace rule) and its child; older ones are known by the family.
-          tx.delete(refreshTokens).where(and(eq(refreshTokens.familyId, row.familyId), lt(refreshTokens.id, row.id))).run();
+          tx.delete(refreshTokens)
+            .where(and(eq(refreshTokens.familyId, row.familyId), lt(refreshTokens.id, row.id), isNotNull(refreshTokens.familyHash)))
+            .run();
         }
         const family: Family = { id: row.familyId, secret, hash: sha256(secret), credentialVersion: row.credentialVersion };
         return { ok: true, member, refresh: this.insert(tx, member.id, family, row.id, now) };
