@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -164,6 +165,22 @@ describe('refresh families stay bounded', () => {
     const reuse = await new Client(app.url).gql(REFRESH, { t: first });
     expect(codes(reuse)).toEqual(['UNAUTHENTICATED']);
     expect(await refreshes(app, current)).toBe(false);
+  });
+
+  it('a family issued before tokens carried a family secret still revokes on the reuse of its old tokens', async () => {
+    // A token as an earlier version issued it: kcr_ + 256 bits, its row without a family hash.
+    const legacy = `kcr_${randomBytes(32).toString('base64url')}`;
+    const now = Date.now();
+    app.database.sqlite
+      .prepare(
+        `insert into refresh_tokens (token_hash, family_id, member_id, issued_at, expires_at, credential_version)
+         values (?, 'legacy-family', (select id from members where email = ?), ?, ?, 0)`,
+      )
+      .run(createHash('sha256').update(legacy).digest('hex'), DEMO.admin.email, now, now + 86_400_000);
+    const second = (await new Client(app.url).gql(REFRESH, { t: legacy })).data.refresh.refreshToken as string;
+    const third = (await new Client(app.url).gql(REFRESH, { t: second })).data.refresh.refreshToken as string;
+    expect(codes(await new Client(app.url).gql(REFRESH, { t: legacy }))).toEqual(['UNAUTHENTICATED']);
+    expect(await refreshes(app, third)).toBe(false);
   });
 
   it('revoking a family touches a handful of rows, not one per refresh ever made', async () => {
