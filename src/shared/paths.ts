@@ -18,6 +18,9 @@ function findRoot(start: string): string {
  */
 export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const SCHEMA_DIR = path.join(ROOT, 'schema');
-export const GYM_MIGRATIONS_DIR = path.join(ROOT, 'drizzle', 'gym');
-export const POOL_MIGRATIONS_DIR = path.join(ROOT, 'drizzle', 'pool');
+/** Migrations per service and per engine: `drizzle/<service>/sqlite/` and `drizzle/<service>/pg/`. */
+export const GYM_MIGRATIONS_DIR = path.join(ROOT, 'drizzle', 'gym', 'sqlite');
+export const GYM_PG_MIGRATIONS_DIR = path.join(ROOT, 'drizzle', 'gym', 'pg');
+export const POOL_MIGRATIONS_DIR = path.join(ROOT, 'drizzle', 'pool', 'sqlite');
+export const POOL_PG_MIGRATIONS_DIR = path.join(ROOT, 'drizzle', 'pool', 'pg');
 export const POOL_SCHEMA_DIR = path.join(ROOT, 'schema', 'pool');

@@ -4,5 +4,5 @@ import { defineConfig } from 'drizzle-kit';
 export default defineConfig({
   dialect: 'sqlite',
   schema: './src/pool/db/schema.ts',
-  out: './drizzle/pool',
+  out: './drizzle/pool/sqlite',
 });
