@@ -151,6 +151,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!parsePartners(e.PARTNERS)) {
       problems.push('PARTNERS: must be audience=scope[ scope...] entries separated by commas, e.g. pool=pool:swim');
     }
+    // A PostgreSQL URL must never be taken for a SQLite file name: that would quietly create a file named after it.
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(e.DATABASE_URL)) {
+      problems.push('DATABASE_URL: the server runs on a SQLite file (a path, or :memory:) for now; `npm run db:copy` already carries a SQLite database over to PostgreSQL');
+    }
     const trustProblem = trustProxyProblem(e.TRUST_PROXY);
     if (trustProblem) problems.push(`TRUST_PROXY: ${trustProblem}`);
     for (const origin of e.CORS_ORIGINS) {

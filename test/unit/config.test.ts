@@ -75,6 +75,11 @@ describe('configuration', () => {
     expect(parseDuration('abc')).toBeNull();
   });
 
+  it('never takes a database URL for a SQLite file name', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/keycard' })).toThrow(/DATABASE_URL: the server runs on a SQLite file/);
+    expect(loadConfig({ DATABASE_URL: './data/other.sqlite' }).databaseUrl).toBe('./data/other.sqlite');
+  });
+
   it('passes TRUST_PROXY through as Express reads it', () => {
     expect(loadConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
