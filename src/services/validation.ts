@@ -35,13 +35,17 @@ export function normalizeName(raw: string, argument: string): string {
   return name;
 }
 
-/** An optional short label (a door's name): trimmed, empty means none. */
+/**
+ * An optional short label (a door's name): in NFC and trimmed, empty means none. It stands on the access sheet beside
+ * the names, so the same characters are refused.
+ */
 export function optionalLabel(raw: string | null | undefined, argument: string, max = 64): string | null {
   if (raw === null || raw === undefined) return null;
-  const label = raw.trim();
+  const label = raw.normalize('NFC').trim();
   if (label.length === 0) return null;
   if ([...label].length > max) throw new BadUserInputError(argument, `must be at most ${max} characters`);
   if (CONTROL.test(label)) throw new BadUserInputError(argument, 'must not contain control characters');
+  if (INVISIBLE.test(label)) throw new BadUserInputError(argument, 'must not contain invisible or text-direction characters');
   return label;
 }
 

@@ -67,6 +67,16 @@ describe('checking in at night (outside staffed hours)', () => {
     const res = await alice.gql(CHECK_IN, { door: 'x'.repeat(65) });
     expect(res.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'door' });
   });
+
+  it('refuses a door name with text-direction or invisible characters: it stands on the access sheet beside names', async () => {
+    const alice = await sessionClient(app.url, 'alice');
+    const before = (app.database.sqlite.prepare('select count(*) n from check_ins').get() as { n: number }).n;
+    for (const door of ['main\u202Eniam', 'ma\u200Bin']) {
+      const res = await alice.gql(CHECK_IN, { door });
+      expect(res.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'door' });
+    }
+    expect((app.database.sqlite.prepare('select count(*) n from check_ins').get() as { n: number }).n).toBe(before);
+  });
 });
 
 describe('checking in at noon (staffed hours)', () => {
