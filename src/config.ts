@@ -1,4 +1,5 @@
 import proxyaddr from 'proxy-addr';
+import { clip } from './shared/text.js';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, withoutEmpty } from './shared/env.js';
@@ -83,9 +84,10 @@ export interface Config {
 }
 
 function parseTrustProxy(value: string | undefined): false | number | string {
-  if (value === undefined || value.trim() === '' || value === 'false') return false;
-  if (/^\d+$/.test(value)) return Number(value);
-  return value;
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false') return false;
+  if (/^\d+$/.test(text)) return Number(text);
+  return text;
 }
 
 /**
@@ -94,12 +96,11 @@ function parseTrustProxy(value: string | undefined): false | number | string {
  * else must be what Express's `trust proxy` compiles (proxy-addr): names like `loopback`, addresses and CIDR ranges,
  * or a hop count.
  */
-function trustProxyProblem(value: string | undefined): string | null {
-  const text = value?.trim() ?? '';
-  if (text === '' || text === 'false' || /^\d+$/.test(text)) return null;
-  const entries = text.split(',').map((s) => s.trim());
+function trustProxyProblem(trust: false | number | string): string | null {
+  if (typeof trust !== 'string') return null;
+  const entries = trust.split(',').map((s) => s.trim());
   if (entries.some((entry) => /^true$/i.test(entry) || entry === '0.0.0.0/0' || entry === '::/0')) {
-    return `"${clipForMessage(text)}" would trust an X-Forwarded-For written by any client; name your proxies (e.g. loopback, 10.0.0.0/8) or the number of proxy hops (e.g. 1)`;
+    return `"${clip(trust, 40)}" would trust an X-Forwarded-For written by any client; name your proxies (e.g. loopback, 10.0.0.0/8) or the number of proxy hops (e.g. 1)`;
   }
   try {
     proxyaddr.compile(entries);
@@ -107,10 +108,6 @@ function trustProxyProblem(value: string | undefined): string | null {
   } catch {
     return 'must be a hop count or a comma-separated list of proxy addresses, CIDR ranges or loopback, linklocal, uniquelocal';
   }
-}
-
-function clipForMessage(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
 const AUDIENCE = /^[a-z][a-z0-9-]{0,31}$/;
@@ -155,7 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(e.DATABASE_URL)) {
       problems.push('DATABASE_URL: the server runs on a SQLite file (a path, or :memory:) for now; `npm run db:copy` already carries a SQLite database over to PostgreSQL');
     }
-    const trustProblem = trustProxyProblem(e.TRUST_PROXY);
+    const trustProblem = trustProxyProblem(parseTrustProxy(e.TRUST_PROXY));
     if (trustProblem) problems.push(`TRUST_PROXY: ${trustProblem}`);
     for (const origin of e.CORS_ORIGINS) {
       if (origin === '*') problems.push('CORS_ORIGINS: "*" cannot be used with credentials; list the origins');

@@ -2,6 +2,7 @@ import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import type { RoleName } from '../shared/roles.js';
 import { CredentialRejected } from '../errors.js';
 import { bearerTokenOf } from '../shared/jwt.js';
+import { stillHolds } from './credential-version.js';
 import type { GymStrategy, Viewer } from './viewer.js';
 
 /** Keycard's own access tokens carry no scopes (partner tokens do). */
@@ -30,7 +31,7 @@ export function bearerStrategy(options: { tokens: AccessTokens; revocation: 'sta
     const claims = options.tokens.verify(token);
     if (options.revocation === 'strict') {
       const member = await loaders.memberById.load(claims.memberId);
-      if (!member || member.status !== 'ACTIVE' || member.tokenVersion !== claims.version) throw new CredentialRejected('invalid_token');
+      if (!stillHolds(member, claims.version)) throw new CredentialRejected('invalid_token');
       return viewerOf(claims, member.role);
     }
     return viewerOf(claims, claims.role);

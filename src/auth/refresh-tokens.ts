@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, ne, notInArray, or } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { members, refreshTokens, type MemberRow } from '../db/schema.js';
-import { CredentialsChangedError } from '../errors.js';
+import { assertStillHolds, stillHolds } from './credential-version.js';
 
 /** A prefix makes a leaked refresh token easy for secret scanners (and people) to recognise. */
 const PREFIX = 'kcr_';
@@ -74,19 +74,14 @@ export class RefreshTokens {
    * A new family for a fresh login, with its first token, if the member's credentials are still those the login
    * checked (`credentialVersion`) and the member is active: checked and written in one immediate transaction, so a
    * password change either sees this family (and revokes it) or this login sees the change (and is refused with
-   * {@link CredentialsChangedError}).
+   * CredentialsChangedError).
    */
   startFamily(memberId: number, credentialVersion: number, now = Date.now()): IssuedRefreshToken {
     const secret = randomBytes(16).toString('base64url');
     const family: Family = { id: randomUUID(), secret, hash: sha256(secret), credentialVersion };
     return this.db.transaction(
       (tx) => {
-        const member = tx
-          .select({ version: members.tokenVersion, status: members.status })
-          .from(members)
-          .where(eq(members.id, memberId))
-          .get();
-        if (!member || member.status !== 'ACTIVE' || member.version !== credentialVersion) throw new CredentialsChangedError();
+        assertStillHolds(tx, memberId, credentialVersion);
         const issued = this.insert(tx, memberId, family, null, now);
         this.capFamilies(tx, memberId, now);
         return issued;
@@ -152,7 +147,7 @@ export class RefreshTokens {
         if (row.expiresAt.getTime() <= now) return { ok: false, revokedFamily: false };
         const member = tx.select().from(members).where(eq(members.id, row.memberId)).get();
         // A suspended member, or a family begun before the member's credentials last ended: never again.
-        if (!member || member.status !== 'ACTIVE' || member.tokenVersion !== row.credentialVersion) {
+        if (!stillHolds(member, row.credentialVersion)) {
           this.revokeFamily(tx, row.familyId);
           return { ok: false, revokedFamily: true };
         }

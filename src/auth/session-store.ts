@@ -3,8 +3,8 @@ import { and, eq, lte, sql } from 'drizzle-orm';
 import session from 'express-session';
 import type {} from './sessions.js';
 import type { Db } from '../db/client.js';
-import { members, sessions } from '../db/schema.js';
-import { CredentialsChangedError } from '../errors.js';
+import { sessions } from '../db/schema.js';
+import { assertStillHolds } from './credential-version.js';
 
 /**
  * Rows are keyed by the SHA-256 of the session id: a copy of the database holds no id a browser could present. The id
@@ -84,8 +84,7 @@ export class SqliteSessionStore extends session.Store {
       // this sign-in is refused) or after (and ends this session with the others).
       this.db.transaction(
         (tx) => {
-          const member = tx.select({ version: members.tokenVersion, status: members.status }).from(members).where(eq(members.id, data.memberId)).get();
-          if (!member || member.status !== 'ACTIVE' || member.version !== data.ver) throw new CredentialsChangedError();
+          assertStillHolds(tx, data.memberId, data.ver);
           tx.insert(sessions)
             .values({ sid: rowKey(sid), memberId: data.memberId, data: JSON.stringify(data), expiresAt: this.expiryOf(data) })
             .onConflictDoNothing({ target: sessions.sid })

@@ -3,6 +3,7 @@ import { parse as parseCookie } from 'cookie';
 import { sign, unsign } from 'cookie-signature';
 import session from 'express-session';
 import type { Db } from '../db/client.js';
+import { stillHolds } from './credential-version.js';
 import { SqliteSessionStore } from './session-store.js';
 import type { GymStrategy } from './viewer.js';
 
@@ -124,7 +125,7 @@ export class Sessions {
       return null;
     }
     const member = await loaders.memberById.load(data.memberId);
-    if (!member || member.status !== 'ACTIVE' || member.tokenVersion !== data.ver) {
+    if (!stillHolds(member, data.ver)) {
       this.store.destroyNow(sid);
       return null;
     }

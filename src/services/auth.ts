@@ -155,6 +155,11 @@ export async function logoutEverywhere(ctx: Context): Promise<boolean> {
   return true;
 }
 
+/** The current password given to changePassword does not (or no longer) open the account. */
+function wrongCurrentPassword(): KeycardError {
+  return new KeycardError('input.currentPassword: the current password is not correct', ErrorCode.INVALID_CREDENTIALS, { argument: 'input.currentPassword' });
+}
+
 /**
  * Changes the password after checking the current one. Wrong current passwords are limited per member under their
  * own count (a stolen session must not become a password-guessing oracle, nor lock the owner out of logging in).
@@ -169,9 +174,7 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
   if (!member) throw new InvalidCredentialsError();
   ensureHashingCapacity();
   await ctx.services.rateLimits.consume('passwordCheck', member.id);
-  if (!(await verifyPassword(member.passwordHash, input.currentPassword))) {
-    throw new KeycardError('input.currentPassword: the current password is not correct', ErrorCode.INVALID_CREDENTIALS, { argument: 'input.currentPassword' });
-  }
+  if (!(await verifyPassword(member.passwordHash, input.currentPassword))) throw wrongCurrentPassword();
   await ctx.services.rateLimits.reset('passwordCheck', member.id);
   const passwordHash = await hashPassword(input.newPassword);
   const hadSession = ctx.session.currentId() !== undefined;
@@ -187,9 +190,7 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
     return endCredentials(ctx.services, member.id, viewer.familyId);
   });
   ctx.loaders.memberById.clear(member.id);
-  if (version === null) {
-    throw new KeycardError('input.currentPassword: the current password is not correct', ErrorCode.INVALID_CREDENTIALS, { argument: 'input.currentPassword' });
-  }
+  if (version === null) throw wrongCurrentPassword();
   // The caller's session was ended with the others; it signs in again under a new id, bound to the new version.
   if (hadSession) {
     try {

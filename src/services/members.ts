@@ -75,7 +75,7 @@ function assertAnAdminRemains(tx: Pick<Db, 'select'>, target: Pick<MemberRow, 'i
   if (!others?.n) throw new ForbiddenError('The gym must keep at least one active ADMIN');
 }
 
-/** The target as it is now, inside the transaction that changes it (the loader's copy may be from before a wait). */
+/** The target as it is now, read inside the transaction that changes it: NOT_FOUND when there is none. */
 function currentRow(tx: Pick<Db, 'select'>, id: number): MemberRow {
   const row = tx.select().from(members).where(eq(members.id, id)).get();
   if (!row) throw new NotFoundError('memberId', 'member');
@@ -101,15 +101,15 @@ function refreshed(ctx: Context, member: MemberRow): MemberRow {
  * until they expire (stateless mode), but never use it for this or setMemberStatus.
  */
 export async function setRole(ctx: Context, memberId: string, role: RoleName): Promise<MemberRow> {
-  const target = await requireMember(ctx, memberId, 'memberId');
-  if (target.id === ctx.viewer?.memberId) throw new BadUserInputError('memberId', 'you cannot change your own role');
+  const targetId = requireIdOf('Member', memberId, 'memberId');
+  if (targetId === ctx.viewer?.memberId) throw new BadUserInputError('memberId', 'you cannot change your own role');
   const db = ctx.services.db;
   const updated = db.transaction(
     (tx) => {
+      const now = currentRow(tx, targetId);
       assertCallerStillHas(tx, ctx.viewer!.memberId, 'ADMIN');
-      const now = currentRow(tx, target.id);
       assertAnAdminRemains(tx, now, { role, status: now.status });
-      return tx.update(members).set({ role }).where(eq(members.id, target.id)).returning().get()!;
+      return tx.update(members).set({ role }).where(eq(members.id, targetId)).returning().get()!;
     },
     { behavior: 'immediate' },
   );
@@ -121,16 +121,16 @@ export async function setRole(ctx: Context, memberId: string, role: RoleName): P
  * version so strict mode refuses their access tokens too.
  */
 export async function setMemberStatus(ctx: Context, memberId: string, status: MemberStatusName): Promise<MemberRow> {
-  const target = await requireMember(ctx, memberId, 'memberId');
+  const targetId = requireIdOf('Member', memberId, 'memberId');
   const db = ctx.services.db;
   const updated = db.transaction(
     (tx) => {
+      const now = currentRow(tx, targetId);
       const actorRole = assertCallerStillHas(tx, ctx.viewer!.memberId, 'STAFF');
-      const now = currentRow(tx, target.id);
       assertStaffMayActOn(ctx, now, actorRole);
       assertAnAdminRemains(tx, now, { role: now.role, status });
-      if (status === 'SUSPENDED') endCredentials(ctx.services, target.id);
-      return tx.update(members).set({ status }).where(eq(members.id, target.id)).returning().get()!;
+      if (status === 'SUSPENDED') endCredentials(ctx.services, targetId);
+      return tx.update(members).set({ status }).where(eq(members.id, targetId)).returning().get()!;
     },
     { behavior: 'immediate' },
   );

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { createFormatError, type TokenFailureReason } from '../errors.js';
 import { costLimitPlugin } from './cost-limit.js';
 import { OPERATION_LIMITS, operationLimitRules } from './limits.js';
+import { clip } from './text.js';
 
 /**
  * The one server shell every Keycard service runs in (the gym and the pool alike): security headers, a request id
@@ -169,8 +170,6 @@ interface LogState {
 /** The longest client-chosen string (a path, an operation name) a log line repeats: the client never sizes the log. */
 const MAX_LOGGED_CHARS = 200;
 
-const clip = (text: string) => (text.length > MAX_LOGGED_CHARS ? `${text.slice(0, MAX_LOGGED_CHARS)}…` : text);
-
 /** The one `finish` listener of every response: no closure is made per request. */
 function logFinished(this: Response): void {
   const { log, id, started, entry } = this.locals.logState as LogState;
@@ -182,10 +181,10 @@ function logFinished(this: Response): void {
       reqId: id,
       method: req.method,
       // The route without its query string, which may carry things that must not be logged.
-      path: clip(req.originalUrl.split('?', 1)[0]!),
+      path: clip(req.originalUrl.split('?', 1)[0]!, MAX_LOGGED_CHARS),
       status,
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      operation: entry.operationName ? clip(entry.operationName) : undefined,
+      operation: entry.operationName ? clip(entry.operationName, MAX_LOGGED_CHARS) : undefined,
       auth: entry.viewer?.method ?? 'anonymous',
       memberId: entry.viewer?.memberId,
       outcome,
