@@ -1,0 +1,140 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+
+/** An open PostgreSQL database: Drizzle for queries, the pool for health checks and closing. */
+export interface PostgresDatabase<S extends Record<string, unknown>> {
+  db: NodePgDatabase<S>;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+/** A Drizzle transaction on node-postgres, as {@link serializable} hands it to its function. */
+export type PgTransaction<S extends Record<string, unknown>> = Parameters<Parameters<NodePgDatabase<S>['transaction']>[0]>[0];
+
+/** How long a request waits for a connection: during an outage it fails within this bound instead of hanging. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** PostgreSQL cancels a statement running longer than this (a lock held by a stuck transaction, a runaway plan). */
+const STATEMENT_TIMEOUT_MS = 10_000;
+/** The client gives up a little after the server would have, in case the server never answers at all. */
+const QUERY_TIMEOUT_MS = 15_000;
+
+/**
+ * The advisory lock every Keycard process takes around its migrations. drizzle's migrator creates its schema and table
+ * with `if not exists`, which two sessions can still race on; under the lock, processes starting together on an empty
+ * database apply the migrations once, one after another, and the later ones find nothing left to do.
+ */
+const MIGRATION_LOCK = 0x4b65_7963_6172; // "Keycar"
+
+/** SQLSTATEs that mean "the transaction lost a race; run it again": serialization_failure and deadlock_detected. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/**
+ * Opens a pool on a PostgreSQL database and applies the migrations in `migrationsFolder`. An idle connection's error
+ * (PostgreSQL restarting, a proxy closing it) is reported to `onError` and the connection dropped: it must never reach
+ * the process as an unhandled `error` event.
+ */
+export async function openPostgres<S extends Record<string, unknown>>(
+  url: string,
+  options: { schema: S; migrationsFolder: string; poolSize: number; onQuery?: (sql: string) => void; onError?: (err: Error) => void },
+): Promise<PostgresDatabase<S>> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+  });
+  const onError = options.onError ?? (() => {});
+  pool.on('error', onError);
+  // pg-pool listens for errors only on idle connections; a checked-out connection that loses its server would emit
+  // one with no listener at all. Its queries fail on their own (the caller sees that), and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const onQuery = options.onQuery;
+  const db = drizzle(pool, { schema: options.schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
+  try {
+    await migrateLocked(pool, options.migrationsFolder);
+  } catch (err) {
+    await pool.end();
+    throw err;
+  }
+  return { db, pool, close: () => pool.end() };
+}
+
+/** Applies the migrations on one connection, holding the migration lock for as long as they take. */
+async function migrateLocked(pool: pg.Pool, migrationsFolder: string): Promise<void> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await migrate(drizzle(client), { migrationsFolder });
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } catch (err) {
+    // A connection whose unlock may not have happened goes, and its session (and lock) with it.
+    broken = err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** The SQLSTATE of a failed query, through drizzle's wrapping of the driver's error. */
+function sqlState(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string') return e.code;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `fn` in a SERIALIZABLE transaction: PostgreSQL either commits it as if it had run alone, or aborts it
+ * (serialization failure, or a deadlock) so that it can run again on the state the other transaction left. Runs it at
+ * most `attempts` times, with a short random wait between attempts so that the contenders do not collide again in
+ * step; the last failure is thrown. `fn` must be safe to run again: everything it did in an aborted attempt is gone.
+ */
+export async function serializable<S extends Record<string, unknown>, T>(
+  db: NodePgDatabase<S>,
+  fn: (tx: PgTransaction<S>) => Promise<T>,
+  options: { attempts?: number } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 8;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn, { isolationLevel: 'serializable' });
+    } catch (err) {
+      const code = sqlState(err);
+      if (attempt >= attempts || code === undefined || !RETRYABLE.has(code)) throw err;
+      // Full jitter over a window that doubles from 4 ms up to 64 ms.
+      await sleep(Math.random() * Math.min(4 * 2 ** (attempt - 1), 64));
+    }
+  }
+}
+
+/**
+ * True when PostgreSQL answers `select 1` within `timeoutMs`. A pool with no connection to give (PostgreSQL down,
+ * every connection busy) is unhealthy for the probe after the bound, whatever the connection timeout is.
+ */
+export async function postgresHealth(pool: pg.Pool, timeoutMs = 2_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    timer.unref();
+  });
+  const probe = pool.query('select 1').then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([probe, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
