@@ -1,0 +1,492 @@
+import { RateLimiterDrizzle } from 'rate-limiter-flexible';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Engine, GymData, GymQueries, NewCheckIn, NewRefreshToken } from '../../src/db/data.js';
+import { openPgGymData } from '../../src/db/pg-data.js';
+import { openSqliteGymData } from '../../src/db/sqlite-data.js';
+import { step } from '../../src/db/steps.js';
+import { createTestPgDatabase, TEST_DATABASE_URL } from '../helpers/pg.js';
+
+/**
+ * One suite, both engines: every statement of the gym's data layer gives the same answer on SQLite and on PostgreSQL
+ * (the same rows, in the same order, the same undefined, true or count), and an atomic step is atomic on both. Each test
+ * gets a fresh database through the real migrations. Every call is awaited, which serves either engine.
+ */
+
+interface Opened {
+  data: GymData;
+  close(): Promise<void>;
+}
+
+const T0 = Date.parse('2026-11-26T06:00:00.000Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+
+const openSqlite = async (): Promise<Opened> => {
+  const data = openSqliteGymData(':memory:');
+  return { data, close: () => data.close() };
+};
+
+const openPostgres = async (): Promise<Opened> => {
+  const database = await createTestPgDatabase();
+  try {
+    const data = await openPgGymData(database.url, { poolSize: 4 });
+    return {
+      data,
+      async close() {
+        await data.close();
+        await database.drop();
+      },
+    };
+  } catch (err) {
+    await database.drop();
+    throw err;
+  }
+};
+
+describe('the gym data on SQLite', () => suite('sqlite', openSqlite));
+describe.skipIf(!TEST_DATABASE_URL)('the gym data on PostgreSQL', () => {
+  suite('postgres', openPostgres);
+
+  it('opens on an empty database from several processes starting at once, the migrations applied once', async () => {
+    const database = await createTestPgDatabase();
+    try {
+      const gyms = await Promise.all(Array.from({ length: 4 }, () => openPgGymData(database.url, { poolSize: 1 })));
+      try {
+        await gyms[0]!.insertMember({ email: 'first@keycard.test', name: 'First', passwordHash: 'x', createdAt: at(0) });
+        for (const gym of gyms) expect(await gym.memberByEmail('first@keycard.test')).toMatchObject({ name: 'First' });
+      } finally {
+        await Promise.all(gyms.map((gym) => gym.close()));
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+function suite(engine: Engine, open: () => Promise<Opened>): void {
+  let opened: Opened;
+  let data: GymData;
+  beforeEach(async () => {
+    opened = await open();
+    data = opened.data;
+  });
+  afterEach(async () => {
+    await opened?.close();
+  });
+
+  const member = async (email: string, name = email.split('@')[0]!, extra: { role?: 'MEMBER' | 'STAFF' | 'ADMIN' } = {}) => {
+    const row = await data.insertMember({ email, name, passwordHash: `hash:${email}`, createdAt: at(0), ...extra });
+    if (!row) throw new Error(`${email} is taken`);
+    return row;
+  };
+  const byId = <T extends { id: number }>(rows: T[]) => [...rows].sort((a, b) => a.id - b.id);
+
+  it('is the engine it says, and healthy', async () => {
+    expect(data.engine).toBe(engine);
+    expect(await data.healthy()).toBe(true);
+  });
+
+  describe('members', () => {
+    it('inserts a member with the defaults, and refuses a taken email whatever its case', async () => {
+      expect(await data.hasMembers()).toBe(false);
+      const alice = await member('alice@keycard.test', 'Alice');
+      expect(alice).toEqual({
+        id: alice.id,
+        email: 'alice@keycard.test',
+        name: 'Alice',
+        passwordHash: 'hash:alice@keycard.test',
+        role: 'MEMBER',
+        status: 'ACTIVE',
+        createdAt: at(0),
+        tokenVersion: 0,
+      });
+      expect(await data.hasMembers()).toBe(true);
+      expect(await data.insertMember({ email: 'ALICE@Keycard.test', name: 'Other', passwordHash: 'x', createdAt: at(1) })).toBeUndefined();
+      expect(await data.memberByEmail('alice@keycard.test')).toEqual(alice);
+      // Matched on lower(email), as the unique index is: a row stored before normalization is still found.
+      const mixed = await member('Mixed@Keycard.Test');
+      expect(await data.memberByEmail('mixed@keycard.test')).toEqual(mixed);
+      expect(await data.memberByEmail('nobody@keycard.test')).toBeUndefined();
+    });
+
+    it('reads members by id, one or many, and their standing', async () => {
+      const a = await member('a@keycard.test');
+      const b = await member('b@keycard.test', 'B', { role: 'STAFF' });
+      expect(await data.memberById(b.id)).toEqual(b);
+      expect(await data.memberById(b.id + 100)).toBeUndefined();
+      expect(byId(await data.membersByIds([b.id, a.id, b.id + 100]))).toEqual([a, b]);
+      expect(await data.membersByIds([])).toEqual([]);
+      expect(await data.memberStanding(b.id)).toEqual({ role: 'STAFF', status: 'ACTIVE', tokenVersion: 0 });
+      expect(await data.memberStanding(b.id + 100)).toBeUndefined();
+    });
+
+    it('lists members by id after a cursor, matching a LIKE pattern with its escape against lower(name) and email', async () => {
+      const ann = await member('ann@gym.test', 'Ann Under_score');
+      const bob = await member('bob@keycard.test', 'Bob Underxscore');
+      const cat = await member('cat@gym.test', 'Cat 100%');
+      const dan = await member('dan@keycard.test', 'DAN');
+      const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
+      expect(ids(await data.listMembers({ afterId: null, pattern: null, limit: 10 }))).toEqual([ann.id, bob.id, cat.id, dan.id]);
+      expect(ids(await data.listMembers({ afterId: ann.id, pattern: null, limit: 2 }))).toEqual([bob.id, cat.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: '%under\\_score%', limit: 10 }))).toEqual([ann.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: '%under_score%', limit: 10 }))).toEqual([ann.id, bob.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: '%100\\%%', limit: 10 }))).toEqual([cat.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: '%@gym.test', limit: 10 }))).toEqual([ann.id, cat.id]);
+      expect(ids(await data.listMembers({ afterId: ann.id, pattern: '%@gym.test', limit: 10 }))).toEqual([cat.id]);
+      // The name is lowered; so is an upper-case pattern, on either engine (SQLite's LIKE ignores ASCII case).
+      expect(ids(await data.listMembers({ afterId: null, pattern: 'dan', limit: 10 }))).toEqual([dan.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: 'DAN%', limit: 10 }))).toEqual([dan.id]);
+      expect(await data.listMembers({ afterId: null, pattern: 'nobody%', limit: 10 })).toEqual([]);
+    });
+
+    it('updates a member, and counts the other active admins', async () => {
+      const admin = await member('admin@keycard.test', 'Admin', { role: 'ADMIN' });
+      const other = await member('other@keycard.test');
+      expect(await data.countActiveAdminsBesides(admin.id)).toBe(0);
+      expect(await data.updateMember(other.id, { role: 'ADMIN' })).toEqual({ ...other, role: 'ADMIN' });
+      expect(await data.countActiveAdminsBesides(admin.id)).toBe(1);
+      expect(await data.countActiveAdminsBesides(other.id)).toBe(1);
+      expect(await data.updateMember(other.id, { status: 'SUSPENDED' })).toEqual({ ...other, role: 'ADMIN', status: 'SUSPENDED' });
+      expect(await data.countActiveAdminsBesides(admin.id)).toBe(0);
+      expect(await data.updateMember(other.id + 100, { role: 'STAFF' })).toBeUndefined();
+    });
+
+    it('sets a password only at the current credential version of an active member, and bumps the version', async () => {
+      const m = await member('pw@keycard.test');
+      expect(await data.setPasswordIfCurrent(m.id, 0, 'new-hash')).toBe(true);
+      expect((await data.memberById(m.id))!.passwordHash).toBe('new-hash');
+      expect(await data.bumpCredentialVersion(m.id)).toBe(1);
+      expect(await data.bumpCredentialVersion(m.id)).toBe(2);
+      // The version moved on: a change decided at version 0 no longer holds.
+      expect(await data.setPasswordIfCurrent(m.id, 0, 'stale-hash')).toBe(false);
+      expect(await data.setPasswordIfCurrent(m.id, 2, 'newer-hash')).toBe(true);
+      await data.updateMember(m.id, { status: 'SUSPENDED' });
+      expect(await data.setPasswordIfCurrent(m.id, 2, 'suspended-hash')).toBe(false);
+      expect(await data.memberById(m.id)).toMatchObject({ passwordHash: 'newer-hash', tokenVersion: 2 });
+      expect(await data.bumpCredentialVersion(m.id + 100)).toBeUndefined();
+      expect(await data.setPasswordIfCurrent(m.id + 100, 0, 'x')).toBe(false);
+    });
+  });
+
+  describe('plans and memberships', () => {
+    const PLANS = [
+      { code: 'ALL_HOURS' as const, name: 'All hours', allHours: true, monthlyPriceCents: 4900 },
+      { code: 'BASIC' as const, name: 'Basic', allHours: false, monthlyPriceCents: 2900 },
+    ];
+
+    it('adds the missing plans only, lists them by price, and finds them by code and id', async () => {
+      await data.ensurePlans([PLANS[0]!]);
+      await data.ensurePlans([{ ...PLANS[0]!, name: 'Renamed' }, PLANS[1]!]);
+      const all = await data.allPlans();
+      expect(all.map(({ id: _, ...plan }) => plan)).toEqual([PLANS[1], PLANS[0]]);
+      const basic = all[0]!;
+      expect(await data.planByCode('BASIC')).toEqual(basic);
+      expect(byId(await data.plansByIds([all[1]!.id, basic.id, 999]))).toEqual(byId(all));
+      expect(await data.plansByIds([])).toEqual([]);
+    });
+
+    it('gives a member a plan, then replaces it', async () => {
+      await data.ensurePlans(PLANS);
+      const basic = (await data.planByCode('BASIC'))!;
+      const allHours = (await data.planByCode('ALL_HOURS'))!;
+      const a = await member('a@keycard.test');
+      const b = await member('b@keycard.test');
+      const first = { memberId: a.id, planId: basic.id, validUntil: at(60 * 24 * 30), updatedAt: at(0) };
+      expect(await data.upsertMembership(first)).toEqual(first);
+      const second = { memberId: a.id, planId: allHours.id, validUntil: at(60 * 24 * 60), updatedAt: at(5) };
+      expect(await data.upsertMembership(second)).toEqual(second);
+      const other = { memberId: b.id, planId: basic.id, validUntil: at(10), updatedAt: at(1) };
+      await data.upsertMembership(other);
+      const rows = await data.membershipsByMemberIds([b.id, a.id, 999]);
+      expect([...rows].sort((x, y) => x.memberId - y.memberId)).toEqual([second, other]);
+      expect(await data.membershipsByMemberIds([])).toEqual([]);
+    });
+  });
+
+  describe('the access sheet', () => {
+    /** Alternating check-ins of two members, a minute apart: ids ascending with time. */
+    async function sheet() {
+      const a = await member('a@keycard.test');
+      const b = await member('b@keycard.test');
+      const rows: NewCheckIn[] = Array.from({ length: 7 }, (_, i) => ({ memberId: i % 2 === 0 ? a.id : b.id, at: at(i), door: i === 3 ? null : `door ${i}`, method: i % 3 === 0 ? 'TOKEN' : 'SESSION' }));
+      await data.insertCheckIns(rows);
+      await data.insertCheckIns([]);
+      const all = await data.checkInSheet({ memberId: null, beforeId: null, limit: 100 });
+      return { a, b, all };
+    }
+
+    it('pages the sheet newest first, everyone or one member, from the top or before a check-in', async () => {
+      const { a, all } = await sheet();
+      expect(all).toHaveLength(7);
+      expect(all.map((c) => c.at)).toEqual(Array.from({ length: 7 }, (_, i) => at(6 - i)));
+      expect(all[3]).toEqual({ id: all[3]!.id, memberId: all[3]!.memberId, at: at(3), door: null, method: 'TOKEN' });
+      expect(await data.checkInSheet({ memberId: null, beforeId: null, limit: 3 })).toEqual(all.slice(0, 3));
+      expect(await data.checkInSheet({ memberId: null, beforeId: all[2]!.id, limit: 3 })).toEqual(all.slice(3, 6));
+      const ofA = all.filter((c) => c.memberId === a.id);
+      expect(ofA).toHaveLength(4);
+      expect(await data.checkInSheet({ memberId: a.id, beforeId: null, limit: 2 })).toEqual(ofA.slice(0, 2));
+      expect(await data.checkInSheet({ memberId: a.id, beforeId: ofA[1]!.id, limit: 10 })).toEqual(ofA.slice(2));
+      expect(await data.checkInSheet({ memberId: a.id + 100, beforeId: null, limit: 10 })).toEqual([]);
+      expect(byId(await data.checkInsByIds([all[0]!.id, all[6]!.id, 9999]))).toEqual(byId([all[0]!, all[6]!]));
+      expect(await data.checkInsByIds([])).toEqual([]);
+    });
+
+    it("gives up to a limit of each member's check-ins, by member, newest first", async () => {
+      const { a, b, all } = await sheet();
+      const ofA = all.filter((c) => c.memberId === a.id);
+      const ofB = all.filter((c) => c.memberId === b.id);
+      expect(await data.checkInPages([b.id, a.id], { limit: 2, beforeId: null })).toEqual([...ofA.slice(0, 2), ...ofB.slice(0, 2)]);
+      expect(await data.checkInPages([a.id], { limit: 10, beforeId: ofA[0]!.id })).toEqual(ofA.slice(1));
+      expect(await data.checkInPages([a.id, b.id], { limit: 1, beforeId: all[1]!.id })).toEqual([ofA[1]!, ofB[1]!].sort((x, y) => x.memberId - y.memberId));
+      expect(await data.checkInPages([], { limit: 5, beforeId: null })).toEqual([]);
+    });
+
+    it("finds a member's newest check-in after an instant, and inserts one, returned whole", async () => {
+      const { a, all } = await sheet();
+      const newestOfA = all.find((c) => c.memberId === a.id)!;
+      expect(await data.lastCheckInSince(a.id, at(5))).toEqual(newestOfA);
+      expect(await data.lastCheckInSince(a.id, at(6))).toBeUndefined();
+      const row = await data.insertCheckIn({ memberId: a.id, at: at(20), door: 'Front', method: 'SESSION' });
+      expect(row).toEqual({ id: row.id, memberId: a.id, at: at(20), door: 'Front', method: 'SESSION' });
+      expect(row.id).toBeGreaterThan(all[0]!.id);
+      expect(await data.lastCheckInSince(a.id, at(6))).toEqual(row);
+    });
+  });
+
+  describe('sessions', () => {
+    it('stores a session once, records activity only over a row still there and still the member’s, and deletes them', async () => {
+      const m = await member('s@keycard.test');
+      const other = await member('o@keycard.test');
+      const record = { key: 'k1', memberId: m.id, data: '{"n":1}', expiresAt: T0 + 1_000 };
+      await data.insertSession(record);
+      expect(await data.sessionByKey('k1')).toEqual({ data: '{"n":1}', expiresAt: T0 + 1_000 });
+      // A row already under the key is left alone.
+      await data.insertSession({ ...record, data: '{"n":"other"}' });
+      expect(await data.sessionByKey('k1')).toEqual({ data: '{"n":1}', expiresAt: T0 + 1_000 });
+      expect(await data.recordSessionActivity({ ...record, data: '{"n":2}', expiresAt: T0 + 2_000 })).toBe(true);
+      expect(await data.sessionByKey('k1')).toEqual({ data: '{"n":2}', expiresAt: T0 + 2_000 });
+      expect(await data.recordSessionActivity({ ...record, memberId: other.id, data: '{"n":3}' })).toBe(false);
+      await data.deleteSession('k1');
+      expect(await data.recordSessionActivity({ ...record, data: '{"n":4}' })).toBe(false);
+      expect(await data.sessionByKey('k1')).toBeUndefined();
+
+      await data.insertSession({ key: 'm1', memberId: m.id, data: '{}', expiresAt: T0 });
+      await data.insertSession({ key: 'm2', memberId: m.id, data: '{}', expiresAt: T0 + 5_000 });
+      await data.insertSession({ key: 'o1', memberId: other.id, data: '{}', expiresAt: T0 });
+      await data.insertSession({ key: 'o2', memberId: other.id, data: '{}', expiresAt: T0 + 5_000 });
+      expect(await data.deleteSessionsOf(m.id)).toBe(2);
+      expect(await data.deleteSessionsOf(m.id)).toBe(0);
+      await data.deleteExpiredSessions(T0);
+      expect(await data.sessionByKey('o1')).toBeUndefined();
+      expect(await data.sessionByKey('o2')).toEqual({ data: '{}', expiresAt: T0 + 5_000 });
+    });
+  });
+
+  describe('refresh tokens', () => {
+    const token = (memberId: number, values: Partial<NewRefreshToken> & Pick<NewRefreshToken, 'tokenHash' | 'familyId'>): NewRefreshToken => ({
+      familyHash: `fh:${values.familyId}`,
+      credentialVersion: 0,
+      memberId,
+      parentId: null,
+      issuedAt: at(0),
+      expiresAt: at(60),
+      ...values,
+    });
+
+    it('reads, spends, chains and prunes a family', async () => {
+      const m = await member('r@keycard.test');
+      await data.insertRefresh(token(m.id, { tokenHash: 't1', familyId: 'F' }));
+      const t1 = (await data.refreshByHash('t1'))!;
+      expect(t1).toEqual({ id: t1.id, tokenHash: 't1', familyId: 'F', familyHash: 'fh:F', memberId: m.id, parentId: null, issuedAt: at(0), expiresAt: at(60), spentAt: null, revokedAt: null, credentialVersion: 0 });
+      expect(await data.refreshByHash('nope')).toBeUndefined();
+      expect(await data.liveRefreshMember('t1', at(1))).toBe(m.id);
+      expect(await data.liveRefreshMember('t1', at(60))).toBeUndefined();
+      expect(await data.familyByHash('fh:F')).toBe('F');
+      expect(await data.familyByHash('fh:none')).toBeUndefined();
+      expect(await data.familyOfToken('t1', null)).toBe('F');
+      expect(await data.familyOfToken('unknown', 'fh:F')).toBe('F');
+      expect(await data.familyOfToken('unknown', null)).toBeUndefined();
+      expect(await data.refreshChild(t1.id)).toBeUndefined();
+
+      await data.spendRefresh(t1.id, at(2));
+      expect(await data.liveRefreshMember('t1', at(3))).toBeUndefined();
+      await data.insertRefresh(token(m.id, { tokenHash: 't2', familyId: 'F', parentId: t1.id, issuedAt: at(2) }));
+      const t2 = (await data.refreshChild(t1.id))!;
+      expect(t2).toMatchObject({ tokenHash: 't2', parentId: t1.id, spentAt: null });
+      await data.spendRefresh(t2.id, at(3));
+      await data.insertRefresh(token(m.id, { tokenHash: 't3', familyId: 'F', parentId: t2.id, issuedAt: at(3) }));
+      const t3 = (await data.refreshByHash('t3'))!;
+      // The chain keeps the newest and its parent; a row without the family hash (written before there was one) stays.
+      await data.insertRefresh(token(m.id, { tokenHash: 'old', familyId: 'F', familyHash: null as unknown as string }));
+      await data.pruneChain('F', t2.id);
+      expect(await data.refreshByHash('t1')).toBeUndefined();
+      expect(await data.refreshByHash('t2')).toBeDefined();
+      expect(await data.refreshByHash('t3')).toEqual(t3);
+      expect(await data.refreshByHash('old')).toBeDefined();
+
+      await data.rebindFamily(m.id, 'F', 7);
+      expect((await data.refreshByHash('t3'))!.credentialVersion).toBe(7);
+      await data.rebindFamily(m.id + 100, 'F', 9);
+      expect((await data.refreshByHash('t3'))!.credentialVersion).toBe(7);
+    });
+
+    it("lists a member's live families, most recently used first, and deletes families by member, by id or all but some", async () => {
+      const m = await member('f@keycard.test');
+      const other = await member('g@keycard.test');
+      await data.insertRefresh(token(m.id, { tokenHash: 'a', familyId: 'A', issuedAt: at(1) }));
+      await data.insertRefresh(token(m.id, { tokenHash: 'b', familyId: 'B', issuedAt: at(3) }));
+      await data.insertRefresh(token(m.id, { tokenHash: 'c', familyId: 'C', issuedAt: at(2) }));
+      await data.insertRefresh(token(m.id, { tokenHash: 'd', familyId: 'D', issuedAt: at(3) }));
+      await data.insertRefresh(token(m.id, { tokenHash: 'e', familyId: 'E', issuedAt: at(4), expiresAt: at(5) }));
+      await data.insertRefresh(token(other.id, { tokenHash: 'x', familyId: 'X', issuedAt: at(9) }));
+      // Same instant: the later row first.
+      expect(await data.liveFamilies(m.id, at(10), 10)).toEqual(['D', 'B', 'C', 'A']);
+      expect(await data.liveFamilies(m.id, at(4), 10)).toEqual(['E', 'D', 'B', 'C', 'A']);
+      expect(await data.liveFamilies(m.id, at(10), 2)).toEqual(['D', 'B']);
+
+      await data.deleteFamily('A', other.id);
+      expect(await data.refreshByHash('a')).toBeDefined();
+      await data.deleteFamily('A', m.id);
+      expect(await data.refreshByHash('a')).toBeUndefined();
+      await data.deleteFamily('B');
+      expect(await data.refreshByHash('b')).toBeUndefined();
+
+      await data.deleteFamiliesBut(m.id, ['C']);
+      expect(await data.liveFamilies(m.id, at(0), 10)).toEqual(['C']);
+      expect(await data.refreshByHash('x')).toBeDefined();
+      await data.insertRefresh(token(m.id, { tokenHash: 'c2', familyId: 'C2' }));
+      expect(await data.deleteFamiliesOf(m.id, 'C')).toBe(1);
+      expect(await data.deleteFamiliesOf(m.id)).toBe(1);
+      await data.deleteFamiliesBut(other.id, []);
+      expect(await data.refreshByHash('x')).toBeUndefined();
+    });
+
+    it('sweeps the expired and the revoked', async () => {
+      const m = await member('d@keycard.test');
+      await data.insertRefresh(token(m.id, { tokenHash: 'expired', familyId: 'A', expiresAt: at(5) }));
+      await data.insertRefresh(token(m.id, { tokenHash: 'live', familyId: 'B', expiresAt: at(50) }));
+      await data.deleteDeadRefreshTokens(at(5));
+      expect(await data.refreshByHash('expired')).toBeUndefined();
+      expect(await data.refreshByHash('live')).toBeDefined();
+    });
+  });
+
+  describe('the login throttle', () => {
+    it('counts failures by email or address after an instant, finds the n-th newest, and deletes them', async () => {
+      const ids: number[] = [];
+      for (const [email, address, t] of [
+        ['a@keycard.test', '10.0.0.1', 100],
+        ['a@keycard.test', '10.0.0.2', 300],
+        ['a@keycard.test', '10.0.0.1', 200],
+        ['b@keycard.test', '10.0.0.1', 300],
+      ] as const) {
+        ids.push(await data.insertFailure({ email, address, at: T0 + t }));
+      }
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect(new Set(ids).size).toBe(4);
+      expect(await data.countFailures('email', 'a@keycard.test', T0)).toBe(3);
+      expect(await data.countFailures('email', 'a@keycard.test', T0 + 100)).toBe(2);
+      expect(await data.countFailures('address', '10.0.0.1', T0)).toBe(3);
+      expect(await data.countFailures('email', 'nobody@keycard.test', 0)).toBe(0);
+      expect(await data.nthNewestFailureAt('email', 'a@keycard.test', T0, 1)).toBe(T0 + 300);
+      expect(await data.nthNewestFailureAt('email', 'a@keycard.test', T0, 2)).toBe(T0 + 200);
+      expect(await data.nthNewestFailureAt('address', '10.0.0.1', T0, 1)).toBe(T0 + 300);
+      expect(await data.nthNewestFailureAt('email', 'a@keycard.test', T0, 4)).toBeUndefined();
+
+      await data.deleteFailure(ids[1]!);
+      expect(await data.nthNewestFailureAt('email', 'a@keycard.test', T0, 1)).toBe(T0 + 200);
+      await data.deleteFailuresBefore(T0 + 100);
+      expect(await data.countFailures('address', '10.0.0.1', 0)).toBe(2);
+      await data.deleteFailuresOf('a@keycard.test');
+      expect(await data.countFailures('email', 'a@keycard.test', 0)).toBe(0);
+      expect(await data.countFailures('email', 'b@keycard.test', 0)).toBe(1);
+    });
+  });
+
+  describe('rate limits', () => {
+    /** The store's Drizzle client and table, as rate-limiter-flexible uses them: awaited, on either engine. */
+    const store = () => data.rateLimitStore as { storeClient: { insert(table: unknown): { values(rows: unknown[]): PromiseLike<unknown> } }; schema: unknown };
+
+    it('sweeps expired counters a batch at a time, leaving the live and the unbounded', async () => {
+      const now = new Date(T0);
+      const rows = [
+        ...Array.from({ length: 5 }, (_, i) => ({ key: `old:${i}`, points: 1, expire: new Date(T0 - 1_000 * i) })),
+        { key: 'live', points: 1, expire: new Date(T0 + 1_000) },
+        { key: 'forever', points: 1, expire: null },
+      ];
+      await store().storeClient.insert(store().schema).values(rows);
+      expect(await data.deleteExpiredRateLimits(now, 2)).toBe(2);
+      expect(await data.deleteExpiredRateLimits(now, 2)).toBe(2);
+      expect(await data.deleteExpiredRateLimits(now, 2)).toBe(1);
+      expect(await data.deleteExpiredRateLimits(now, 2)).toBe(0);
+      expect(await data.deleteExpiredRateLimits(new Date(T0 + 1_000), 10)).toBe(1);
+    });
+
+    it("is a store rate-limiter-flexible counts in", async () => {
+      const limiter = new RateLimiterDrizzle({ ...data.rateLimitStore, keyPrefix: 'test', points: 2, duration: 60, clearExpiredByTimeout: false } as never);
+      await limiter.consume('someone');
+      const second = await limiter.consume('someone');
+      expect(second.remainingPoints).toBe(0);
+      await expect(limiter.consume('someone')).rejects.toMatchObject({ remainingPoints: 0 });
+      expect((await limiter.consume('someone else')).remainingPoints).toBe(1);
+    });
+  });
+
+  describe("Keycard's secrets", () => {
+    it('keeps the first value stored under a name', async () => {
+      expect(await data.secret('pairwise')).toBeUndefined();
+      await data.insertSecretIfAbsent('pairwise', 'first', at(0));
+      await data.insertSecretIfAbsent('pairwise', 'second', at(1));
+      expect(await data.secret('pairwise')).toBe('first');
+    });
+  });
+
+  describe('atomic steps', () => {
+    it('commit together, seeing their own writes, and answer with the script’s result', async () => {
+      const result = await data.atomically(function* (q: GymQueries) {
+        const m = yield* step(q.insertMember({ email: 'tx@keycard.test', name: 'Tx', passwordHash: 'x', createdAt: at(0) }));
+        yield* step(q.insertSession({ key: 'tx', memberId: m!.id, data: '{}', expiresAt: T0 }));
+        // The statements the pool runs prepared run inside the transaction too, on its connection.
+        const seen = yield* step(q.memberById(m!.id));
+        const many = yield* step(q.membersByIds([m!.id]));
+        const session = yield* step(q.sessionByKey('tx'));
+        const active = yield* step(q.recordSessionActivity({ key: 'tx', memberId: m!.id, data: '{"a":1}', expiresAt: T0 + 1 }));
+        const sheet = yield* step(q.checkInSheet({ memberId: m!.id, beforeId: null, limit: 5 }));
+        return { id: m!.id, seen: seen?.email, many: many.length, session, active, sheet };
+      });
+      expect(result).toEqual({ id: result.id, seen: 'tx@keycard.test', many: 1, session: { data: '{}', expiresAt: T0 }, active: true, sheet: [] });
+      expect(await data.sessionByKey('tx')).toEqual({ data: '{"a":1}', expiresAt: T0 + 1 });
+    });
+
+    it('leave nothing behind when they throw after a write', async () => {
+      const failing = () =>
+        data.atomically(function* (q: GymQueries) {
+          const m = yield* step(q.insertMember({ email: 'gone@keycard.test', name: 'Gone', passwordHash: 'x', createdAt: at(0) }));
+          yield* step(q.insertFailure({ email: 'gone@keycard.test', address: '10.0.0.9', at: T0 }));
+          yield* step(q.bumpCredentialVersion(m!.id));
+          throw new Error('changed its mind');
+        });
+      await expect((async () => failing())()).rejects.toThrow('changed its mind');
+      expect(await data.memberByEmail('gone@keycard.test')).toBeUndefined();
+      expect(await data.hasMembers()).toBe(false);
+      expect(await data.countFailures('email', 'gone@keycard.test', 0)).toBe(0);
+    });
+
+    it('decide on what they read as if they ran alone: concurrent read-then-write steps stop exactly at the limit', async () => {
+      const LIMIT = 3;
+      let runs = 0;
+      const attempt = (n: number) =>
+        data.atomically(function* (q: GymQueries) {
+          runs++;
+          const failures = yield* step(q.countFailures('email', 'race@keycard.test', 0));
+          if (failures >= LIMIT) return false;
+          yield* step(q.insertFailure({ email: 'race@keycard.test', address: `10.0.1.${n}`, at: T0 + n }));
+          return true;
+        });
+      const results = await Promise.all(Array.from({ length: 10 }, (_, n) => attempt(n)));
+      expect(results.filter(Boolean)).toHaveLength(LIMIT);
+      expect(await data.countFailures('email', 'race@keycard.test', 0)).toBe(LIMIT);
+      // Each step ran at least once; on PostgreSQL some may have run again after losing a race.
+      expect(runs).toBeGreaterThanOrEqual(10);
+    });
+  });
+}
