@@ -10,18 +10,16 @@ import { Sessions } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
 import type { Config } from './config.js';
 import { createContext, type Context, type Services } from './context.js';
-import type { GymDatabase } from './db/client.js';
-import { createQueries } from './db/queries.js';
+import type { GymData } from './db/data.js';
 import { getOrCreateSecret } from './db/secrets.js';
 import { buildSchema } from './schema.js';
 import { scheduleChores } from './shared/housekeeping.js';
 import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
-import { sqliteHealth } from './shared/sqlite.js';
 
 export interface AppOptions {
   config: Config;
-  database: GymDatabase;
+  database: GymData;
   /** The signing keys: main loads them from KEYS_DIR (making one in development). */
   keyRing: KeyRing;
   logger?: Logger;
@@ -58,16 +56,16 @@ mutation CheckIn {
 export async function createApp({ config, database, keyRing, logger }: AppOptions): Promise<KeycardApp> {
   const log = logger ?? createLogger(config.logLevel);
   if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
-  const { db } = database;
+  const data = database;
   await prepareDummyHash();
   const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
-  const refreshTokens = new RefreshTokens(db, {
+  const refreshTokens = new RefreshTokens(data, {
     ttlMs: config.refreshTokenTtlMs,
     graceMs: config.refreshReuseGraceMs,
     maxFamiliesPerMember: config.maxRefreshFamiliesPerMember,
   });
   const sessions = new Sessions({
-    db,
+    data,
     secrets: config.sessionSecrets,
     production: config.production,
     idleTimeoutMs: config.sessionIdleTimeoutMs,
@@ -77,13 +75,12 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     issuer: config.publicUrl,
     ttlMs: config.partnerTokenTtlMs,
     partners: config.partners,
-    pairwiseSecret: config.pairwiseSecret ?? getOrCreateSecret(db, 'pairwise-subject'),
+    pairwiseSecret: config.pairwiseSecret ?? (await getOrCreateSecret(data, 'pairwise-subject')),
   });
-  const throttle = new LoginThrottle(db, config.login);
-  const rateLimits = new RateLimits(db, config.rateLimits);
+  const throttle = new LoginThrottle(data, config.login);
+  const rateLimits = new RateLimits(data, config.rateLimits);
   const services: Services = {
-    db,
-    queries: createQueries(db),
+    data,
     config,
     throttle,
     rateLimits,
@@ -96,13 +93,23 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     log,
   };
 
-  // Housekeeping: pick up keys added by keys:rotate (a bad file is logged by name and skipped), drop dead rows.
+  // Every process keeps its own copy of the key ring: each reads KEYS_DIR again, so a key added by keys:rotate on any
+  // instance sharing the folder signs everywhere within the interval (and verifies at once: see reloadForUnknownKid).
+  // A bad file is logged by name and skipped.
+  const stopKeyReload = scheduleChores(
+    { 'reload signing keys': () => keyRing.reload((file, problem) => log.warn({ file, problem }, 'skipping a file in KEYS_DIR that is not a usable key')) },
+    log,
+    config.keysReloadIntervalMs,
+  );
+  // Dead rows are dropped by every process: each sweep is one idempotent DELETE of rows past their deadline (the rate
+  // limits' in batches), so instances sweeping at once only find less to delete, and correctness never depends on a
+  // sweep (every read checks the deadline itself).
   const stopChores = scheduleChores(
     {
-      'reload signing keys': () => keyRing.reload((file, problem) => log.warn({ file, problem }, 'skipping a file in KEYS_DIR that is not a usable key')),
       'sweep login throttle': () => throttle.sweep(),
       'sweep rate limits': () => rateLimits.sweep(),
       'sweep refresh tokens': () => refreshTokens.sweep(),
+      'sweep sessions': () => sessions.sweep(),
     },
     log,
   );
@@ -115,7 +122,7 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     schema: buildSchema(),
     // Sandbox sends the session cookie back, so signing in with mode: SESSION works there.
     sandbox: { document: SANDBOX_DOCUMENT, includeCookies: true },
-    healthy: sqliteHealth(database.sqlite),
+    healthy: () => data.healthy(),
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     routes: (app) => {
@@ -132,8 +139,8 @@ export async function createApp({ config, database, keyRing, logger }: AppOption
     },
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),
     onClose: () => {
+      stopKeyReload();
       stopChores();
-      sessions.close();
     },
   });
   return { ...service, services };

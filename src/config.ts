@@ -2,6 +2,7 @@ import proxyaddr from 'proxy-addr';
 import { clip } from './shared/text.js';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { isPostgresUrl } from './shared/postgres.js';
 import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, withoutEmpty } from './shared/env.js';
 import type { HttpLimits } from './shared/server.js';
 import type { RateLimitRules } from './auth/rate-limits.js';
@@ -13,9 +14,12 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port(4000),
   DATABASE_URL: z.string().min(1, 'must not be empty').default('./data/keycard.sqlite'),
+  DATABASE_POOL_SIZE: positiveInt(10),
+  WEB_CONCURRENCY: positiveInt(1),
   PUBLIC_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
   SESSION_SECRET: list,
   KEYS_DIR: z.string().min(1).default('./data/keys'),
+  KEYS_RELOAD_INTERVAL: duration('1m'),
   ACCESS_TOKEN_TTL: duration('15m'),
   REFRESH_TOKEN_TTL: duration('30d'),
   SESSION_IDLE_TIMEOUT: duration('30m'),
@@ -50,11 +54,18 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   production: boolean;
   port: number;
+  /** A SQLite file (or `:memory:`), or a `postgres://` / `postgresql://` URL. */
   databaseUrl: string;
+  /** PostgreSQL connections per process. */
+  databasePoolSize: number;
+  /** Worker processes serving the gym on one port (more than one needs PostgreSQL). */
+  webConcurrency: number;
   publicUrl: string;
   /** The first signs new session cookies; all of them verify (rotation). Empty until resolved at boot in development. */
   sessionSecrets: string[];
   keysDir: string;
+  /** How often KEYS_DIR is read again for keys added by keys:rotate (on any instance sharing the folder). */
+  keysReloadIntervalMs: number;
   accessTokenTtlMs: number;
   refreshTokenTtlMs: number;
   sessionIdleTimeoutMs: number;
@@ -148,9 +159,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!parsePartners(e.PARTNERS)) {
       problems.push('PARTNERS: must be audience=scope[ scope...] entries separated by commas, e.g. pool=pool:swim');
     }
-    // A PostgreSQL URL must never be taken for a SQLite file name: that would quietly create a file named after it.
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(e.DATABASE_URL)) {
-      problems.push('DATABASE_URL: the server runs on a SQLite file (a path, or :memory:) for now; `npm run db:copy` already carries a SQLite database over to PostgreSQL');
+    // Any other URL must never be taken for a SQLite file name: that would quietly create a file named after it.
+    const postgres = isPostgresUrl(e.DATABASE_URL);
+    if (!postgres && /^[a-z][a-z0-9+.-]*:\/\//i.test(e.DATABASE_URL)) {
+      problems.push('DATABASE_URL: must be a SQLite file (a path, or :memory:) or a postgres:// or postgresql:// URL');
+    }
+    // Workers on one SQLite file would wait on each other's write lock with their event loops blocked, and only
+    // PostgreSQL carries events between processes.
+    if (!postgres && e.WEB_CONCURRENCY > 1) {
+      problems.push(`WEB_CONCURRENCY: ${e.WEB_CONCURRENCY} workers need PostgreSQL (DATABASE_URL=postgres://...); on SQLite, Keycard runs one process`);
     }
     const trustProblem = trustProxyProblem(parseTrustProxy(e.TRUST_PROXY));
     if (trustProblem) problems.push(`TRUST_PROXY: ${trustProblem}`);
@@ -166,9 +183,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     production,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    webConcurrency: e.WEB_CONCURRENCY,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     sessionSecrets: e.SESSION_SECRET,
     keysDir: e.KEYS_DIR,
+    keysReloadIntervalMs: e.KEYS_RELOAD_INTERVAL,
     accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
     sessionIdleTimeoutMs: e.SESSION_IDLE_TIMEOUT,

@@ -8,19 +8,18 @@ import type { SessionControl, Sessions } from './auth/sessions.js';
 import type { LoginThrottle } from './auth/throttle.js';
 import type { AuthFailure, GymStrategy, Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
-import type { Db } from './db/client.js';
+import type { GymData } from './db/data.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
-import type { Queries } from './db/queries.js';
 import type { GuardContext } from './shared/directive.js';
 import type { RequestLog } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
-import { authenticate } from './shared/strategies.js';
+import { authenticate, type Authentication } from './shared/strategies.js';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.js';
 
 /** What lives as long as the server: built once in createApp and shared by every request. */
 export interface Services {
-  db: Db;
-  /** The hot statements, prepared once. */
-  queries: Queries;
+  /** The gym's database, on the engine DATABASE_URL names: every statement and atomic step goes through it. */
+  data: GymData;
   config: Config;
   throttle: LoginThrottle;
   /** Sign-ups per address; logins, refreshes, check-ins and current-password checks per member. */
@@ -82,8 +81,17 @@ class RequestContext implements Context {
 
 /** Builds the context of one HTTP request: fresh loaders, then the strategies in order decide the viewer. */
 export async function createContext(services: Services, req: Request, res: Response, requestLog: RequestLog): Promise<Context> {
-  const loaders = createLoaders(services.db, services.queries);
-  const { viewer, failure } = await authenticate(req, services.strategies, { loaders });
+  const loaders = createLoaders(services.data);
+  let authenticated: Authentication<Viewer>;
+  try {
+    authenticated = await authenticate(req, services.strategies, { loaders });
+  } catch (err) {
+    // A session or strict token is read from the database: during an outage the request ends with 503 and
+    // Retry-After, not as a server fault.
+    if (isDatabaseUnavailable(err)) throw new DatabaseUnavailableError();
+    throw err;
+  }
+  const { viewer, failure } = authenticated;
   requestLog.viewer = viewer;
   return new RequestContext(viewer, failure, services, loaders, requestLog, req, res);
 }

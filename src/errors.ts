@@ -13,6 +13,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   MEMBERSHIP_INACTIVE: 'MEMBERSHIP_INACTIVE',
   OUTSIDE_PLAN_HOURS: 'OUTSIDE_PLAN_HOURS',
+  /** The database cannot be reached right now (PostgreSQL down, restarting, or out of connections): try again. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -76,6 +78,20 @@ export class RateLimitedError extends KeycardError {
     message = 'Too many failed sign-in attempts; try again later',
   ) {
     super(message, ErrorCode.RATE_LIMITED, { retryAfterSeconds });
+  }
+}
+
+/**
+ * The database cannot be reached (see {@link isDatabaseUnavailable}): the client did nothing wrong and may try again.
+ * Thrown while authenticating a request it ends the request with HTTP 503 and Retry-After; from a resolver it is that
+ * field's error.
+ */
+export class DatabaseUnavailableError extends KeycardError {
+  constructor() {
+    super('The gym cannot reach its database right now; try again shortly', ErrorCode.SERVICE_UNAVAILABLE, {
+      retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS,
+      http: { status: 503, headers: new Map([['retry-after', String(DATABASE_RETRY_AFTER_SECONDS)]]) },
+    });
   }
 }
 
@@ -195,6 +211,10 @@ export function createFormatError(log: (error: unknown) => void, options: { expo
       (original instanceof GraphQLError && typeof code === 'string' && PASSING_CODES.has(code));
     if (passes) return withClippedMessage(withoutStack(asBadUserInput(formatted, error) ?? formatted));
     log(original);
+    if (isDatabaseUnavailable(original)) {
+      const { message, extensions } = new DatabaseUnavailableError();
+      return { message, ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: extensions.code, retryAfterSeconds: extensions.retryAfterSeconds } };
+    }
     return {
       message: 'Internal server error',
       ...(formatted.locations ? { locations: formatted.locations } : {}),
@@ -202,6 +222,29 @@ export function createFormatError(log: (error: unknown) => void, options: { expo
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };
+}
+
+/** What a client is told to wait: about how long a PostgreSQL restart or failover takes. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** Socket errors that mean the database server is gone or unreachable, not that a query was wrong. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** node-postgres's own words when it cannot get or keep a connection (it gives these errors no code). */
+const CONNECTION_LOST = /timeout exceeded when trying to connect|Connection terminated|Connection ended|Query read timeout/;
+
+/**
+ * Whether an error (or one it was caused by: Drizzle wraps the driver's) says the database cannot be reached: a socket
+ * error, SQLSTATE class 08 (connection exception), 57P01-57P03 (the server shutting down or starting), 53300 (too many
+ * connections), or node-postgres giving up on a connection. Such a request is answered SERVICE_UNAVAILABLE, not a
+ * generic internal error: the client did nothing wrong and may try again.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause ?? (e as { originalError?: unknown }).originalError, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNREACHABLE.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300')) return true;
+    if (CONNECTION_LOST.test(e.message)) return true;
+  }
+  return false;
 }
 
 /** graphql-js's words when a request's variables hold more errors than it reports (50). */

@@ -5,6 +5,14 @@ import { defineConfig } from 'vitest/config';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
+const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL?.trim();
+
+/**
+ * Integration files that do not run again on PostgreSQL: each already covers the engines it is about (the data layer's
+ * shared suite runs both; the migrations, the copy and the cluster tests are PostgreSQL's own), or reads SQLite itself
+ * (the fuzzer's "nothing changed" fingerprint), or starts real servers on SQLite files (startup).
+ */
+const ENGINE_SPECIFIC = ['gym-data', 'pg-migrations', 'db-copy', 'fuzz', 'startup', 'processes'].map((name) => `test/integration/${name}.test.ts`);
 
 export default defineConfig({
   root,
@@ -14,11 +22,28 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Each file starts its own servers on port 0 over its own in-memory database; two cores run two files at a time.
+    // Each file starts its own servers on port 0 over its own database; two cores run two files at a time.
     pool: 'forks',
+    projects: [
+      // Everything, the gym on SQLite (in memory): what `npm test` needs nothing else for.
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      // The integration suite again, every gym on a PostgreSQL database of its own, when TEST_DATABASE_URL names a server.
+      ...(TEST_DATABASE_URL
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'postgres',
+                include: ['test/integration/**/*.test.ts'],
+                exclude: ENGINE_SPECIFIC,
+                env: { KEYCARD_TEST_ENGINE: 'postgres' },
+              },
+            },
+          ]
+        : []),
+    ],
   },
 });

@@ -1,6 +1,5 @@
-import { eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { members, type MemberRow } from '../db/schema.js';
+import type { GymQueries, MemberRow } from '../db/data.js';
+import { step, type Script } from '../db/steps.js';
 import { CredentialsChangedError } from '../errors.js';
 
 /**
@@ -13,11 +12,11 @@ export function stillHolds<M extends Pick<MemberRow, 'status' | 'tokenVersion'>>
 }
 
 /**
- * The same rule, read inside the transaction that starts a family or a session: CredentialsChangedError unless the
+ * The same rule, read inside the atomic step that starts a family or a session: CredentialsChangedError unless the
  * member still holds `version`, so an end of credentials either comes first (and the start is refused) or after (and
  * ends what was started).
  */
-export function assertStillHolds(tx: Pick<Db, 'select'>, memberId: number, version: number | undefined): void {
-  const member = tx.select({ status: members.status, tokenVersion: members.tokenVersion }).from(members).where(eq(members.id, memberId)).get();
+export function* assertStillHolds(q: GymQueries, memberId: number, version: number | undefined): Script<void> {
+  const member = yield* step(q.memberStanding(memberId));
   if (!stillHolds(member, version)) throw new CredentialsChangedError();
 }

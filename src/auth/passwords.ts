@@ -44,16 +44,37 @@ const hashing = pLimit(HASHING_SLOTS);
 /** How many password checks may wait for a slot: about a second of work. Past that, callers are turned away. */
 const MAX_WAITING = 32 * HASHING_SLOTS;
 
-/**
- * Refuses a new password check while the queue is full (RATE_LIMITED, retry in a second), so a flood of sign-ins
- * cannot make everyone's wait unbounded. Called before anything about the account is read, so it answers the same
- * for every email.
- */
-export function ensureHashingCapacity(): void {
-  if (hashing.pendingCount >= MAX_WAITING) throw new RateLimitedError(1, 'The front desk is busy; try again in a moment');
+/** Password checks admitted but not yet queued for a slot: they are reading the account or the throttle meanwhile. */
+let reserved = 0;
+
+/** A place in the hashing queue, held from admission until the hash is queued (or the request ends first). */
+export interface HashingSlot {
+  /** Gives the place back; idempotent. Hashing with the slot gives it back as the hash joins the queue. */
+  release(): void;
 }
 
-export function hashPassword(password: string): Promise<string> {
+/**
+ * Admits a password check, or refuses it while the queue is full (RATE_LIMITED, retry in a second), so a flood of
+ * sign-ins cannot make everyone's wait unbounded. Called before anything about the account is read, so it answers the
+ * same for every email. Admission holds a place from then on: a request that awaits its database between admission and
+ * hashing (every request, on PostgreSQL) still counts, so a flood is refused at the door rather than let in to pile up
+ * behind it. Release the slot in a `finally`.
+ */
+export function reserveHashing(): HashingSlot {
+  if (hashing.pendingCount + reserved >= MAX_WAITING) throw new RateLimitedError(1, 'The front desk is busy; try again in a moment');
+  reserved++;
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      reserved--;
+    },
+  };
+}
+
+export function hashPassword(password: string, slot?: HashingSlot): Promise<string> {
+  slot?.release();
   return hashing(() => hash(password, ARGON2ID));
 }
 
@@ -70,7 +91,8 @@ export async function prepareDummyHash(): Promise<void> {
  * Verifies a password against a stored hash; with no hash (unknown email) it still spends one verification
  * against a dummy, so response time does not tell whether an account exists.
  */
-export async function verifyPassword(storedHash: string | null, password: string): Promise<boolean> {
+export async function verifyPassword(storedHash: string | null, password: string, slot?: HashingSlot): Promise<boolean> {
+  slot?.release();
   if (password.length > PASSWORD_MAX_LENGTH * 4) return false;
   if (storedHash === null) {
     await prepareDummyHash();

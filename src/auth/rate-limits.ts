@@ -1,7 +1,6 @@
-import { inArray, lte } from 'drizzle-orm';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiterDrizzle, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Db } from '../db/client.js';
-import { rateLimits } from '../db/schema.js';
+import type { GymData } from '../db/data.js';
 import { RateLimitedError } from '../errors.js';
 
 /** The limits besides the login throttle, each a number of actions per window, per key. */
@@ -42,20 +41,19 @@ const MESSAGES: Record<RateLimitName, string> = {
 
 /**
  * Fixed-window rate limits, counted in the database (rate-limiter-flexible's Drizzle store, one atomic upsert per
- * action), so they hold across restarts, processes and requests running at once. Over a limit: RATE_LIMITED with
+ * action, on either engine), so they hold across restarts, processes and requests running at once. Over a limit: RATE_LIMITED with
  * `retryAfterSeconds`.
  */
 export class RateLimits {
   private readonly limiters: Record<RateLimitName, RateLimiterDrizzle>;
 
   constructor(
-    private readonly db: Db,
+    private readonly data: GymData,
     private readonly rules: RateLimitRules,
   ) {
     const limiter = (name: RateLimitName) =>
       new RateLimiterDrizzle({
-        storeClient: db,
-        schema: rateLimits,
+        ...data.rateLimitStore,
         keyPrefix: name,
         points: rules[name].points,
         duration: rules[name].windowMs / 1000,
@@ -93,17 +91,7 @@ export class RateLimits {
    * Drops counters whose window has passed, a batch at a time with the event loop free in between, however many a
    * flood left behind.
    */
-  sweep(now = Date.now()): void {
-    const batch = this.db.select({ key: rateLimits.key }).from(rateLimits).where(lte(rateLimits.expire, new Date(now))).limit(SWEEP_BATCH);
-    const deleted = this.db.delete(rateLimits).where(inArray(rateLimits.key, batch)).run().changes;
-    if (deleted === SWEEP_BATCH) {
-      setImmediate(() => {
-        try {
-          this.sweep(now);
-        } catch {
-          // The database closed meanwhile (shutdown): the next start sweeps again.
-        }
-      });
-    }
+  async sweep(now = Date.now()): Promise<void> {
+    while ((await this.data.deleteExpiredRateLimits(new Date(now), SWEEP_BATCH)) === SWEEP_BATCH) await yieldToEventLoop();
   }
 }

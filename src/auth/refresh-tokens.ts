@@ -1,7 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { and, desc, eq, gt, isNotNull, isNull, lt, lte, ne, notInArray, or } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { members, refreshTokens, type MemberRow } from '../db/schema.js';
+import type { GymData, GymQueries, MemberRow } from '../db/data.js';
+import { step, thenStep, type Script, type Step } from '../db/steps.js';
 import { assertStillHolds, stillHolds } from './credential-version.js';
 
 /** A prefix makes a leaked refresh token easy for secret scanners (and people) to recognise. */
@@ -66,182 +65,123 @@ interface Family {
  */
 export class RefreshTokens {
   constructor(
-    private readonly db: Db,
+    private readonly data: GymData,
     private readonly options: RefreshTokenOptions,
   ) {}
 
   /**
    * A new family for a fresh login, with its first token, if the member's credentials are still those the login
-   * checked (`credentialVersion`) and the member is active: checked and written in one immediate transaction, so a
-   * password change either sees this family (and revokes it) or this login sees the change (and is refused with
+   * checked (`credentialVersion`) and the member is active: checked and written in one atomic step, so a password
+   * change either sees this family (and revokes it) or this login sees the change (and is refused with
    * CredentialsChangedError).
    */
-  startFamily(memberId: number, credentialVersion: number, now = Date.now()): IssuedRefreshToken {
+  startFamily(memberId: number, credentialVersion: number, now = Date.now()): Step<IssuedRefreshToken> {
     const secret = randomBytes(16).toString('base64url');
     const family: Family = { id: randomUUID(), secret, hash: sha256(secret), credentialVersion };
-    return this.db.transaction(
-      (tx) => {
-        assertStillHolds(tx, memberId, credentialVersion);
-        const issued = this.insert(tx, memberId, family, null, now);
-        this.capFamilies(tx, memberId, now);
-        return issued;
-      },
-      { behavior: 'immediate' },
-    );
+    return this.data.atomically((q) => this.start(q, memberId, family, now));
+  }
+
+  private *start(q: GymQueries, memberId: number, family: Family, now: number): Script<IssuedRefreshToken> {
+    yield* assertStillHolds(q, memberId, family.credentialVersion);
+    const issued = yield* this.insert(q, memberId, family, null, now);
+    // Beyond the cap, the member's least recently used live families are revoked (the newest login always stays).
+    const keep = yield* step(q.liveFamilies(memberId, new Date(now), this.options.maxFamiliesPerMember));
+    yield* step(q.deleteFamiliesBut(memberId, keep));
+    return issued;
   }
 
   /**
    * The member a live refresh token (unspent, unexpired) belongs to, without spending it: the per-member refresh limit
    * is counted first. Null for any other token, so a leaked dead token cannot spend its owner's limit.
    */
-  memberOf(token: string, now = Date.now()): number | null {
+  memberOf(token: string, now = Date.now()): Step<number | null> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return null;
-    const row = this.db
-      .select({ memberId: refreshTokens.memberId })
-      .from(refreshTokens)
-      .where(
-        and(
-          eq(refreshTokens.tokenHash, sha256(token)),
-          isNull(refreshTokens.spentAt),
-          isNull(refreshTokens.revokedAt),
-          gt(refreshTokens.expiresAt, new Date(now)),
-        ),
-      )
-      .get();
-    return row?.memberId ?? null;
+    return thenStep(this.data.liveRefreshMember(sha256(token), new Date(now)), (memberId) => memberId ?? null);
   }
 
   /**
-   * Spends `token` and issues its successor, in one immediate transaction: of two concurrent uses exactly one wins,
-   * even across processes sharing the database file.
+   * Spends `token` and issues its successor, in one atomic step: of two concurrent uses exactly one wins, even
+   * across processes sharing the database.
    */
-  rotate(token: string, now = Date.now()): RotateResult {
+  rotate(token: string, now = Date.now()): Step<RotateResult> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return { ok: false, revokedFamily: false };
-    const tokenHash = sha256(token);
-    return this.db.transaction(
-      (tx): RotateResult => {
-        const row = tx.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).get();
-        if (!row) {
-          // Not a token on file: forged, long expired, or a spent token older than the chain keeps. The last is
-          // recognised by its family's secret, and is a reuse like any other.
-          const familyHash = familyHashOf(token);
-          const family = familyHash
-            ? tx
-                .select({ familyId: refreshTokens.familyId })
-                .from(refreshTokens)
-                .where(and(eq(refreshTokens.familyHash, familyHash), isNull(refreshTokens.revokedAt)))
-                .get()
-            : undefined;
-          if (!family) return { ok: false, revokedFamily: false };
-          this.revokeFamily(tx, family.familyId);
-          return { ok: false, revokedFamily: true };
-        }
-        if (row.revokedAt) return { ok: false, revokedFamily: false };
-        if (row.spentAt) {
-          const child = tx.select().from(refreshTokens).where(eq(refreshTokens.parentId, row.id)).get();
-          const wasNewest = Boolean(child && !child.spentAt && !child.revokedAt);
-          if (wasNewest && now - row.spentAt.getTime() <= this.options.graceMs) return { ok: false, revokedFamily: false };
-          this.revokeFamily(tx, row.familyId);
-          return { ok: false, revokedFamily: true };
-        }
-        if (row.expiresAt.getTime() <= now) return { ok: false, revokedFamily: false };
-        const member = tx.select().from(members).where(eq(members.id, row.memberId)).get();
-        // A suspended member, or a family begun before the member's credentials last ended: never again.
-        if (!stillHolds(member, row.credentialVersion)) {
-          this.revokeFamily(tx, row.familyId);
-          return { ok: false, revokedFamily: true };
-        }
-        tx.update(refreshTokens).set({ spentAt: new Date(now) }).where(eq(refreshTokens.id, row.id)).run();
-        let secret = FAMILY_PART.exec(token)?.[1];
-        if (!secret || !row.familyHash) {
-          // A family from before tokens carried a family secret: its tokens from now on carry one. Its older rows have
-          // no family hash and are never pruned, so reusing one of them is still recognised by its own hash.
-          secret = randomBytes(16).toString('base64url');
-        } else {
-          // The chain keeps the token just spent (for the grace rule) and its child; older ones are known by the family.
-          tx.delete(refreshTokens)
-            .where(and(eq(refreshTokens.familyId, row.familyId), lt(refreshTokens.id, row.id), isNotNull(refreshTokens.familyHash)))
-            .run();
-        }
-        const family: Family = { id: row.familyId, secret, hash: sha256(secret), credentialVersion: row.credentialVersion };
-        return { ok: true, member, refresh: this.insert(tx, member.id, family, row.id, now) };
-      },
-      { behavior: 'immediate' },
-    );
+    return this.data.atomically((q) => this.rotation(q, token, now));
+  }
+
+  private *rotation(q: GymQueries, token: string, now: number): Script<RotateResult> {
+    const row = yield* step(q.refreshByHash(sha256(token)));
+    if (!row) {
+      // Not a token on file: forged, long expired, or a spent token older than the chain keeps. The last is
+      // recognised by its family's secret, and is a reuse like any other.
+      const familyHash = familyHashOf(token);
+      const familyId = familyHash ? yield* step(q.familyByHash(familyHash)) : undefined;
+      if (!familyId) return { ok: false, revokedFamily: false };
+      yield* step(q.deleteFamily(familyId));
+      return { ok: false, revokedFamily: true };
+    }
+    if (row.revokedAt) return { ok: false, revokedFamily: false };
+    if (row.spentAt) {
+      const child = yield* step(q.refreshChild(row.id));
+      const wasNewest = Boolean(child && !child.spentAt && !child.revokedAt);
+      if (wasNewest && now - row.spentAt.getTime() <= this.options.graceMs) return { ok: false, revokedFamily: false };
+      yield* step(q.deleteFamily(row.familyId));
+      return { ok: false, revokedFamily: true };
+    }
+    if (row.expiresAt.getTime() <= now) return { ok: false, revokedFamily: false };
+    const member: MemberRow | undefined = yield* step(q.memberById(row.memberId));
+    // A suspended member, or a family begun before the member's credentials last ended: never again.
+    if (!stillHolds(member, row.credentialVersion)) {
+      yield* step(q.deleteFamily(row.familyId));
+      return { ok: false, revokedFamily: true };
+    }
+    yield* step(q.spendRefresh(row.id, new Date(now)));
+    let secret = FAMILY_PART.exec(token)?.[1];
+    if (!secret || !row.familyHash) {
+      // A family from before tokens carried a family secret: its tokens from now on carry one. Its older rows have
+      // no family hash and are never pruned, so reusing one of them is still recognised by its own hash.
+      secret = randomBytes(16).toString('base64url');
+    } else {
+      // The chain keeps the token just spent (for the grace rule) and its child; older ones are known by the family.
+      yield* step(q.pruneChain(row.familyId, row.id));
+    }
+    const family: Family = { id: row.familyId, secret, hash: sha256(secret), credentialVersion: row.credentialVersion };
+    return { ok: true, member, refresh: yield* this.insert(q, member.id, family, row.id, now) };
   }
 
   /** Revokes the family `token` belongs to (logout with a refresh token). True when there was one. */
-  revokeFamilyOf(token: string): boolean {
+  async revokeFamilyOf(token: string): Promise<boolean> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return false;
-    const familyHash = familyHashOf(token);
-    const row = this.db
-      .select({ familyId: refreshTokens.familyId })
-      .from(refreshTokens)
-      .where(or(eq(refreshTokens.tokenHash, sha256(token)), familyHash ? eq(refreshTokens.familyHash, familyHash) : undefined))
-      .get();
-    if (!row) return false;
-    this.revokeFamily(this.db, row.familyId);
+    const familyId = await this.data.familyOfToken(sha256(token), familyHashOf(token));
+    if (!familyId) return false;
+    await this.data.deleteFamily(familyId);
     return true;
   }
 
   /** Revokes one family of a member (logout by keycard: the family its access token was issued in). */
-  revokeFamilyOfMember(familyId: string, memberId: number): void {
-    this.db.delete(refreshTokens).where(and(eq(refreshTokens.familyId, familyId), eq(refreshTokens.memberId, memberId))).run();
+  revokeFamilyOfMember(familyId: string, memberId: number): Step<void> {
+    return this.data.deleteFamily(familyId, memberId);
   }
 
   /**
    * Revokes every family of a member, except `keep` (the caller's own, on a password change), which is bound to the
-   * member's new credential version `keep.credentialVersion` so it goes on.
+   * member's new credential version `keep.credentialVersion` so it goes on. Part of an atomic step.
    */
-  revokeAllFor(memberId: number, keep?: { familyId: string; credentialVersion: number }): number {
-    const mine = eq(refreshTokens.memberId, memberId);
-    if (keep) {
-      this.db
-        .update(refreshTokens)
-        .set({ credentialVersion: keep.credentialVersion })
-        .where(and(mine, eq(refreshTokens.familyId, keep.familyId)))
-        .run();
-    }
-    const where = keep === undefined ? mine : and(mine, ne(refreshTokens.familyId, keep.familyId));
-    return this.db.delete(refreshTokens).where(where).run().changes;
+  static *revokeAllFor(q: GymQueries, memberId: number, keep?: { familyId: string; credentialVersion: number }): Script<number> {
+    if (keep) yield* step(q.rebindFamily(memberId, keep.familyId, keep.credentialVersion));
+    return yield* step(q.deleteFamiliesOf(memberId, keep?.familyId));
   }
 
   /** Deletes rows that can never matter again: expired ones (and revoked ones left by an earlier version). */
-  sweep(now = Date.now()): void {
-    this.db
-      .delete(refreshTokens)
-      .where(or(lte(refreshTokens.expiresAt, new Date(now)), lte(refreshTokens.revokedAt, new Date(now))))
-      .run();
+  sweep(now = Date.now()): Step<void> {
+    return this.data.deleteDeadRefreshTokens(new Date(now));
   }
 
-  /** Beyond the cap, the member's least recently used live families are revoked (the newest login always stays). */
-  private capFamilies(tx: Pick<Db, 'select' | 'delete'>, memberId: number, now: number): void {
-    const live = and(eq(refreshTokens.memberId, memberId), isNull(refreshTokens.revokedAt), isNull(refreshTokens.spentAt), gt(refreshTokens.expiresAt, new Date(now)));
-    const keep = tx
-      .select({ familyId: refreshTokens.familyId })
-      .from(refreshTokens)
-      .where(live)
-      .orderBy(desc(refreshTokens.issuedAt), desc(refreshTokens.id))
-      .limit(this.options.maxFamiliesPerMember)
-      .all()
-      .map((r) => r.familyId);
-    tx.delete(refreshTokens).where(and(eq(refreshTokens.memberId, memberId), notInArray(refreshTokens.familyId, keep))).run();
-  }
-
-  /**
-   * Revoking a family deletes it: a revoked token and an unknown one get the same answer, so nothing of it is worth
-   * keeping, and nothing piles up for later logins to scan.
-   */
-  private revokeFamily(tx: Pick<Db, 'delete'>, familyId: string): void {
-    tx.delete(refreshTokens).where(eq(refreshTokens.familyId, familyId)).run();
-  }
-
-  private insert(tx: Pick<Db, 'insert'>, memberId: number, family: Family, parentId: number | null, now: number): IssuedRefreshToken {
+  private *insert(q: GymQueries, memberId: number, family: Family, parentId: number | null, now: number): Script<IssuedRefreshToken> {
     // 256 bits from the CSPRNG: unguessable, so a hash without salt is enough to store it.
     const token = `${PREFIX}${family.secret}.${randomBytes(32).toString('base64url')}`;
     const expiresAt = new Date(now + this.options.ttlMs);
-    tx.insert(refreshTokens)
-      .values({
+    yield* step(
+      q.insertRefresh({
         tokenHash: sha256(token),
         familyId: family.id,
         familyHash: family.hash,
@@ -250,8 +190,8 @@ export class RefreshTokens {
         parentId,
         issuedAt: new Date(now),
         expiresAt,
-      })
-      .run();
+      }),
+    );
     return { token, expiresAt, familyId: family.id };
   }
 }

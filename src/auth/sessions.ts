@@ -2,9 +2,10 @@ import type { Request, RequestHandler, Response } from 'express';
 import { parse as parseCookie } from 'cookie';
 import { sign, unsign } from 'cookie-signature';
 import session from 'express-session';
-import type { Db } from '../db/client.js';
+import type { GymData } from '../db/data.js';
+import { thenStep, type Step } from '../db/steps.js';
 import { stillHolds } from './credential-version.js';
-import { SqliteSessionStore } from './session-store.js';
+import { SessionStore } from './session-store.js';
 import type { GymStrategy } from './viewer.js';
 
 declare module 'express-session' {
@@ -25,7 +26,7 @@ declare module 'express-session' {
 }
 
 export interface SessionsOptions {
-  db: Db;
+  data: GymData;
   /** The first signs, all verify: a new secret can be put in front without signing anyone out. */
   secrets: string[];
   production: boolean;
@@ -77,7 +78,7 @@ export class Sessions {
   readonly touchIntervalMs: number;
   private readonly expressSession: RequestHandler;
   private readonly cookieMarker: string;
-  private readonly store: SqliteSessionStore;
+  private readonly store: SessionStore;
   /** The session id each request was recognised by (a request lives as long as its object, and no longer here). */
   private readonly readIds = new WeakMap<Request, string>();
 
@@ -87,7 +88,7 @@ export class Sessions {
     this.cookieName = options.production ? '__Host-keycard.sid' : 'keycard.sid';
     this.cookieMarker = `${this.cookieName}=`;
     this.touchIntervalMs = Math.min(MAX_TOUCH_INTERVAL_MS, Math.floor(options.idleTimeoutMs / 10));
-    this.store = new SqliteSessionStore(options.db, { expiryOf: (data) => this.deadlineOf(data) });
+    this.store = new SessionStore(options.data, { expiryOf: (data) => this.deadlineOf(data) });
     this.expressSession = session({
       name: this.cookieName,
       secret: options.secrets,
@@ -115,18 +116,18 @@ export class Sessions {
    * nothing more): a suspension or a role change is felt by sessions at once.
    */
   readonly strategy: GymStrategy = async (req, { loaders }) => {
-    const found = this.read(req);
+    const found = await this.read(req);
     if (!found?.data.memberId) return null;
     const { sid, data } = found;
     const now = Date.now();
     let deadline = this.deadlineOf(data);
     if (now >= deadline) {
-      this.store.destroyNow(sid);
+      await this.store.destroyNow(sid);
       return null;
     }
     const member = await loaders.memberById.load(data.memberId);
     if (!stillHolds(member, data.ver)) {
-      this.store.destroyNow(sid);
+      await this.store.destroyNow(sid);
       return null;
     }
     if (now - (data.seenAt ?? data.loginAt ?? 0) >= this.touchIntervalMs) {
@@ -134,7 +135,7 @@ export class Sessions {
       deadline = this.deadlineOf(seen);
       // An UPDATE of the row as it is: if the session was ended meanwhile (logout, logout everywhere, a password
       // change, a suspension), nothing is written, nothing comes back to life, and this request is anonymous.
-      if (!this.store.recordActivity(sid, member.id, seen, deadline)) return null;
+      if (!(await this.store.recordActivity(sid, member.id, seen, deadline))) return null;
       req.res!.cookie(this.cookieName, `s:${sign(sid, this.options.secrets[0]!)}`, { ...this.cookieOptions(), expires: new Date(deadline) });
     }
     this.readIds.set(req, sid);
@@ -145,7 +146,7 @@ export class Sessions {
    * The session this request's cookie names, or null: no cookie, a signature that none of the secrets made (a
    * tampered or foreign cookie), or no live row. express-session's own cookie format: `s:` + id + `.` + HMAC.
    */
-  private read(req: Request): { sid: string; data: session.SessionData } | null {
+  private read(req: Request): Step<{ sid: string; data: session.SessionData } | null> {
     const header = req.headers.cookie;
     if (header === undefined || !header.includes(this.cookieMarker)) return null;
     const raw = parseCookie(header)[this.cookieName];
@@ -156,8 +157,8 @@ export class Sessions {
       if (sid !== false) break;
     }
     if (sid === false) return null;
-    const data = this.store.read(sid);
-    return data ? { sid, data } : null;
+    const id = sid;
+    return thenStep(this.store.read(id), (data) => (data ? { sid: id, data } : null));
   }
 
   /** Runs express-session for this request, if it has not run yet: only when the session is about to change. */
@@ -199,17 +200,9 @@ export class Sessions {
     };
   }
 
-  /**
-   * Ends every session of a member (logout everywhere, a password change, a suspension). A password change then
-   * signs its caller's session in again, under a new id. Returns how many ended.
-   */
-  endAllFor(memberId: number): number {
-    return this.store.destroyAllFor(memberId);
-  }
-
-  /** Stops the store's sweep timer. */
-  close(): void {
-    this.store.close();
+  /** Deletes expired sessions (housekeeping: a dead session is refused on read whether or not it was swept). */
+  sweep(): Step<void> {
+    return this.store.sweep();
   }
 
   private cookieOptions() {

@@ -1,6 +1,5 @@
-import { and, asc, count, eq, gt, lte, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { loginFailures } from '../db/schema.js';
+import type { GymData, GymQueries } from '../db/data.js';
+import { step, type Script, type Step } from '../db/steps.js';
 import { RateLimitedError } from '../errors.js';
 
 export interface ThrottleLimits {
@@ -10,64 +9,57 @@ export interface ThrottleLimits {
 }
 
 /**
- * Counts failed logins per email and per client address in the database, so limits hold across restarts and
- * across requests running at the same time.
+ * Counts failed logins per email and per client address in the database, so limits hold across restarts, processes
+ * and requests running at the same time.
  *
- * An attempt is recorded as a failure *before* the password is checked, in the same transaction as the count,
- * and withdrawn only if it succeeds: two concurrent guesses (or ten aliased `login` fields) can never both slip
- * under the limit while the slow hash runs.
+ * An attempt is recorded as a failure *before* the password is checked, in the same atomic step as the count,
+ * and withdrawn only if it succeeds: two concurrent guesses (or ten aliased `login` fields, or two instances of the
+ * gym) can never both slip under the limit while the slow hash runs.
  */
 export class LoginThrottle {
   constructor(
-    private readonly db: Db,
+    private readonly data: GymData,
     private readonly limits: ThrottleLimits,
   ) {}
 
   /** Refuses with RATE_LIMITED when either limit is reached, else records a pending failure and returns its id. */
-  begin(email: string, address: string, now = Date.now()): number {
-    const since = now - this.limits.windowMs;
-    return this.db.transaction((tx) => {
-      const byEmail = this.retryAfter(tx, eq(loginFailures.email, email), this.limits.maxFailuresPerEmail, since, now);
-      const byAddress = this.retryAfter(tx, eq(loginFailures.address, address), this.limits.maxFailuresPerAddress, since, now);
-      const wait = Math.max(byEmail, byAddress);
-      if (wait > 0) throw new RateLimitedError(wait);
-      const row = tx.insert(loginFailures).values({ email, address, at: now }).returning({ id: loginFailures.id }).get();
-      return row.id;
-    }, { behavior: 'immediate' });
+  begin(email: string, address: string, now = Date.now()): Step<number> {
+    return this.data.atomically((q) => this.record(q, email, address, now));
   }
 
   /** Withdraws one pending attempt that never reached the password check (another limit refused it first). */
-  withdraw(attempt: number): void {
-    this.db.delete(loginFailures).where(eq(loginFailures.id, attempt)).run();
+  withdraw(attempt: number): Step<void> {
+    return this.data.deleteFailure(attempt);
   }
 
   /** A successful login withdraws its own pending failure and forgives the earlier failures for that email. */
-  succeeded(email: string): void {
-    this.db.delete(loginFailures).where(eq(loginFailures.email, email)).run();
+  succeeded(email: string): Step<void> {
+    return this.data.deleteFailuresOf(email);
   }
 
   /** Drops rows older than the window; they can never count again. */
-  sweep(now = Date.now()): void {
-    this.db.delete(loginFailures).where(lte(loginFailures.at, now - this.limits.windowMs)).run();
+  sweep(now = Date.now()): Step<void> {
+    return this.data.deleteFailuresBefore(now - this.limits.windowMs);
+  }
+
+  private *record(q: GymQueries, email: string, address: string, now: number): Script<number> {
+    const byEmail = yield* this.retryAfter(q, 'email', email, this.limits.maxFailuresPerEmail, now);
+    const byAddress = yield* this.retryAfter(q, 'address', address, this.limits.maxFailuresPerAddress, now);
+    const wait = Math.max(byEmail, byAddress);
+    if (wait > 0) throw new RateLimitedError(wait);
+    return yield* step(q.insertFailure({ email, address, at: now }));
   }
 
   /**
    * Seconds until fewer than `max` failures remain in the window, or 0 when under the limit. With failures
    * sorted newest first, the limit lifts when the max-th newest one leaves the window.
    */
-  private retryAfter(tx: Pick<Db, 'select'>, match: ReturnType<typeof eq>, max: number, since: number, now: number): number {
-    const where = and(match, gt(loginFailures.at, since));
-    const total = tx.select({ n: count() }).from(loginFailures).where(where).get()?.n ?? 0;
+  private *retryAfter(q: GymQueries, by: 'email' | 'address', value: string, max: number, now: number): Script<number> {
+    const since = now - this.limits.windowMs;
+    const total = yield* step(q.countFailures(by, value, since));
     if (total < max) return 0;
-    const pivot = tx
-      .select({ at: loginFailures.at })
-      .from(loginFailures)
-      .where(where)
-      .orderBy(sql`${loginFailures.at} desc`, asc(loginFailures.id))
-      .limit(1)
-      .offset(max - 1)
-      .get();
-    const liftsAt = (pivot?.at ?? now) + this.limits.windowMs;
+    const pivot = yield* step(q.nthNewestFailureAt(by, value, since, max));
+    const liftsAt = (pivot ?? now) + this.limits.windowMs;
     return Math.max(1, Math.ceil((liftsAt - now) / 1000));
   }
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { openDatabase } from '../db/client.js';
+import { openSqliteGymData } from '../db/sqlite-data.js';
 import { copySqliteToPostgres } from '../db/copy-to-postgres.js';
 
 /**
@@ -14,12 +14,12 @@ try {
   if (!values.from || !values.to) throw new Error(usage);
   if (!/^postgres(ql)?:\/\//.test(values.to)) throw new Error(`--to must be a postgres:// or postgresql:// URL (${usage})`);
   if (!existsSync(values.from)) throw new Error(`--from: no SQLite file at ${values.from}`);
-  const source = openDatabase(values.from);
+  const source = openSqliteGymData(values.from);
   try {
     const copied = await copySqliteToPostgres(source, values.to);
     console.log(`Copied into PostgreSQL: ${Object.entries(copied).map(([t, n]) => `${t} ${n}`).join(', ')}`);
   } finally {
-    source.close();
+    await source.close();
   }
 } catch (err) {
   // The message only: a connection error may quote the URL, but never a password (pg leaves it out).

@@ -1,18 +1,23 @@
-import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { GYM_MIGRATIONS_DIR } from '../shared/paths.js';
-import { openSqlite, type SqliteDatabase } from '../shared/sqlite.js';
-import * as schema from './schema.js';
+import { isPostgresUrl } from '../shared/postgres.js';
+import type { GymData } from './data.js';
+import { openPgGymData } from './pg-data.js';
+import { openSqliteGymData } from './sqlite-data.js';
 
-export type Db = BetterSQLite3Database<typeof schema>;
-export type GymDatabase = SqliteDatabase<typeof schema>;
+export type { GymData };
 
-/** Opens the gym's database and applies every migration in `drizzle/gym`. */
-export function openDatabase(
-  url: string,
-  options: {
-    /** Called with every SQL statement Drizzle runs: the benchmark and the N+1 tests count them. */
-    onQuery?: (sql: string) => void;
-  } = {},
-): GymDatabase {
-  return openSqlite(url, { schema, migrationsFolder: GYM_MIGRATIONS_DIR, ...options });
+export interface OpenOptions {
+  /** Connections in the PostgreSQL pool of this process (DATABASE_POOL_SIZE); SQLite has one. */
+  poolSize?: number;
+  /** Called with every SQL statement run: the benchmark and the N+1 tests count them. */
+  onQuery?: (sql: string) => void;
+}
+
+/**
+ * Opens the gym's database on the engine its URL names, once, at start, and applies that engine's migrations
+ * (`drizzle/gym/pg` or `drizzle/gym/sqlite`): PostgreSQL for `postgres://` and `postgresql://`, else a SQLite file (or
+ * `:memory:`).
+ */
+export async function openDatabase(url: string, options: OpenOptions = {}): Promise<GymData> {
+  if (isPostgresUrl(url)) return openPgGymData(url, { poolSize: options.poolSize ?? 10, ...(options.onQuery ? { onQuery: options.onQuery } : {}) });
+  return openSqliteGymData(url, options.onQuery ? { onQuery: options.onQuery } : {});
 }

@@ -5,7 +5,7 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import pg from 'pg';
 import { GYM_PG_MIGRATIONS_DIR } from '../shared/paths.js';
-import type { GymDatabase } from './client.js';
+import type { SqliteGymData } from './sqlite-data.js';
 import * as pgSchema from './pg-schema.js';
 import * as sqliteSchema from './schema.js';
 
@@ -36,7 +36,7 @@ const BATCH = 1_000;
  * sessions and refresh tokens go on working. Refuses a target that already holds members. Returns the rows copied per
  * table.
  */
-export async function copySqliteToPostgres(source: GymDatabase, targetUrl: string): Promise<Record<string, number>> {
+export async function copySqliteToPostgres(source: SqliteGymData, targetUrl: string): Promise<Record<string, number>> {
   const pool = new pg.Pool({ connectionString: targetUrl, max: 1 });
   try {
     const target = drizzle(pool, { schema: pgSchema });
@@ -50,7 +50,7 @@ export async function copySqliteToPostgres(source: GymDatabase, targetUrl: strin
       for (const table of TABLES) {
         let total = 0;
         for (let offset = 0; ; offset += BATCH) {
-          const rows = source.db.select().from(table.from).orderBy(asc(table.orderBy)).limit(BATCH).offset(offset).all();
+          const rows = source.sqlite.db.select().from(table.from).orderBy(asc(table.orderBy)).limit(BATCH).offset(offset).all();
           if (rows.length === 0) break;
           await tx.insert(table.to).values(rows as never[]);
           total += rows.length;

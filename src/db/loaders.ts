@@ -1,8 +1,5 @@
 import DataLoader from 'dataloader';
-import { and, desc, inArray, lt, sql } from 'drizzle-orm';
-import type { Db } from './client.js';
-import { ids, type Queries } from './queries.js';
-import { checkIns, type CheckInRow, type MemberRow, type MembershipRow, type PlanRow } from './schema.js';
+import type { CheckInRow, GymQueries, MemberRow, MembershipRow, PlanRow } from './data.js';
 
 /** Rows in the order of the keys asked for, null where there is none: DataLoader's contract. */
 function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K): (V | null)[] {
@@ -20,17 +17,17 @@ export interface CheckInPageKey {
 
 /**
  * Per-request DataLoaders: each list that resolves a relation (a page of check-ins with their members, members with
- * their memberships and plans) costs one query per relation, not one per row, through statements prepared once.
+ * their memberships and plans) costs one query per relation, not one per row (on SQLite through statements prepared once).
  * Made per request so that a member never sees another request's cached rows.
  */
-export function createLoaders(db: Db, queries: Queries) {
+export function createLoaders(data: GymQueries) {
   return {
-    memberById: new DataLoader<number, MemberRow | null>(async (keys) => byKey(keys, queries.membersByIds.all(ids(keys)), (m) => m.id)),
+    memberById: new DataLoader<number, MemberRow | null>(async (keys) => byKey(keys, await data.membersByIds(keys), (m) => m.id)),
     membershipByMemberId: new DataLoader<number, MembershipRow | null>(async (keys) =>
-      byKey(keys, queries.membershipsByMemberIds.all(ids(keys)), (m) => m.memberId),
+      byKey(keys, await data.membershipsByMemberIds(keys), (m) => m.memberId),
     ),
-    planById: new DataLoader<number, PlanRow | null>(async (keys) => byKey(keys, queries.plansByIds.all(ids(keys)), (p) => p.id)),
-    checkInById: new DataLoader<number, CheckInRow | null>(async (keys) => byKey(keys, queries.checkInsByIds.all(ids(keys)), (c) => c.id)),
+    planById: new DataLoader<number, PlanRow | null>(async (keys) => byKey(keys, await data.plansByIds(keys), (p) => p.id)),
+    checkInById: new DataLoader<number, CheckInRow | null>(async (keys) => byKey(keys, await data.checkInsByIds(keys), (c) => c.id)),
     /**
      * Member.checkIns for many members at once: one window-function query per distinct (limit, cursor) pair,
      * newest first within each member.
@@ -46,24 +43,7 @@ export function createLoaders(db: Db, queries: Queries) {
         for (const [group, groupKeys] of groups) {
           const { limit, beforeId } = groupKeys[0]!;
           const memberIds = groupKeys.map((k) => k.memberId);
-          const ranked = db
-            .select({
-              id: checkIns.id,
-              memberId: checkIns.memberId,
-              at: checkIns.at,
-              door: checkIns.door,
-              method: checkIns.method,
-              rank: sql<number>`row_number() over (partition by ${checkIns.memberId} order by ${checkIns.id} desc)`.as('rank'),
-            })
-            .from(checkIns)
-            .where(and(inArray(checkIns.memberId, memberIds), beforeId === null ? undefined : lt(checkIns.id, beforeId)))
-            .as('ranked');
-          const rows = db
-            .select({ id: ranked.id, memberId: ranked.memberId, at: ranked.at, door: ranked.door, method: ranked.method })
-            .from(ranked)
-            .where(sql`${ranked.rank} <= ${limit}`)
-            .orderBy(ranked.memberId, desc(ranked.id))
-            .all();
+          const rows = await data.checkInPages(memberIds, { limit, beforeId });
           for (const row of rows) {
             const k = `${row.memberId}:${group}`;
             rowsByMember.set(k, [...(rowsByMember.get(k) ?? []), row]);

@@ -164,3 +164,4 @@ export type MembershipRow = typeof memberships.$inferSelect;
 export type CheckInRow = typeof checkIns.$inferSelect;
 export type MemberStatusName = MemberRow['status'];
 export type PlanCodeName = PlanRow['code'];
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;

@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
-import type { Db } from './client.js';
-import { appSecrets } from './schema.js';
+import type { GymData } from './data.js';
 
 /**
  * A secret Keycard makes once (32 random bytes) and then always reads back: the first instance to start writes it,
  * every later start and every other instance gets the same value.
  */
-export function getOrCreateSecret(db: Db, name: string): string {
-  db.insert(appSecrets)
-    .values({ name, value: randomBytes(32).toString('base64url'), createdAt: new Date() })
-    .onConflictDoNothing({ target: appSecrets.name })
-    .run();
-  return db.select().from(appSecrets).where(eq(appSecrets.name, name)).get()!.value;
+export async function getOrCreateSecret(data: GymData, name: string): Promise<string> {
+  await data.insertSecretIfAbsent(name, randomBytes(32).toString('base64url'), new Date());
+  const value = await data.secret(name);
+  if (value === undefined) throw new Error(`the secret ${name} was neither written nor found`);
+  return value;
 }

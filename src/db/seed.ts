@@ -1,24 +1,17 @@
-import { count } from 'drizzle-orm';
 import { hashPassword } from '../auth/passwords.js';
-import type { Db } from './client.js';
 import type { RoleName } from '../shared/roles.js';
-import { checkIns, members, memberships, plans, type PlanCodeName } from './schema.js';
+import type { GymData, NewCheckIn } from './data.js';
+import type { PlanCodeName } from './schema.js';
+import { step } from './steps.js';
 
 const DAY = 86_400_000;
 
 /** The plans the gym sells: reference data every database needs, whatever the mode. Idempotent. */
-export function ensurePlans(db: Db): void {
-  db.insert(plans)
-    .values([
-      { code: 'BASIC', name: 'Basic (staffed hours)', allHours: false, monthlyPriceCents: 2900 },
-      { code: 'ALL_HOURS', name: 'All hours (24-hour keycard)', allHours: true, monthlyPriceCents: 4900 },
-    ])
-    .onConflictDoNothing({ target: plans.code })
-    .run();
-}
-
-function isEmpty(db: Db): boolean {
-  return (db.select({ n: count() }).from(members).get()?.n ?? 0) === 0;
+export async function ensurePlans(data: GymData): Promise<void> {
+  await data.ensurePlans([
+    { code: 'BASIC', name: 'Basic (staffed hours)', allHours: false, monthlyPriceCents: 2900 },
+    { code: 'ALL_HOURS', name: 'All hours (24-hour keycard)', allHours: true, monthlyPriceCents: 4900 },
+  ]);
 }
 
 /** The demo accounts of the README (and CONTRACT section 7). */
@@ -40,26 +33,26 @@ const DEMO_MEMBERS: ReadonlyArray<{
  * Seeds the demo members, their memberships and a few dozen check-ins (so lists page) into an empty database.
  * Refuses a database that already has members: demo data never mixes with real data.
  */
-export async function seedDemo(db: Db, now = new Date()): Promise<void> {
-  if (!isEmpty(db)) throw new Error('refusing to seed demo data into a database that already has members');
+export async function seedDemo(data: GymData, now = new Date()): Promise<void> {
+  if (await data.hasMembers()) throw new Error('refusing to seed demo data into a database that already has members');
   const hashes = await Promise.all(DEMO_MEMBERS.map((m) => hashPassword(m.password)));
-  const planIds = new Map(db.select().from(plans).all().map((p) => [p.code, p.id]));
-  db.transaction((tx) => {
-    const visitRows: (typeof checkIns.$inferInsert)[] = [];
-    DEMO_MEMBERS.forEach((demo, i) => {
-      const member = tx
-        .insert(members)
-        .values({ email: demo.email, name: demo.name, passwordHash: hashes[i]!, role: demo.role, createdAt: new Date(now.getTime() - 400 * DAY) })
-        .returning()
-        .get();
-      tx.insert(memberships)
-        .values({
+  const planIds = new Map((await data.allPlans()).map((p) => [p.code, p.id]));
+  await data.atomically(function* (q) {
+    // Another instance starting on the same empty database at the same moment: one of the two seeds, never both.
+    if (yield* step(q.hasMembers())) return;
+    const visitRows: NewCheckIn[] = [];
+    for (const [i, demo] of DEMO_MEMBERS.entries()) {
+      const member = (yield* step(
+        q.insertMember({ email: demo.email, name: demo.name, passwordHash: hashes[i]!, role: demo.role, createdAt: new Date(now.getTime() - 400 * DAY) }),
+      ))!;
+      yield* step(
+        q.upsertMembership({
           memberId: member.id,
           planId: planIds.get(demo.plan)!,
           validUntil: new Date(now.getTime() + (demo.active ? 365 : -30) * DAY),
           updatedAt: now,
-        })
-        .run();
+        }),
+      );
       // Past visits, oldest first, at plausible hours: 36 for each active member, a few for bob while he was paid up.
       const visits = demo.active ? 36 : 4;
       const rows = Array.from({ length: visits }, (_, v) => ({
@@ -69,10 +62,10 @@ export async function seedDemo(db: Db, now = new Date()): Promise<void> {
         method: v % 2 === 0 ? ('SESSION' as const) : ('TOKEN' as const),
       }));
       visitRows.push(...rows);
-    });
+    }
     // Ids follow time, as they do for real check-ins, so the access sheet's newest-first order is by id.
     visitRows.sort((a, b) => a.at.getTime() - b.at.getTime());
-    tx.insert(checkIns).values(visitRows).run();
+    yield* step(q.insertCheckIns(visitRows));
   });
 }
 
@@ -80,11 +73,11 @@ export async function seedDemo(db: Db, now = new Date()): Promise<void> {
  * What every start does to the data: load the plans, then seed the demo into an empty database when `seedDemo`
  * says so (undefined: only in development). Returns whether it seeded.
  */
-export async function prepareData(db: Db, options: { seedDemo: boolean | undefined; production: boolean }): Promise<'seeded' | 'not-empty' | 'off'> {
-  ensurePlans(db);
+export async function prepareData(data: GymData, options: { seedDemo: boolean | undefined; production: boolean }): Promise<'seeded' | 'not-empty' | 'off'> {
+  await ensurePlans(data);
   const wanted = options.seedDemo ?? !options.production;
   if (!wanted) return 'off';
-  if (!isEmpty(db)) return 'not-empty';
-  await seedDemo(db);
+  if (await data.hasMembers()) return 'not-empty';
+  await seedDemo(data);
   return 'seeded';
 }

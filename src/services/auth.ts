@@ -1,9 +1,9 @@
-import { and, eq, sql } from 'drizzle-orm';
-import type { IssuedRefreshToken } from '../auth/refresh-tokens.js';
-import { checkPasswordPolicy, ensureHashingCapacity, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { RefreshTokens, type IssuedRefreshToken } from '../auth/refresh-tokens.js';
+import { checkPasswordPolicy, hashPassword, reserveHashing, verifyPassword } from '../auth/passwords.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { Context, Services } from '../context.js';
-import { members, type MemberRow } from '../db/schema.js';
+import type { Context } from '../context.js';
+import type { GymQueries, MemberRow } from '../db/data.js';
+import { step, type Script } from '../db/steps.js';
 import type { AuthMethodName } from '../shared/roles.js';
 import {
   BadUserInputError,
@@ -40,15 +40,6 @@ export interface LoginInput {
   mode?: AuthMethodName | null;
 }
 
-function findByEmail(ctx: Context, email: string): MemberRow | undefined {
-  return ctx.services.db.select().from(members).where(eq(sql`lower(${members.email})`, email)).get();
-}
-
-/** Whether a database error is SQLite refusing a duplicate in a unique index. */
-function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 /**
  * Creates a MEMBER with no plan and signs them in the way `mode` says. Every attempt counts against the client
  * address's sign-up limit, and a taken email costs the same hash as a new account: the answer EMAIL_TAKEN remains (the
@@ -60,18 +51,20 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
   const email = normalizeEmail(input.email, 'input.email');
   const name = normalizeName(input.name, 'input.name');
   checkPasswordPolicy(input.password, 'input.password');
-  ensureHashingCapacity();
-  const taken = Boolean(findByEmail(ctx, email));
-  const passwordHash = await hashPassword(input.password);
-  if (taken) throw new EmailTakenError();
-  let member: MemberRow;
+  const slot = reserveHashing();
+  let taken: boolean;
+  let passwordHash: string;
   try {
-    member = ctx.services.db.insert(members).values({ email, name, passwordHash, createdAt: new Date() }).returning().get();
-  } catch (err) {
-    // Two sign-ups for one email at once: the unique index decides, and the loser hears what it would have.
-    if (isUniqueViolation(err)) throw new EmailTakenError();
-    throw err;
+    taken = Boolean(await ctx.services.data.memberByEmail(email));
+    passwordHash = await hashPassword(input.password, slot);
+  } finally {
+    slot.release();
   }
+  if (taken) throw new EmailTakenError();
+  // Two sign-ups for one email at once (on one instance or two): the unique index decides, and the loser hears what
+  // it would have.
+  const member = await ctx.services.data.insertMember({ email, name, passwordHash, createdAt: new Date() });
+  if (!member) throw new EmailTakenError();
   return startSignIn(ctx, member, mode);
 }
 
@@ -82,20 +75,27 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
 export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloadModel> {
   const mode = input.mode ?? 'TOKEN';
   const email = normalizeEmail(input.email, 'input.email');
-  ensureHashingCapacity();
-  const attempt = ctx.services.throttle.begin(email, ctx.clientAddress);
-  // Successes are limited too (each costs a hash and opens a family or session), counted before the hash but after the
-  // failure throttle, so a refused client writes nothing more, and a stranger's wrong guesses meet the throttle first.
+  const slot = reserveHashing();
+  let member: MemberRow | undefined;
+  let ok: boolean;
   try {
-    await ctx.services.rateLimits.consume('login', email);
-  } catch (err) {
-    ctx.services.throttle.withdraw(attempt);
-    throw err;
+    const attempt = await ctx.services.throttle.begin(email, ctx.clientAddress);
+    // Successes are limited too (each costs a hash and opens a family or session), counted before the hash but after
+    // the failure throttle, so a refused client writes nothing more, and a stranger's wrong guesses meet the throttle
+    // first.
+    try {
+      await ctx.services.rateLimits.consume('login', email);
+    } catch (err) {
+      await ctx.services.throttle.withdraw(attempt);
+      throw err;
+    }
+    member = await ctx.services.data.memberByEmail(email);
+    ok = await verifyPassword(member?.passwordHash ?? null, input.password, slot);
+  } finally {
+    slot.release();
   }
-  const member = findByEmail(ctx, email);
-  const ok = await verifyPassword(member?.passwordHash ?? null, input.password);
   if (!ok || !member || member.status !== 'ACTIVE') throw new InvalidCredentialsError();
-  ctx.services.throttle.succeeded(email);
+  await ctx.services.throttle.succeeded(email);
   return startSignIn(ctx, member, mode);
 }
 
@@ -106,19 +106,19 @@ export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloa
  */
 export async function logout(ctx: Context, refreshToken?: string | null): Promise<boolean> {
   await ctx.session.end();
-  if (refreshToken) ctx.services.refreshTokens.revokeFamilyOf(refreshToken);
+  if (refreshToken) await ctx.services.refreshTokens.revokeFamilyOf(refreshToken);
   // Signed out by keycard alone: the login it came from ends too, so its refresh token cannot mint another.
   const viewer = ctx.viewer;
-  if (viewer?.method === 'TOKEN' && viewer.familyId) ctx.services.refreshTokens.revokeFamilyOfMember(viewer.familyId, viewer.memberId);
+  if (viewer?.method === 'TOKEN' && viewer.familyId) await ctx.services.refreshTokens.revokeFamilyOfMember(viewer.familyId, viewer.memberId);
   if (ctx.viewer?.method === 'SESSION') ctx.viewer = null;
   return true;
 }
 
 /** Spends a refresh token for a new pair. The new access token carries the member's current role. */
 export async function refresh(ctx: Context, refreshToken: string): Promise<AuthPayloadModel> {
-  const memberId = ctx.services.refreshTokens.memberOf(refreshToken);
+  const memberId = await ctx.services.refreshTokens.memberOf(refreshToken);
   if (memberId !== null) await ctx.services.rateLimits.consume('refresh', memberId);
-  const result = ctx.services.refreshTokens.rotate(refreshToken);
+  const result = await ctx.services.refreshTokens.rotate(refreshToken);
   if (!result.ok) {
     if (result.revokedFamily) ctx.services.log.warn({ event: 'refresh_token_reuse' }, 'a spent refresh token was presented again: family revoked');
     throw new RefreshRejectedError();
@@ -127,29 +127,21 @@ export async function refresh(ctx: Context, refreshToken: string): Promise<AuthP
 }
 
 /**
- * Ends every credential of a member in one transaction: bumps the credential (token) version (strict mode refuses
- * older access tokens at once, and no session or family of an older version is accepted again), deletes their
+ * Ends every credential of a member, as part of an atomic step: bumps the credential (token) version (strict mode
+ * refuses older access tokens at once, and no session or family of an older version is accepted again), deletes their
  * sessions and revokes their refresh families, except `keepFamilyId`, moved to the new version. Returns the new version.
  */
-export function endCredentials(services: Services, memberId: number, keepFamilyId?: string): number {
-  return services.db.transaction(() => {
-    const bumped = services.db
-      .update(members)
-      .set({ tokenVersion: sql`${members.tokenVersion} + 1` })
-      .where(eq(members.id, memberId))
-      .returning({ version: members.tokenVersion })
-      .get();
-    const version = bumped?.version ?? 0;
-    services.sessions.endAllFor(memberId);
-    services.refreshTokens.revokeAllFor(memberId, keepFamilyId === undefined ? undefined : { familyId: keepFamilyId, credentialVersion: version });
-    return version;
-  });
+export function* endCredentials(q: GymQueries, memberId: number, keepFamilyId?: string): Script<number> {
+  const version = (yield* step(q.bumpCredentialVersion(memberId))) ?? 0;
+  yield* step(q.deleteSessionsOf(memberId));
+  yield* RefreshTokens.revokeAllFor(q, memberId, keepFamilyId === undefined ? undefined : { familyId: keepFamilyId, credentialVersion: version });
+  return version;
 }
 
 /** Signs the member out everywhere, this request's own session included. */
 export async function logoutEverywhere(ctx: Context): Promise<boolean> {
   const viewer = ctx.viewer!;
-  endCredentials(ctx.services, viewer.memberId);
+  await ctx.services.data.atomically((q) => endCredentials(q, viewer.memberId));
   await ctx.session.end();
   ctx.loaders.memberById.clear(viewer.memberId);
   return true;
@@ -172,22 +164,21 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
   if (input.newPassword === input.currentPassword) throw new BadUserInputError('input.newPassword', 'must differ from the current password');
   const member = await ctx.loaders.memberById.load(viewer.memberId);
   if (!member) throw new InvalidCredentialsError();
-  ensureHashingCapacity();
-  await ctx.services.rateLimits.consume('passwordCheck', member.id);
-  if (!(await verifyPassword(member.passwordHash, input.currentPassword))) throw wrongCurrentPassword();
+  const slot = reserveHashing();
+  try {
+    await ctx.services.rateLimits.consume('passwordCheck', member.id);
+    if (!(await verifyPassword(member.passwordHash, input.currentPassword, slot))) throw wrongCurrentPassword();
+  } finally {
+    slot.release();
+  }
   await ctx.services.rateLimits.reset('passwordCheck', member.id);
   const passwordHash = await hashPassword(input.newPassword);
   const hadSession = ctx.session.currentId() !== undefined;
-  const version = ctx.services.db.transaction(() => {
+  const version = await ctx.services.data.atomically(function* (q) {
     // Only over the credentials that were checked: of two changes racing with the same current password, the second
     // finds the version moved on and is refused, instead of silently overwriting the first.
-    const changed = ctx.services.db
-      .update(members)
-      .set({ passwordHash })
-      .where(and(eq(members.id, member.id), eq(members.tokenVersion, member.tokenVersion), eq(members.status, 'ACTIVE')))
-      .run().changes;
-    if (changed !== 1) return null;
-    return endCredentials(ctx.services, member.id, viewer.familyId);
+    if (!(yield* step(q.setPasswordIfCurrent(member.id, member.tokenVersion, passwordHash)))) return null;
+    return yield* endCredentials(q, member.id, viewer.familyId);
   });
   ctx.loaders.memberById.clear(member.id);
   if (version === null) throw wrongCurrentPassword();
@@ -220,7 +211,7 @@ async function startSignIn(ctx: Context, member: MemberRow, mode: AuthMethodName
 }
 
 async function startBoundSignIn(ctx: Context, member: MemberRow, mode: AuthMethodName): Promise<AuthPayloadModel> {
-  if (mode === 'TOKEN') return tokenPayload(ctx, member, ctx.services.refreshTokens.startFamily(member.id, member.tokenVersion));
+  if (mode === 'TOKEN') return tokenPayload(ctx, member, await ctx.services.refreshTokens.startFamily(member.id, member.tokenVersion));
   const { expiresAt } = await ctx.session.start(member.id, member.tokenVersion);
   return {
     member,

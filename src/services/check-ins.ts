@@ -1,6 +1,6 @@
-import { and, desc, eq, gt } from 'drizzle-orm';
 import type { Context } from '../context.js';
-import { checkIns, type CheckInRow } from '../db/schema.js';
+import type { CheckInRow } from '../db/data.js';
+import { step } from '../db/steps.js';
 import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../errors.js';
 import { idOf } from '../ids.js';
 import { membershipStatus } from './memberships.js';
@@ -46,29 +46,21 @@ export async function checkIn(ctx: Context, rawDoor: string | null | undefined, 
   if (!plan?.allHours && !withinStaffedHours(now, ctx.services.config.gymTimezone)) {
     throw new OutsidePlanHoursError(`${STAFFED_HOURS.opens}:00-${STAFFED_HOURS.closes}:00 ${ctx.services.config.gymTimezone}`);
   }
-  const db = ctx.services.db;
   // Once through the door is once on the sheet: a repeat within the window (a double tap, a retry, fifteen aliases in
-  // one request) gets the same check-in back. Immediate, so two requests at once cannot both write.
-  return db.transaction(
-    (tx) => {
-      const recent = tx
-        .select()
-        .from(checkIns)
-        .where(and(eq(checkIns.memberId, viewer.memberId), gt(checkIns.at, new Date(now.getTime() - REPEAT_WINDOW_MS))))
-        .orderBy(desc(checkIns.id))
-        .limit(1)
-        .get();
-      return recent ?? tx.insert(checkIns).values({ memberId: viewer.memberId, at: now, door, method: viewer.method }).returning().get();
-    },
-    { behavior: 'immediate' },
-  );
+  // one request, two instances at once) gets the same check-in back. Atomic, so two requests cannot both write.
+  const memberId = viewer.memberId;
+  const since = new Date(now.getTime() - REPEAT_WINDOW_MS);
+  return ctx.services.data.atomically(function* (q) {
+    const recent = yield* step(q.lastCheckInSince(memberId, since));
+    return recent ?? (yield* step(q.insertCheckIn({ memberId, at: now, door, method: viewer.method })));
+  });
 }
 
 /** The access sheet, newest first, optionally for one member. */
-export function listCheckIns(
+export async function listCheckIns(
   ctx: Context,
   args: { first?: number | null; after?: string | null; memberId?: string | null },
-): Connection<CheckInRow> {
+): Promise<Connection<CheckInRow>> {
   const size = pageSize(args.first);
   const beforeId = decodeCursor(args.after);
   let memberId: number | null = null;
@@ -76,16 +68,7 @@ export function listCheckIns(
     memberId = idOf('Member', args.memberId);
     if (memberId === null) throw new BadUserInputError('memberId', 'is not a Member ID');
   }
-  const { checkInSheet } = ctx.services.queries;
-  const limit = size + 1;
-  const rows =
-    memberId === null
-      ? beforeId === null
-        ? checkInSheet.all.all({ limit })
-        : checkInSheet.after.all({ limit, beforeId })
-      : beforeId === null
-        ? checkInSheet.member.all({ limit, memberId })
-        : checkInSheet.memberAfter.all({ limit, memberId, beforeId });
+  const rows = await ctx.services.data.checkInSheet({ memberId, beforeId, limit: size + 1 });
   return toConnection(rows, size);
 }
 

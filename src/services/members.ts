@@ -1,7 +1,7 @@
-import { and, asc, count, eq, gt, like, ne, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
 import type { Context } from '../context.js';
-import { members, type MemberRow, type MemberStatusName } from '../db/schema.js';
+import type { GymQueries, MemberRow } from '../db/data.js';
+import type { MemberStatusName } from '../db/schema.js';
+import { step, type Script } from '../db/steps.js';
 import { roleAtLeast, roleRank, type RoleName } from '../shared/roles.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
 import { requireIdOf } from '../ids.js';
@@ -14,29 +14,16 @@ function likePattern(text: string): string {
 }
 
 /** Every member, oldest first, a page at a time; `search` matches anywhere in the name or email, any case. */
-export function listMembers(
+export async function listMembers(
   ctx: Context,
   args: { first?: number | null; after?: string | null; search?: string | null },
-): Connection<MemberRow> {
+): Promise<Connection<MemberRow>> {
   const size = pageSize(args.first);
   const afterId = decodeCursor(args.after);
   const search = args.search?.trim() ?? '';
   if (search.length > 100) throw new BadUserInputError('search', 'must be at most 100 characters');
-  const pattern = likePattern(search.toLowerCase());
-  const rows = ctx.services.db
-    .select()
-    .from(members)
-    .where(
-      and(
-        afterId === null ? undefined : gt(members.id, afterId),
-        search === ''
-          ? undefined
-          : or(like(sql`lower(${members.name})`, sql`${pattern} escape '\\'`), like(members.email, sql`${pattern} escape '\\'`)),
-      ),
-    )
-    .orderBy(asc(members.id))
-    .limit(size + 1)
-    .all();
+  const pattern = search === '' ? null : likePattern(search.toLowerCase());
+  const rows = await ctx.services.data.listMembers({ afterId, pattern, limit: size + 1 });
   for (const row of rows) ctx.loaders.memberById.prime(row.id, row);
   return toConnection(rows, size);
 }
@@ -56,28 +43,23 @@ export function assertStaffMayActOn(ctx: Context, target: Pick<MemberRow, 'id' |
  * deliberate exception to trusting a keycard's claims, so a demotion or suspension leaves no minutes of power behind.
  * FORBIDDEN when the caller no longer has `needed`.
  */
-function assertCallerStillHas(tx: Pick<Db, 'select'>, callerId: number, needed: RoleName): RoleName {
-  const caller = tx.select({ role: members.role, status: members.status }).from(members).where(eq(members.id, callerId)).get();
+function* assertCallerStillHas(q: GymQueries, callerId: number, needed: RoleName): Script<RoleName> {
+  const caller = yield* step(q.memberStanding(callerId));
   if (!caller || caller.status !== 'ACTIVE' || !roleAtLeast(caller.role, needed)) throw new ForbiddenError(`Requires role ${needed}`);
   return caller.role;
 }
 
 /** Refuses a change after which the gym would have no active ADMIN left: nothing in the API could undo it. */
-function assertAnAdminRemains(tx: Pick<Db, 'select'>, target: Pick<MemberRow, 'id' | 'role' | 'status'>, after: { role: RoleName; status: MemberStatusName }): void {
+function* assertAnAdminRemains(q: GymQueries, target: Pick<MemberRow, 'id' | 'role' | 'status'>, after: { role: RoleName; status: MemberStatusName }): Script<void> {
   const wasActiveAdmin = target.role === 'ADMIN' && target.status === 'ACTIVE';
   const staysActiveAdmin = after.role === 'ADMIN' && after.status === 'ACTIVE';
   if (!wasActiveAdmin || staysActiveAdmin) return;
-  const others = tx
-    .select({ n: count() })
-    .from(members)
-    .where(and(eq(members.role, 'ADMIN'), eq(members.status, 'ACTIVE'), ne(members.id, target.id)))
-    .get();
-  if (!others?.n) throw new ForbiddenError('The gym must keep at least one active ADMIN');
+  if ((yield* step(q.countActiveAdminsBesides(target.id))) === 0) throw new ForbiddenError('The gym must keep at least one active ADMIN');
 }
 
 /** The target as it is now, read inside the transaction that changes it: NOT_FOUND when there is none. */
-function currentRow(tx: Pick<Db, 'select'>, id: number): MemberRow {
-  const row = tx.select().from(members).where(eq(members.id, id)).get();
+function* currentRow(q: GymQueries, id: number): Script<MemberRow> {
+  const row = yield* step(q.memberById(id));
   if (!row) throw new NotFoundError('memberId', 'member');
   return row;
 }
@@ -103,16 +85,13 @@ function refreshed(ctx: Context, member: MemberRow): MemberRow {
 export async function setRole(ctx: Context, memberId: string, role: RoleName): Promise<MemberRow> {
   const targetId = requireIdOf('Member', memberId, 'memberId');
   if (targetId === ctx.viewer?.memberId) throw new BadUserInputError('memberId', 'you cannot change your own role');
-  const db = ctx.services.db;
-  const updated = db.transaction(
-    (tx) => {
-      const now = currentRow(tx, targetId);
-      assertCallerStillHas(tx, ctx.viewer!.memberId, 'ADMIN');
-      assertAnAdminRemains(tx, now, { role, status: now.status });
-      return tx.update(members).set({ role }).where(eq(members.id, targetId)).returning().get()!;
-    },
-    { behavior: 'immediate' },
-  );
+  const callerId = ctx.viewer!.memberId;
+  const updated = await ctx.services.data.atomically(function* (q) {
+    const now = yield* currentRow(q, targetId);
+    yield* assertCallerStillHas(q, callerId, 'ADMIN');
+    yield* assertAnAdminRemains(q, now, { role, status: now.status });
+    return (yield* step(q.updateMember(targetId, { role })))!;
+  });
   return refreshed(ctx, updated);
 }
 
@@ -122,17 +101,13 @@ export async function setRole(ctx: Context, memberId: string, role: RoleName): P
  */
 export async function setMemberStatus(ctx: Context, memberId: string, status: MemberStatusName): Promise<MemberRow> {
   const targetId = requireIdOf('Member', memberId, 'memberId');
-  const db = ctx.services.db;
-  const updated = db.transaction(
-    (tx) => {
-      const now = currentRow(tx, targetId);
-      const actorRole = assertCallerStillHas(tx, ctx.viewer!.memberId, 'STAFF');
-      assertStaffMayActOn(ctx, now, actorRole);
-      assertAnAdminRemains(tx, now, { role: now.role, status });
-      if (status === 'SUSPENDED') endCredentials(ctx.services, targetId);
-      return tx.update(members).set({ status }).where(eq(members.id, targetId)).returning().get()!;
-    },
-    { behavior: 'immediate' },
-  );
+  const updated = await ctx.services.data.atomically(function* (q) {
+    const now = yield* currentRow(q, targetId);
+    const actorRole = yield* assertCallerStillHas(q, ctx.viewer!.memberId, 'STAFF');
+    assertStaffMayActOn(ctx, now, actorRole);
+    yield* assertAnAdminRemains(q, now, { role: now.role, status });
+    if (status === 'SUSPENDED') yield* endCredentials(q, targetId);
+    return (yield* step(q.updateMember(targetId, { status })))!;
+  });
   return refreshed(ctx, updated);
 }

@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
 import type { Context } from '../context.js';
-import { memberships, plans, type MembershipRow, type PlanCodeName } from '../db/schema.js';
+import type { MembershipRow } from '../db/data.js';
+import type { PlanCodeName } from '../db/schema.js';
 import { requireInstant } from './validation.js';
 import { assertStaffMayActOn, requireMember } from './members.js';
 
@@ -19,17 +19,10 @@ export async function setMembership(
   const member = await requireMember(ctx, input.memberId, 'input.memberId');
   assertStaffMayActOn(ctx, member);
   const validUntil = requireInstant(input.validUntil, 'input.validUntil');
-  const db = ctx.services.db;
-  const plan = db.select().from(plans).where(eq(plans.code, input.plan)).get();
+  const plan = await ctx.services.data.planByCode(input.plan);
   // The enum makes an unknown code impossible; a missing row means reference data was never loaded.
   if (!plan) throw new Error(`plan ${input.plan} is missing from the plans table`);
-  const values = { memberId: member.id, planId: plan.id, validUntil, updatedAt: new Date() };
-  const row = db
-    .insert(memberships)
-    .values(values)
-    .onConflictDoUpdate({ target: memberships.memberId, set: { planId: values.planId, validUntil, updatedAt: values.updatedAt } })
-    .returning()
-    .get();
+  const row = await ctx.services.data.upsertMembership({ memberId: member.id, planId: plan.id, validUntil, updatedAt: new Date() });
   ctx.loaders.membershipByMemberId.clear(member.id).prime(member.id, row);
   return row;
 }

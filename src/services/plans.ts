@@ -1,7 +1,8 @@
 import type { Context } from '../context.js';
-import type { PlanRow } from '../db/schema.js';
+import type { PlanRow } from '../db/data.js';
+import type { Step } from '../db/steps.js';
 
 /** The plans the gym sells, cheapest first: public, and the same for everyone. */
-export function listPlans(ctx: Pick<Context, 'services'>): PlanRow[] {
-  return ctx.services.queries.allPlans.all();
+export function listPlans(ctx: Pick<Context, 'services'>): Step<PlanRow[]> {
+  return ctx.services.data.allPlans();
 }

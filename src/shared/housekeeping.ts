@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 
 /** Named periodic chores (reload keys, sweep expired rows): each runs on its own, so one failing stops no other. */
-export type Chores = Record<string, () => void>;
+export type Chores = Record<string, () => unknown>;
 
 /** Runs every chore once; a chore that throws is logged by name, and the next one runs all the same. */
-export function runChores(chores: Chores, log: Pick<Logger, 'warn'>): void {
+export async function runChores(chores: Chores, log: Pick<Logger, 'warn'>): Promise<void> {
   for (const [chore, run] of Object.entries(chores)) {
     try {
-      run();
+      await run();
     } catch (err) {
       log.warn({ err, chore }, 'housekeeping chore failed; it runs again next time');
     }
@@ -16,7 +16,7 @@ export function runChores(chores: Chores, log: Pick<Logger, 'warn'>): void {
 
 /** Runs the chores every `intervalMs`, never keeping the process alive. Returns a function that stops them. */
 export function scheduleChores(chores: Chores, log: Pick<Logger, 'warn'>, intervalMs = 60_000): () => void {
-  const timer = setInterval(() => runChores(chores, log), intervalMs);
+  const timer = setInterval(() => void runChores(chores, log), intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * Paths pino replaces with [redacted] wherever they appear in a log object: a belt to the braces of never passing
@@ -18,6 +18,27 @@ const REDACT = [
   '*.token',
   'variables',
 ];
+
+/** The `params:` line Drizzle writes into a failed query's message (and so its stack): up to the stack or the end. */
+const QUERY_PARAMETERS = /\nparams: [\s\S]*?(?=\n {4}at |$)/g;
+
+/**
+ * A failed query's error carries its bound parameters (Drizzle puts them in the message and in a `params` property):
+ * password hashes, emails, token and session hashes. The error serializer keeps the query and the driver's reason, and
+ * drops the values, however deep the error sits (a cause, a GraphQL error's original error).
+ */
+function withoutParameters(value: unknown, depth = 0): unknown {
+  if (depth > 5 || value === null || typeof value !== 'object') return typeof value === 'string' ? value.replace(QUERY_PARAMETERS, '\nparams: [redacted]') : value;
+  if (Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'params') continue;
+    copy[key] = withoutParameters(inner, depth + 1);
+  }
+  return copy;
+}
+
+const serializeError = (err: unknown) => withoutParameters(pino.stdSerializers.err(err as Error));
 
 /** How long a log line may wait in the buffer before it is written anyway. */
 const FLUSH_INTERVAL_MS = 1_000;
@@ -40,5 +61,10 @@ export function createLogger(level: string, service = 'keycard'): Logger {
   }, FLUSH_INTERVAL_MS);
   // Housekeeping only: it never keeps a process alive.
   flusher.unref();
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service } }, destination);
+  return pino(logOptions(level, service), destination);
+}
+
+/** What every Keycard logger is made with (the tests' too, writing elsewhere): the level, redaction, the error serializer. */
+export function logOptions(level: string, service = 'keycard'): LoggerOptions {
+  return { level, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { err: serializeError }, base: { service } };
 }

@@ -62,8 +62,8 @@ export interface ServiceOptions<C extends HttpContext> {
   schema: GraphQLSchema;
   /** Sandbox (development only) opens with this document. */
   sandbox: { document: string; includeCookies?: boolean };
-  /** True while the service's database answers: `/healthz` says 200, else 503. */
-  healthy: () => boolean;
+  /** True while the service's database answers (within a bound): `/healthz` says 200, else 503. */
+  healthy: () => Promise<boolean>;
   /** Origins allowed to call `/graphql` with credentials; none means no CORS headers at all. */
   corsOrigins?: readonly string[];
   /** Express `trust proxy`; false (the default) ignores X-Forwarded-For, so it cannot be forged. */
@@ -298,12 +298,12 @@ function httpErrors(log: Logger): ErrorRequestHandler {
 }
 
 /** `GET /healthz`: 200 while the database answers, 503 otherwise. */
-function healthCheck(healthy: () => boolean): RequestHandler {
-  return (_req, res) => {
+function healthCheck(healthy: () => Promise<boolean>): RequestHandler {
+  return async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     let ok = false;
     try {
-      ok = healthy();
+      ok = await healthy();
     } catch {
       ok = false;
     }

@@ -1,8 +1,8 @@
 /**
  * The baseline every ratio is taken against: the gym's own SDL, without its @auth and @public directives, on bare
  * Apollo Server + Express + JSON body parsing, and nothing else: no helmet, no request log, no CORS, no limits, no
- * session, no token, no directive. It reads the same rows through the same prepared queries (the gym's statements,
- * prepared once, and its per-request DataLoaders), so what separates a scenario from its baseline is what Keycard adds.
+ * session, no token, no directive. It reads the same rows through the same data layer (the gym's statements, on the
+ * same engine, and its per-request DataLoaders), so what separates a scenario from its baseline is what Keycard adds.
  *
  * It knows who is asking for free: `me` trusts a plain `x-member-id` header. That is exactly what isolates the
  * price of signing in.
@@ -15,9 +15,8 @@ import express from 'express';
 import { parse, visit, type DocumentNode } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 // What the baseline borrows from the gym; if the gym renames one of these, only its import line changes.
-import type { Db } from '../../src/db/client.js';
+import type { GymData } from '../../src/db/data.js';
 import { createLoaders } from '../../src/db/loaders.js';
-import { createQueries, type Queries } from '../../src/db/queries.js';
 import type { CheckInRow, MemberRow, MembershipRow, PlanRow } from '../../src/db/schema.js';
 import { toGlobalId } from '../../src/ids.js';
 import { SCHEMA_DIR } from '../../src/shared/paths.js';
@@ -52,15 +51,15 @@ function memberIdOf(req: express.Request): number | null {
  * Only the fields the benchmark's operations select need resolvers beyond the default property read; each runs the
  * statement the gym runs for it.
  */
-function resolvers(queries: Queries) {
+function resolvers(data: GymData) {
   return {
     DateTime: DateTimeResolver,
     Query: {
-      plans: () => queries.allPlans.all(),
+      plans: () => data.allPlans(),
       me: (_parent: unknown, _args: unknown, { loaders, memberId }: BaselineContext) => (memberId === null ? null : loaders.memberById.load(memberId)),
-      checkIns: (_parent: unknown, args: { first?: number | null }) => {
+      checkIns: async (_parent: unknown, args: { first?: number | null }) => {
         const size = args.first ?? 20;
-        return toConnection(queries.checkInSheet.all.all({ limit: size + 1 }), size);
+        return toConnection(await data.checkInSheet({ memberId: null, beforeId: null, limit: size + 1 }), size);
       },
     },
     Member: {
@@ -79,10 +78,8 @@ function resolvers(queries: Queries) {
 }
 
 /** The baseline server on an open database, not yet listening. */
-export async function createBaselineServer(db: Db): Promise<http.Server> {
-  // Prepared once, as the gym prepares them.
-  const queries = createQueries(db);
-  const schema = makeExecutableSchema({ typeDefs: typeDefsWithoutDirectives(), resolvers: resolvers(queries) });
+export async function createBaselineServer(data: GymData): Promise<http.Server> {
+  const schema = makeExecutableSchema({ typeDefs: typeDefsWithoutDirectives(), resolvers: resolvers(data) });
   const apollo = new ApolloServer<BaselineContext>({ schema });
   await apollo.start();
   const app = express();
@@ -90,7 +87,7 @@ export async function createBaselineServer(db: Db): Promise<http.Server> {
     '/graphql',
     express.json(),
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({ loaders: createLoaders(db, queries), memberId: memberIdOf(req) }),
+      context: async ({ req }) => ({ loaders: createLoaders(data), memberId: memberIdOf(req) }),
     }),
   );
   return http.createServer(app);

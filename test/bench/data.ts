@@ -5,7 +5,7 @@
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { hashPassword } from '../../src/auth/passwords.js';
-import { openDatabase } from '../../src/db/client.js';
+import { openSqliteGymData } from '../../src/db/sqlite-data.js';
 import { checkIns, members, memberships, plans } from '../../src/db/schema.js';
 import { ensurePlans } from '../../src/db/seed.js';
 
@@ -97,10 +97,10 @@ function checkInRows(count: number, memberIds: number[], now: number): (typeof c
 export async function generateDatabase(file: string, options: { memberCount: number; checkInCount: number }): Promise<BenchData> {
   const passwordHash = await hashPassword(BENCH_PASSWORD);
   const now = Date.now();
-  const database = openDatabase(file);
+  const database = openSqliteGymData(file);
   try {
-    const { db } = database;
-    ensurePlans(db);
+    const { db } = database.sqlite;
+    await ensurePlans(database);
     const planByCode = new Map(db.select().from(plans).all().map((p) => [p.code, p.id]));
     const planIds = { basic: planByCode.get('BASIC')!, allHours: planByCode.get('ALL_HOURS')! };
     const rows = memberRows(options.memberCount, passwordHash, now);
@@ -114,7 +114,7 @@ export async function generateDatabase(file: string, options: { memberCount: num
     return { members: all.filter((_, i) => !isStaff(i)), staff: all[0]! };
   } finally {
     // Closing checkpoints the write-ahead log into the file, so a plain copy of the file is the whole database.
-    database.close();
+    await database.close();
   }
 }
 

@@ -12,13 +12,12 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { inArray } from 'drizzle-orm';
 // The gym as main.ts assembles it; if the gym renames one of these, only its import line changes.
 import { createApp, type KeycardApp } from '../../src/app.js';
 import { loadKeyRing } from '../../src/auth/keys.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
-import { members, type MemberRow } from '../../src/db/schema.js';
+import type { MemberRow } from '../../src/db/data.js';
 import { prepareData } from '../../src/db/seed.js';
 import { createBaselineServer } from './baseline.js';
 import { serveCommands, type CommandHandlers, type ServerOptions } from './ipc.js';
@@ -48,20 +47,22 @@ function listen(server: http.Server): Promise<number> {
 }
 
 /** Access tokens minted in this process through the gym's own services: no password, no argon2, no HTTP. */
-function tokenMinter(keycard: KeycardApp, readMembers: (ids: number[]) => MemberRow[]) {
+function tokenMinter(keycard: KeycardApp, readMembers: (ids: number[]) => Promise<MemberRow[]>) {
   const { accessTokens, refreshTokens } = keycard.services;
   const known = new Map<number, { member: MemberRow; familyId: string }>();
   return {
     /** One token per member, in the order asked for. */
-    issue(memberIds: number[]): string[] {
-      const rows = new Map(readMembers(memberIds).map((m) => [m.id, m]));
-      return memberIds.map((id) => {
+    async issue(memberIds: number[]): Promise<string[]> {
+      const rows = new Map((await readMembers(memberIds)).map((m) => [m.id, m]));
+      const tokens: string[] = [];
+      for (const id of memberIds) {
         const member = rows.get(id);
         if (!member) throw new Error(`issue-tokens: no member ${id}`);
-        const { familyId } = refreshTokens.startFamily(member.id, member.tokenVersion);
+        const { familyId } = await refreshTokens.startFamily(member.id, member.tokenVersion);
         known.set(member.id, { member, familyId });
-        return accessTokens.issue(member, familyId).token;
-      });
+        tokens.push(accessTokens.issue(member, familyId).token);
+      }
+      return tokens;
     },
     /** Each token is new (its own jti) even for a member seen before: no cache can have seen it. */
     mint(memberIds: number[], count: number): string[] {
@@ -81,13 +82,13 @@ async function startGym(options: GymOptions): Promise<void> {
   let sqlStatements = 0;
   const config = loadConfig(gymEnvironment(options));
   const keyRing = loadKeyRing(config.keysDir, { createIfEmpty: true });
-  const database = openDatabase(config.databaseUrl, { onQuery: () => void sqlStatements++ });
-  await prepareData(database.db, config);
+  const database = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, onQuery: () => void sqlStatements++ });
+  await prepareData(database, config);
   const keycard = await createApp({ config, database, keyRing });
   const port = await listen(keycard.httpServer);
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
-  const minter = tokenMinter(keycard, (ids) => database.db.select().from(members).where(inArray(members.id, ids)).all());
+  const minter = tokenMinter(keycard, async (ids) => database.membersByIds(ids));
   const handlers: CommandHandlers = {
     'issue-tokens': ({ memberIds }) => minter.issue(memberIds),
     'mint-tokens': ({ memberIds, count }) => minter.mint(memberIds, count),
@@ -104,8 +105,8 @@ async function startGym(options: GymOptions): Promise<void> {
 }
 
 async function startBaseline(options: ServerOptions): Promise<void> {
-  const database = openDatabase(options.databaseFile);
-  const server = await createBaselineServer(database.db);
+  const database = await openDatabase(options.databaseFile);
+  const server = await createBaselineServer(database);
   serveCommands(await listen(server), {});
 }
 

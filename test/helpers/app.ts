@@ -8,13 +8,16 @@ import { pino } from 'pino';
 import { createApp, type KeycardApp } from '../../src/app.js';
 import { KeyRing, loadKeyRing } from '../../src/auth/keys.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { openDatabase, type GymDatabase } from '../../src/db/client.js';
 import { prepareData } from '../../src/db/seed.js';
+import { logOptions } from '../../src/shared/logger.js';
+import type { Engine } from '../../src/db/data.js';
+import { openTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestApp {
   url: string;
   config: Config;
-  database: GymDatabase;
+  /** The gym's database (the data layer it runs on, and plain SQL for the test to look in). */
+  database: TestDatabase;
   keycard: KeycardApp;
   keyRing: KeyRing;
   keysDir: string;
@@ -32,8 +35,10 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Seed the demo members (default true). */
   seed?: boolean;
-  /** Use this database instead of a fresh `:memory:` one (it is not closed by close()). */
-  database?: GymDatabase;
+  /** The engine of the fresh database (default: the run's). */
+  engine?: Engine;
+  /** Use this database instead of a fresh one of the run's engine (it is not closed by close()). */
+  database?: TestDatabase;
   /** Use this key directory (kept after close) instead of a fresh temporary one with one key. */
   keysDir?: string;
   /** Listen on this port (PUBLIC_URL follows it), e.g. to restart a gym where its partners expect it. */
@@ -55,28 +60,28 @@ export function freePort(): Promise<number> {
 export const TEST_SESSION_SECRET = randomBytes(32).toString('hex');
 
 /**
- * Starts the real Keycard app (real migrations, real Express, real Apollo) on a fresh in-memory SQLite database
- * and listens on port 0. Call close() after each file.
+ * Starts the real Keycard app (real migrations, real Express, real Apollo) on a fresh database of the run's engine
+ * (in-memory SQLite, or a PostgreSQL database of its own) and listens on port 0. Call close() after each file.
  */
 export async function startTestApp(options: StartOptions = {}): Promise<TestApp> {
   const ownKeys = !options.keysDir;
   const keysDir = options.keysDir ?? mkdtempSync(path.join(tmpdir(), 'keycard-keys-'));
   const keyRing = loadKeyRing(keysDir, { createIfEmpty: true });
   const port = options.port ?? (await freePort());
+  const queries: string[] = [];
+  const database = options.database ?? (await openTestDatabase({ onQuery: (sql) => queries.push(sql), ...(options.engine ? { engine: options.engine } : {}) }));
   const config = loadConfig({
     KEYS_DIR: keysDir,
     PORT: String(port),
     // The issuer is the address the gym really answers on, as partners discover it.
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     NODE_ENV: 'test',
-    DATABASE_URL: ':memory:',
+    DATABASE_URL: database.url,
     SESSION_SECRET: TEST_SESSION_SECRET,
     LOG_LEVEL: 'info',
     ...options.env,
   });
-  const queries: string[] = [];
-  const database = options.database ?? openDatabase(config.databaseUrl, { onQuery: (sql) => queries.push(sql) });
-  await prepareData(database.db, { seedDemo: options.seed ?? true, production: config.production });
+  await prepareData(database.data, { seedDemo: options.seed ?? true, production: config.production });
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -84,8 +89,8 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
       done();
     },
   });
-  const logger = pino({ level: config.logLevel }, sink);
-  const keycard = await createApp({ config, database, keyRing, logger });
+  const logger = pino(logOptions(config.logLevel), sink);
+  const keycard = await createApp({ config, database: database.data, keyRing, logger });
   await new Promise<void>((resolve) => keycard.httpServer.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${port}`,
@@ -101,7 +106,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     queries,
     async close() {
       await keycard.close();
-      if (!options.database) database.close();
+      if (!options.database) await database.close();
       if (ownKeys) rmSync(keysDir, { recursive: true, force: true });
     },
   };

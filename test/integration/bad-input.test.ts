@@ -34,7 +34,7 @@ describe('bad input', () => {
   });
   afterAll(() => app.close());
 
-  const count = (table: string) => (app.database.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
+  const count = async (table: string) => ((await app.database.sql.get(`select count(*) n from ${table}`)) as { n: number }).n;
 
   it.each([
     ['an invalid email', { email: 'not-an-email' }, 'input.email'],
@@ -44,10 +44,10 @@ describe('bad input', () => {
     ['another common password', { password: '123456789012' }, 'input.password'],
     ['an empty name', { name: '   ' }, 'input.name'],
   ])('refuses signUp with %s, naming %s, and creates nobody', async (_what, change, argument) => {
-    const before = count('members');
+    const before = (await count('members'));
     const res = await new Client(app.url).gql(SIGN_UP, { input: { ...good, ...change } });
     expect(refusal(res)).toEqual({ code: 'BAD_USER_INPUT', names: argument });
-    expect(count('members')).toBe(before);
+    expect((await count('members'))).toBe(before);
   });
 
   it('accepts a 128-character password whole, and only whole', async () => {
@@ -71,11 +71,11 @@ describe('bad input', () => {
 
   it('refuses setMembership for a malformed, mistyped or unknown member ID and changes nothing', async () => {
     const input = { memberId: aliceId, plan: 'BASIC', validUntil: '2031-01-01T00:00:00Z' };
-    const before = JSON.stringify(app.database.sqlite.prepare('select * from memberships order by member_id').all());
+    const before = JSON.stringify((await app.database.sql.all('select * from memberships order by member_id')));
     expect(refusal(await staff.gql(SET_MEMBERSHIP, { input: { ...input, memberId: 'garbage' } }))).toEqual({ code: 'BAD_USER_INPUT', names: 'input.memberId' });
     expect(refusal(await staff.gql(SET_MEMBERSHIP, { input: { ...input, memberId: toGlobalId('Plan', 1) } }))).toEqual({ code: 'BAD_USER_INPUT', names: 'input.memberId' });
     expect(refusal(await staff.gql(SET_MEMBERSHIP, { input: { ...input, memberId: toGlobalId('Member', 9999) } }))).toEqual({ code: 'NOT_FOUND', names: 'input.memberId' });
-    expect(JSON.stringify(app.database.sqlite.prepare('select * from memberships order by member_id').all())).toBe(before);
+    expect(JSON.stringify((await app.database.sql.all('select * from memberships order by member_id')))).toBe(before);
   });
 
   it('refuses an unknown plan or a malformed date with BAD_USER_INPUT naming the field', async () => {

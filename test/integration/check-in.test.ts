@@ -56,10 +56,10 @@ describe('checking in at night (outside staffed hours)', () => {
   });
 
   it('refuses an active BASIC member with OUTSIDE_PLAN_HOURS and writes nothing', async () => {
-    const before = (app.database.sqlite.prepare('select count(*) n from check_ins').get() as { n: number }).n;
+    const before = ((await app.database.sql.get('select count(*) n from check_ins')) as { n: number }).n;
     const res = await (await newMemberWithPlan(app, 'BASIC')).gql(CHECK_IN);
     expect(codes(res)).toEqual(['OUTSIDE_PLAN_HOURS']);
-    expect((app.database.sqlite.prepare('select count(*) n from check_ins').get() as { n: number }).n).toBe(before);
+    expect(((await app.database.sql.get('select count(*) n from check_ins')) as { n: number }).n).toBe(before);
   });
 
   it('refuses a door name that is too long, naming the argument', async () => {
@@ -70,12 +70,12 @@ describe('checking in at night (outside staffed hours)', () => {
 
   it('refuses a door name with text-direction or invisible characters: it stands on the access sheet beside names', async () => {
     const alice = await sessionClient(app.url, 'alice');
-    const before = (app.database.sqlite.prepare('select count(*) n from check_ins').get() as { n: number }).n;
+    const before = ((await app.database.sql.get('select count(*) n from check_ins')) as { n: number }).n;
     for (const door of ['main\u202Eniam', 'ma\u200Bin']) {
       const res = await alice.gql(CHECK_IN, { door });
       expect(res.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'door' });
     }
-    expect((app.database.sqlite.prepare('select count(*) n from check_ins').get() as { n: number }).n).toBe(before);
+    expect(((await app.database.sql.get('select count(*) n from check_ins')) as { n: number }).n).toBe(before);
   });
 });
 

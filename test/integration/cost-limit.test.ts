@@ -25,13 +25,14 @@ async function signIn(app: TestApp, who: DemoName): Promise<Client> {
 }
 
 /** Enough check-ins that every nested page above is full: 150 for alice, 150 spread over everyone. */
-function seedCheckIns(app: TestApp): void {
-  const sqlite = app.database.sqlite;
-  const insert = sqlite.prepare("insert into check_ins (member_id, at, door, method) values (?, ?, 'main', 'TOKEN')");
-  const alice = (sqlite.prepare('select id from members where email = ?').get(DEMO.alice.email) as { id: number }).id;
-  const ids = (sqlite.prepare('select id from members').all() as { id: number }[]).map((m) => m.id);
-  for (let i = 0; i < 150; i++) insert.run(alice, Date.now() - i * 60_000);
-  for (let i = 0; i < 150; i++) insert.run(ids[i % ids.length], Date.now() - (i + 150) * 60_000);
+async function seedCheckIns(app: TestApp): Promise<void> {
+  const alice = (await app.database.data.memberByEmail(DEMO.alice.email))!.id;
+  const ids = (await app.database.sql.all<{ id: number }>('select id from members')).map((m) => m.id);
+  const at = (i: number) => new Date(Date.now() - i * 60_000);
+  await app.database.data.insertCheckIns([
+    ...Array.from({ length: 150 }, (_, i) => ({ memberId: alice, at: at(i), door: 'main', method: 'TOKEN' as const })),
+    ...Array.from({ length: 150 }, (_, i) => ({ memberId: ids[i % ids.length]!, at: at(i + 150), door: 'main', method: 'TOKEN' as const })),
+  ]);
 }
 
 function expectRefused(res: GqlResponse): void {
@@ -47,7 +48,7 @@ describe('the cost limit', () => {
   let staff: Client;
   beforeAll(async () => {
     app = await startTestApp();
-    seedCheckIns(app);
+    await seedCheckIns(app);
     [alice, staff] = await Promise.all([signIn(app, 'alice'), signIn(app, 'staff')]);
   });
   afterAll(() => app.close());
@@ -159,7 +160,7 @@ describe('the cost limit in production', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp({ env: { NODE_ENV: 'production' } });
-    seedCheckIns(app);
+    await seedCheckIns(app);
   });
   afterAll(() => app.close());
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
+import { openTestDatabase } from '../helpers/database.js';
 import { Client, codes, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -111,9 +111,9 @@ describe('privileged actions read the caller’s role from the database (statele
     const alice = (await login(app, 'alice')).res.data.login;
     expect(codes(await as(admin.accessToken, SET_STATUS, { id: alice.member.id, status: 'SUSPENDED' }))).toEqual(['FORBIDDEN']);
     // Nothing changed: one active ADMIN remains, and alice is active.
-    const admins = app.database.sqlite.prepare("select count(*) n from members where role = 'ADMIN' and status = 'ACTIVE'").get();
+    const admins = (await app.database.sql.get("select count(*) n from members where role = 'ADMIN' and status = 'ACTIVE'"));
     expect(admins).toEqual({ n: 1 });
-    expect(app.database.sqlite.prepare('select status from members where email = ?').get(DEMO.alice.email)).toEqual({ status: 'ACTIVE' });
+    expect((await app.database.sql.get('select status from members where email = ?', DEMO.alice.email))).toEqual({ status: 'ACTIVE' });
   });
 
 });
@@ -133,7 +133,7 @@ describe('a suspended staff member', () => {
     expect(suspend.errors).toBeUndefined();
     const res = await new Client(app.url).gql(SET_STATUS, { id: bob.member.id, status: 'SUSPENDED' }, bearer(staff.accessToken));
     expect(codes(res)).toEqual(['FORBIDDEN']);
-    expect(app.database.sqlite.prepare('select status from members where email = ?').get(DEMO.bob.email)).toEqual({ status: 'ACTIVE' });
+    expect((await app.database.sql.get('select status from members where email = ?', DEMO.bob.email))).toEqual({ status: 'ACTIVE' });
   });
 });
 
@@ -144,8 +144,8 @@ describe('refresh families stay bounded', () => {
   });
   afterAll(() => app.close());
 
-  const rows = (familyOf?: string) =>
-    (app.database.sqlite.prepare(`select count(*) n from refresh_tokens ${familyOf ? 'where family_id = ?' : ''}`).get(...(familyOf ? [familyOf] : [])) as { n: number }).n;
+  const rows = async (familyOf?: string) =>
+    ((await app.database.sql.get(`select count(*) n from refresh_tokens ${familyOf ? 'where family_id = ?' : ''}`, ...(familyOf ? [familyOf] : []))) as { n: number }).n;
 
   it('a member holds at most the configured number of live families: a new login signs out the least recently used', async () => {
     const first = (await login(app, 'alice')).res.data.login.refreshToken as string;
@@ -157,10 +157,10 @@ describe('refresh families stay bounded', () => {
 
   it('a chain keeps two rows however long it grows, and reusing any old token still revokes the family', async () => {
     const first = (await login(app, 'bob')).res.data.login.refreshToken as string;
-    const familyId = app.database.sqlite.prepare('select family_id f from refresh_tokens order by id desc limit 1').get() as { f: string };
+    const familyId = (await app.database.sql.get('select family_id f from refresh_tokens order by id desc limit 1')) as { f: string };
     let current = first;
     for (let i = 0; i < 25; i++) current = (await new Client(app.url).gql(REFRESH, { t: current })).data.refresh.refreshToken;
-    expect(rows(familyId.f)).toBe(2);
+    expect((await rows(familyId.f))).toBe(2);
     // The very first token, long gone from the table, is still known as this family's: presenting it is a reuse.
     const reuse = await new Client(app.url).gql(REFRESH, { t: first });
     expect(codes(reuse)).toEqual(['UNAUTHENTICATED']);
@@ -171,12 +171,14 @@ describe('refresh families stay bounded', () => {
     // A token as an earlier version issued it: kcr_ + 256 bits, its row without a family hash.
     const legacy = `kcr_${randomBytes(32).toString('base64url')}`;
     const now = Date.now();
-    app.database.sqlite
-      .prepare(
+    (await app.database.sql.run(
         `insert into refresh_tokens (token_hash, family_id, member_id, issued_at, expires_at, credential_version)
          values (?, 'legacy-family', (select id from members where email = ?), ?, ?, 0)`,
-      )
-      .run(createHash('sha256').update(legacy).digest('hex'), DEMO.admin.email, now, now + 86_400_000);
+      createHash('sha256').update(legacy).digest('hex'),
+      DEMO.admin.email,
+      app.database.sql.instant(now),
+      app.database.sql.instant(now + 86_400_000),
+    ));
     const second = (await new Client(app.url).gql(REFRESH, { t: legacy })).data.refresh.refreshToken as string;
     const third = (await new Client(app.url).gql(REFRESH, { t: second })).data.refresh.refreshToken as string;
     expect(codes(await new Client(app.url).gql(REFRESH, { t: legacy }))).toEqual(['UNAUTHENTICATED']);
@@ -184,11 +186,11 @@ describe('refresh families stay bounded', () => {
   });
 
   it('revoking a family touches a handful of rows, not one per refresh ever made', async () => {
-    const before = rows();
+    const before = (await rows());
     const { refreshToken } = (await login(app, 'staff')).res.data.login;
     let current = refreshToken as string;
     for (let i = 0; i < 40; i++) current = (await new Client(app.url).gql(REFRESH, { t: current })).data.refresh.refreshToken;
-    expect(rows() - before).toBeLessThanOrEqual(2);
+    expect((await rows()) - before).toBeLessThanOrEqual(2);
   });
 });
 
@@ -212,7 +214,7 @@ describe('per-member limits on logins and refreshes', () => {
     expect(res.errors?.[0]?.path).toEqual(['l3']);
     // The refusal came before any hashing: the request cost three hashes, not fifteen.
     expect(elapsed).toBeLessThan(3_000);
-    const families = app.database.sqlite.prepare('select count(distinct family_id) n from refresh_tokens r join members m on m.id = r.member_id where m.email = ?').get(DEMO.staff.email);
+    const families = (await app.database.sql.get('select count(distinct family_id) n from refresh_tokens r join members m on m.id = r.member_id where m.email = ?', DEMO.staff.email));
     expect(families).toEqual({ n: 3 });
   });
 
@@ -235,8 +237,8 @@ describe('check-ins per member', () => {
 
   it('are rate-limited: taps beyond the limit are refused with RATE_LIMITED', async () => {
     const { accessToken } = (await login(app, 'alice')).res.data.login;
-    const rows = () => app.database.sqlite.prepare('select count(*) n from check_ins c join members m on m.id = c.member_id where m.email = ?').get(DEMO.alice.email) as { n: number };
-    const before = rows().n;
+    const rows = async () => (await app.database.sql.get('select count(*) n from check_ins c join members m on m.id = c.member_id where m.email = ?', DEMO.alice.email)) as { n: number };
+    const before = (await rows()).n;
     const aliases = `mutation { ${Array.from({ length: 8 }, (_, i) => `c${i}: checkIn { id }`).join(' ')} }`;
     const res = await new Client(app.url).gql(aliases, undefined, bearer(accessToken));
     // The sixth tap is refused, and ends the request (checkIn is non-null); the next request is refused at once.
@@ -245,7 +247,7 @@ describe('check-ins per member', () => {
     const again = await new Client(app.url).gql('mutation { checkIn { id } }', undefined, bearer(accessToken));
     expect(codes(again)).toEqual(['RATE_LIMITED']);
     expect(again.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
-    expect(rows().n).toBe(before + 1);
+    expect((await rows()).n).toBe(before + 1);
   });
 });
 
@@ -268,7 +270,7 @@ describe('sign-up', () => {
     // A fifth attempt from anywhere in that /64 is refused, and creates nothing.
     const limited = await signUp('three@example.test', '2001:db8:1:2:1234::99');
     expect(codes(limited)).toEqual(['RATE_LIMITED']);
-    expect(app.database.sqlite.prepare("select count(*) n from members where email = 'three@example.test'").get()).toEqual({ n: 0 });
+    expect((await app.database.sql.get("select count(*) n from members where email = 'three@example.test'"))).toEqual({ n: 0 });
     // The next /64, and an IPv4 client, are others.
     expect((await signUp('three@example.test', '2001:db8:1:3::1')).errors).toBeUndefined();
     expect((await signUp('four@example.test', '192.0.2.7')).errors).toBeUndefined();
@@ -301,7 +303,7 @@ describe('the data files', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'keycard-perm-'));
     try {
       const file = path.join(root, 'data', 'keycard.sqlite');
-      const database = openDatabase(file);
+      const database = await openTestDatabase({ engine: 'sqlite', file });
       const app = await startTestApp({ database });
       await sessionClient(app.url, 'alice');
       await app.close();
@@ -309,7 +311,7 @@ describe('the data files', () => {
       expect(mode(path.dirname(file))).toBe(0o700);
       expect(mode(file)).toBe(0o600);
       expect(mode(`${file}-wal`)).toBe(0o600);
-      database.close();
+      await database.close();
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -345,13 +347,13 @@ describe('what a stranger can do with someone else’s email or a leaked dead to
   });
 
   it('a client the per-address throttle refuses writes nothing more, whatever emails it tries', async () => {
-    const rows = () => (app.database.sqlite.prepare('select count(*) n from rate_limits').get() as { n: number }).n;
-    const before = rows();
+    const rows = async () => ((await app.database.sql.get('select count(*) n from rate_limits')) as { n: number }).n;
+    const before = (await rows());
     for (let i = 0; i < 30; i++) {
       await new Client(app.url).gql(LOGIN, { input: { email: `nobody-${i}@example.test`, password: 'some password or other' } });
     }
     // At most one counter per attempt the throttle let through (8 failures from this address in the window).
-    expect(rows() - before).toBeLessThanOrEqual(8);
+    expect((await rows()) - before).toBeLessThanOrEqual(8);
   });
 });
 

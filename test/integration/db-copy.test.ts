@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type GymDatabase } from '../../src/db/client.js';
+import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { ROOT } from '../../src/shared/paths.js';
 import { Client, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
 import { startTestApp } from '../helpers/app.js';
@@ -18,7 +18,7 @@ const TABLES = ['plans', 'members', 'memberships', 'check_ins', 'sessions', 'log
 describe.skipIf(!TEST_DATABASE_URL)('db:copy, SQLite to PostgreSQL', () => {
   let dir: string;
   let file: string;
-  let source: GymDatabase;
+  let source: TestDatabase;
   let target: TestPgDatabase;
   let pool: pg.Pool;
   const copy = () => run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/db-copy.ts'), '--from', file, '--to', target.url], { cwd: ROOT });
@@ -26,7 +26,7 @@ describe.skipIf(!TEST_DATABASE_URL)('db:copy, SQLite to PostgreSQL', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'keycard-copy-'));
     file = path.join(dir, 'keycard.sqlite');
-    source = openDatabase(file);
+    source = await openTestDatabase({ engine: 'sqlite', file });
     // A gym that has been used: sessions, refresh families, check-ins, throttle rows, its pairwise secret.
     const app = await startTestApp({ database: source });
     await sessionClient(app.url, 'alice');
@@ -40,7 +40,7 @@ describe.skipIf(!TEST_DATABASE_URL)('db:copy, SQLite to PostgreSQL', () => {
   afterAll(async () => {
     await pool?.end();
     await target?.drop();
-    source?.close();
+    await source?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -48,18 +48,18 @@ describe.skipIf(!TEST_DATABASE_URL)('db:copy, SQLite to PostgreSQL', () => {
     const { stdout } = await copy();
     expect(stdout).toMatch(/^Copied into PostgreSQL: plans \d+, members \d+/);
     for (const table of TABLES) {
-      const sqliteCount = (source.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
+      const sqliteCount = (source.sqlite().prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
       const { rows } = await pool.query<{ n: string }>(`select count(*) n from ${table}`);
       expect([table, Number(rows[0]!.n)]).toEqual([table, sqliteCount]);
     }
-    expect((source.sqlite.prepare('select count(*) n from sessions').get() as { n: number }).n).toBeGreaterThan(0);
-    const alice = source.sqlite.prepare('select id, created_at, password_hash, token_version from members where email = ?').get(DEMO.alice.email) as Record<string, number | string>;
+    expect((source.sqlite().prepare('select count(*) n from sessions').get() as { n: number }).n).toBeGreaterThan(0);
+    const alice = source.sqlite().prepare('select id, created_at, password_hash, token_version from members where email = ?').get(DEMO.alice.email) as Record<string, number | string>;
     const { rows } = await pool.query('select id, created_at, password_hash, token_version from members where email = $1', [DEMO.alice.email]);
     expect(rows[0]).toEqual({ ...alice, created_at: new Date(alice.created_at as number) });
-    const lastCheckIn = source.sqlite.prepare('select id, at from check_ins order by id desc limit 1').get() as { id: number; at: number };
+    const lastCheckIn = source.sqlite().prepare('select id, at from check_ins order by id desc limit 1').get() as { id: number; at: number };
     const copiedCheckIn = await pool.query('select at from check_ins where id = $1', [lastCheckIn.id]);
     expect(copiedCheckIn.rows[0].at).toEqual(new Date(lastCheckIn.at));
-    const maxId = (source.sqlite.prepare('select max(id) m from members').get() as { m: number }).m;
+    const maxId = (source.sqlite().prepare('select max(id) m from members').get() as { m: number }).m;
     const inserted = await pool.query(`insert into members (email, name, password_hash, created_at) values ('new@keycard.test', 'New', 'x', now()) returning id`);
     expect(inserted.rows[0].id).toBe(maxId + 1);
   });

@@ -215,9 +215,10 @@ describe('the access sheet by keycard', () => {
   beforeAll(async () => {
     app = await startTestApp();
     // Enough rows for a page of 100, spread over every demo member.
-    const insert = app.database.sqlite.prepare("insert into check_ins (member_id, at, door, method) values (?, ?, 'main', 'TOKEN')");
-    const ids = (app.database.sqlite.prepare('select id from members').all() as { id: number }[]).map((m) => m.id);
-    for (let i = 0; i < 150; i++) insert.run(ids[i % ids.length], Date.now() - i * 60_000);
+    const ids = (await app.database.sql.all<{ id: number }>('select id from members')).map((m) => m.id);
+    await app.database.data.insertCheckIns(
+      Array.from({ length: 150 }, (_, i) => ({ memberId: ids[i % ids.length]!, at: new Date(Date.now() - i * 60_000), door: 'main', method: 'TOKEN' as const })),
+    );
   });
   afterAll(() => app.close());
 

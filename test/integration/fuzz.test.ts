@@ -97,10 +97,11 @@ class Target {
   ) {}
 
   static async start(profile: Profile): Promise<Target> {
-    const app = await startTestApp({ env: { ...FUZZ_ENV, ...profile.env } });
+    // SQLite whatever the run: the fingerprint of "nothing changed" reads SQLite's own catalog.
+    const app = await startTestApp({ engine: 'sqlite', env: { ...FUZZ_ENV, ...profile.env } });
     const credentials = new Credentials(app, profile.proxyHeaders);
     await credentials.signIn();
-    return new Target(app, credentials, new DatabaseFingerprint(app.database.sqlite, FINGERPRINT), await gatherSamples(app, credentials));
+    return new Target(app, credentials, new DatabaseFingerprint(app.database.sqlite(), FINGERPRINT), await gatherSamples(app, credentials));
   }
 
   /**
@@ -254,7 +255,7 @@ describe.each(PROFILES)(`the fuzzer (seed ${seed}) in $name`, (profile) => {
 describe('what the fuzzer found', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ engine: 'sqlite' });
   });
   afterAll(() => app.close());
 

@@ -142,15 +142,15 @@ describe('check-ins', () => {
   it('writes one row however often a member taps in within a few minutes: aliases, repeats and parallel requests', async () => {
     const login = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } })).data.login;
     const auth = { authorization: `Bearer ${login.accessToken}` };
-    const rows = () => (app.database.sqlite.prepare('select count(*) n from check_ins').get() as { n: number }).n;
-    const before = rows();
+    const rows = async () => ((await app.database.sql.get('select count(*) n from check_ins')) as { n: number }).n;
+    const before = (await rows());
     const aliases = `mutation { ${Array.from({ length: 15 }, (_, i) => `c${i}: checkIn(door: "main") { id }`).join(' ')} }`;
     const burst = await new Client(app.url).gql(aliases, undefined, auth);
     const ids = new Set(Object.values(burst.data as Record<string, { id: string }>).map((c) => c.id));
     expect(ids.size).toBe(1);
     const parallel = await Promise.all(Array.from({ length: 10 }, () => new Client(app.url).gql('mutation { checkIn { id } }', undefined, auth)));
     expect(new Set(parallel.map((r) => r.data.checkIn.id))).toEqual(ids);
-    expect(rows()).toBe(before + 1);
+    expect((await rows())).toBe(before + 1);
   });
 });
 
@@ -208,7 +208,7 @@ describe('staff actions on a member', () => {
       expect((await membership(target)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect((await status(target)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     }
-    const plans = app.database.sqlite.prepare("select p.code from memberships m join plans p on p.id = m.plan_id join members x on x.id = m.member_id where x.email in ('staff@keycard.test', 'admin@keycard.test')").all();
+    const plans = (await app.database.sql.all("select p.code from memberships m join plans p on p.id = m.plan_id join members x on x.id = m.member_id where x.email in ('staff@keycard.test', 'admin@keycard.test')"));
     expect(plans).toEqual([{ code: 'ALL_HOURS' }, { code: 'ALL_HOURS' }]);
     expect((await membership(ids.alice!)).data).toEqual({ setMembership: { plan: { code: 'BASIC' } } });
   });
@@ -225,14 +225,14 @@ describe('dates', () => {
     const staff = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.staff, mode: 'TOKEN' } })).data.login;
     const alice = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } })).data.login;
     const id = (await new Client(app.url).gql('{ me { id } }', undefined, { authorization: `Bearer ${alice.accessToken}` })).data.me.id;
-    const before = app.database.sqlite.prepare('select valid_until from memberships m join members x on x.id = m.member_id where x.email = ?').get(DEMO.alice.email);
+    const before = (await app.database.sql.get('select valid_until from memberships m join members x on x.id = m.member_id where x.email = ?', DEMO.alice.email));
     const res = await new Client(app.url).gql(
       'mutation($id: ID!) { setMembership(input: { memberId: $id, plan: BASIC, validUntil: "9999-12-31T00:00:00Z" }) { validUntil } }',
       { id },
       { authorization: `Bearer ${staff.accessToken}` },
     );
     expect(res.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'input.validUntil' });
-    expect(app.database.sqlite.prepare('select valid_until from memberships m join members x on x.id = m.member_id where x.email = ?').get(DEMO.alice.email)).toEqual(before);
+    expect((await app.database.sql.get('select valid_until from memberships m join members x on x.id = m.member_id where x.email = ?', DEMO.alice.email))).toEqual(before);
   });
 });
 

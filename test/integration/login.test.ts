@@ -96,8 +96,8 @@ describe('login throttling', () => {
     expect(codes(forged)).toEqual(['RATE_LIMITED']);
   });
 
-  it('keeps counts in the database', () => {
-    const rows = app.database.sqlite.prepare('select count(*) as n from login_failures').get() as { n: number };
+  it('keeps counts in the database', async () => {
+    const rows = (await app.database.sql.get('select count(*) as n from login_failures')) as { n: number };
     expect(rows.n).toBe(12);
   });
 });

@@ -2,7 +2,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
+import { openSqliteGymData } from '../../src/db/sqlite-data.js';
 import * as gymPg from '../../src/db/pg-schema.js';
 import { openPoolDatabase } from '../../src/pool/db/client.js';
 import { GYM_PG_MIGRATIONS_DIR, POOL_PG_MIGRATIONS_DIR } from '../../src/shared/paths.js';
@@ -48,11 +48,11 @@ describe.skipIf(!TEST_DATABASE_URL)('the PostgreSQL migrations, on a real server
   it('make the same gym tables as the SQLite migrations, and a row goes in and comes back to the millisecond', async () => {
     const db = drizzle(pool, { schema: gymPg });
     await migrate(db, { migrationsFolder: GYM_PG_MIGRATIONS_DIR });
-    const sqlite = openDatabase(':memory:');
+    const sqlite = openSqliteGymData(':memory:');
     try {
-      expect(await pgShape(pool)).toEqual(sqliteShape(sqlite.sqlite));
+      expect(await pgShape(pool)).toEqual(sqliteShape(sqlite.sqlite.sqlite));
     } finally {
-      sqlite.close();
+      await sqlite.close();
     }
     const createdAt = new Date('2026-11-26T04:00:00.123Z');
     const [member] = await db.insert(gymPg.members).values({ email: 'pg@keycard.test', name: 'Pat', passwordHash: 'x', createdAt }).returning();

@@ -32,7 +32,7 @@ describe('refresh token rotation', () => {
 
   it('stores only hashes of refresh tokens', async () => {
     const { refreshToken } = await login(app);
-    const dump = JSON.stringify(app.database.sqlite.prepare('select * from refresh_tokens').all());
+    const dump = JSON.stringify((await app.database.sql.all('select * from refresh_tokens')));
     expect(dump).not.toContain(refreshToken);
     expect(dump).not.toContain(refreshToken.slice(4));
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
 import { prepareData } from '../../src/db/seed.js';
+import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 
-const count = (db: ReturnType<typeof openDatabase>, table: string) => (db.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
+const count = async (database: TestDatabase, table: string) => (await database.sql.get<{ n: number }>(`select count(*) n from ${table}`))!.n;
 
 describe('preparing the data at start', () => {
   it.each([
@@ -11,28 +11,45 @@ describe('preparing the data at start', () => {
     ['production, SEED_DEMO unset', undefined, true, 'off', 0],
     ['production, SEED_DEMO=true', true, true, 'seeded', 4],
   ] as const)('%s', async (_name, seedDemo, production, outcome, members) => {
-    const database = openDatabase(':memory:');
+    const database = await openTestDatabase();
     try {
-      expect(await prepareData(database.db, { seedDemo, production })).toBe(outcome);
-      expect(count(database, 'members')).toBe(members);
+      expect(await prepareData(database.data, { seedDemo, production })).toBe(outcome);
+      expect(await count(database, 'members')).toBe(members);
       // The plans are reference data, loaded whatever the mode.
-      expect(count(database, 'plans')).toBe(2);
-      if (members) expect(count(database, 'check_ins')).toBeGreaterThan(30);
+      expect(await count(database, 'plans')).toBe(2);
+      if (members) expect(await count(database, 'check_ins')).toBeGreaterThan(30);
     } finally {
-      database.close();
+      await database.close();
     }
   });
 
   it('never seeds demo data into a database that already has members', async () => {
-    const database = openDatabase(':memory:');
+    const database = await openTestDatabase();
     try {
-      await prepareData(database.db, { seedDemo: true, production: false });
-      database.sqlite.prepare("delete from members where email = 'bob@keycard.test'").run();
-      expect(await prepareData(database.db, { seedDemo: true, production: false })).toBe('not-empty');
-      expect(count(database, 'members')).toBe(3);
-      expect(count(database, 'plans')).toBe(2);
+      await prepareData(database.data, { seedDemo: true, production: false });
+      await database.sql.run("delete from members where email = 'bob@keycard.test'");
+      expect(await prepareData(database.data, { seedDemo: true, production: false })).toBe('not-empty');
+      expect(await count(database, 'members')).toBe(3);
+      expect(await count(database, 'plans')).toBe(2);
     } finally {
-      database.close();
+      await database.close();
+    }
+  });
+
+  it('seeds once when two instances start on one empty database at the same moment', async () => {
+    const database = await openTestDatabase();
+    const second = await openTestDatabase({ reopen: database });
+    try {
+      const outcomes = await Promise.all([
+        prepareData(database.data, { seedDemo: true, production: false }),
+        prepareData(second.data, { seedDemo: true, production: false }),
+      ]);
+      expect(outcomes).toContain('seeded');
+      expect(await count(database, 'members')).toBe(4);
+      expect(await count(database, 'plans')).toBe(2);
+    } finally {
+      await second.close();
+      await database.close();
     }
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/client.js';
+import { openTestDatabase } from '../helpers/database.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Client, codes, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
 
@@ -112,7 +112,7 @@ describe('sign-in with a session (the access sheet)', () => {
     const res = await staff.gql(`mutation($id: ID!) { setMemberStatus(memberId: $id, status: SUSPENDED) { status } }`, { id: bobId });
     expect(res.data.setMemberStatus.status).toBe('SUSPENDED');
     for (const device of [bobOnPhone, bobOnLaptop]) expect((await device.gql(ME)).data.viewer.authenticated).toBe(false);
-    const rows = app.database.sqlite.prepare('select count(*) n from sessions where member_id = (select id from members where email = ?)').get('bob@keycard.test') as { n: number };
+    const rows = (await app.database.sql.get('select count(*) n from sessions where member_id = (select id from members where email = ?)', 'bob@keycard.test')) as { n: number };
     expect(rows.n).toBe(0);
     await staff.gql(`mutation($id: ID!) { setMemberStatus(memberId: $id, status: ACTIVE) { status } }`, { id: bobId });
   });
@@ -163,25 +163,27 @@ describe('session timeouts, enforced on the server', () => {
   });
 });
 
-describe('sessions on a file database', () => {
+describe('sessions in the database', () => {
   it('survive a server restart', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'keycard-'));
-    const file = path.join(dir, 'keycard.sqlite');
+    // On SQLite a file, on PostgreSQL a database of its own: either way, what the restarted server opens again.
+    const database = await openTestDatabase({ file: path.join(dir, 'keycard.sqlite') });
     try {
-      const first = await startTestApp({ env: { DATABASE_URL: file } });
+      const first = await startTestApp({ database });
       const client = await sessionClient(first.url, 'staff');
       await first.close();
 
-      const database = openDatabase(file);
-      const second = await startTestApp({ env: { DATABASE_URL: file }, database, seed: false });
+      const reopened = await openTestDatabase({ reopen: database });
+      const second = await startTestApp({ database: reopened, seed: false });
       try {
         const res = await new Client(second.url).gql(ME, undefined, { cookie: client.cookieHeader() });
         expect(res.data.viewer).toMatchObject({ authenticated: true, method: 'SESSION', role: 'STAFF' });
       } finally {
         await second.close();
-        database.close();
+        await reopened.close();
       }
     } finally {
+      await database.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -76,8 +76,17 @@ describe('configuration', () => {
   });
 
   it('never takes a database URL for a SQLite file name', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/keycard' })).toThrow(/DATABASE_URL: the server runs on a SQLite file/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root@127.0.0.1/keycard' })).toThrow(/DATABASE_URL: must be a SQLite file/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/keycard' }).databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/keycard');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/keycard' }).databaseUrl).toBe('postgresql://postgres@127.0.0.1:5432/keycard');
     expect(loadConfig({ DATABASE_URL: './data/other.sqlite' }).databaseUrl).toBe('./data/other.sqlite');
+  });
+
+  it('runs several workers only on PostgreSQL', () => {
+    expect(loadConfig({}).webConcurrency).toBe(1);
+    expect(() => loadConfig({ WEB_CONCURRENCY: '2' })).toThrow(/WEB_CONCURRENCY: 2 workers need PostgreSQL/);
+    expect(loadConfig({ WEB_CONCURRENCY: '2', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/keycard' }).webConcurrency).toBe(2);
+    expect(() => loadConfig({ WEB_CONCURRENCY: '0' })).toThrow(/WEB_CONCURRENCY/);
   });
 
   it('passes TRUST_PROXY through as Express reads it', () => {

@@ -101,7 +101,7 @@ export class Credentials {
     private readonly app: TestApp,
     private readonly proxyHeaders: Record<string, string> = {},
   ) {
-    this.byEmail = app.database.sqlite.prepare('select id, email, role, status, password_hash, token_version from members where email = ?');
+    this.byEmail = app.database.sqlite().prepare('select id, email, role, status, password_hash, token_version from members where email = ?');
   }
 
   private client(): Client {
@@ -184,7 +184,7 @@ export class Credentials {
    * member was changed) and did.
    */
   async repair(credential: Credential): Promise<void> {
-    const restore = this.app.database.sqlite.prepare('update members set role = ?, status = ?, password_hash = ? where id = ?');
+    const restore = this.app.database.sqlite().prepare('update members set role = ?, status = ?, password_hash = ? where id = ?');
     let staffChanged = false;
     for (const seeded of this.fixed.values()) {
       const now = this.row(seeded.email);
