@@ -1,11 +1,13 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteGymData } from '../../src/db/sqlite-data.js';
 import * as gymPg from '../../src/db/pg-schema.js';
 import { openPoolDatabase } from '../../src/pool/db/client.js';
-import { GYM_PG_MIGRATIONS_DIR, POOL_PG_MIGRATIONS_DIR } from '../../src/shared/paths.js';
+import { GYM_PG_MIGRATIONS_DIR, POOL_PG_MIGRATIONS_DIR, ROOT } from '../../src/shared/paths.js';
 import { createTestPgDatabase, TEST_DATABASE_URL, type TestPgDatabase } from '../helpers/pg.js';
 
 type Shape = Record<string, Record<string, { notNull: boolean }>>;
@@ -75,6 +77,28 @@ describe.skipIf(!TEST_DATABASE_URL)('the PostgreSQL migrations, on a real server
       } finally {
         sqlite.close();
       }
+    } finally {
+      await poolPg.end();
+      await other.drop();
+    }
+  });
+
+  it('npm run db:migrate applies them on the database DATABASE_URL names, and again changes nothing', async () => {
+    const other = await createTestPgDatabase();
+    const poolPg = new pg.Pool({ connectionString: other.url, max: 1 });
+    try {
+      for (let run = 0; run < 2; run++) {
+        const result = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['src/cli/db-migrate.ts'], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? '', DATABASE_URL: other.url },
+          encoding: 'utf8',
+        });
+        expect(result.stdout).toContain('Migrations applied (postgres).');
+        expect(result.status).toBe(0);
+      }
+      expect(Object.keys(await pgShape(poolPg)).sort()).toEqual(
+        ['app_secrets', 'check_ins', 'login_failures', 'members', 'memberships', 'plans', 'rate_limits', 'refresh_tokens', 'sessions'],
+      );
     } finally {
       await poolPg.end();
       await other.drop();
