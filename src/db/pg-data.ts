@@ -395,6 +395,9 @@ export class PgGymData extends PgQueries implements GymData {
 }
 
 /** Opens the gym's PostgreSQL database and applies every migration in `drizzle/gym/pg`. */
-export async function openPgGymData(url: string, options: { poolSize: number; onQuery?: (sql: string) => void }): Promise<PgGymData> {
+export async function openPgGymData(
+  url: string,
+  options: { poolSize: number; onQuery?: (sql: string) => void; onError?: (err: Error) => void },
+): Promise<PgGymData> {
   return new PgGymData(await openPostgres(url, { schema: pgSchema, migrationsFolder: GYM_PG_MIGRATIONS_DIR, ...options }));
 }

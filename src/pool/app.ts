@@ -4,11 +4,10 @@ import { applyAuthDirective } from '../shared/directive.js';
 import { createLogger } from '../shared/logger.js';
 import { POOL_SCHEMA_DIR } from '../shared/paths.js';
 import { createService, type Service } from '../shared/server.js';
-import { sqliteHealth } from '../shared/sqlite.js';
 import { loadTypeDefs } from '../shared/type-defs.js';
 import type { PoolConfig } from './config.js';
 import { createPoolContext, partnerTokenStrategy, type PoolContext } from './context.js';
-import type { PoolDatabase } from './db/client.js';
+import type { PoolData } from './db/data.js';
 import { poolResolvers } from './resolvers.js';
 import { PartnerTokenVerifier } from './verifier.js';
 
@@ -36,9 +35,9 @@ export function buildPoolSchema() {
 
 /**
  * The pool next door: a separate Express + Apollo server that admits gym members on partner tokens it verifies with
- * the gym's published keys. It has its own database and never opens the gym's.
+ * the gym's published keys. It has its own database (SQLite, or PostgreSQL) and never opens the gym's.
  */
-export async function createPoolApp(options: { config: PoolConfig; database: PoolDatabase; logger?: Logger }): Promise<PoolApp> {
+export async function createPoolApp(options: { config: PoolConfig; database: PoolData; logger?: Logger }): Promise<PoolApp> {
   const { config, database } = options;
   const log = options.logger ?? createLogger(config.logLevel, 'pool');
   const verifier = new PartnerTokenVerifier({
@@ -57,8 +56,8 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
     introspection: config.introspection,
     schema: buildPoolSchema(),
     sandbox: { document: SANDBOX_DOCUMENT },
-    healthy: sqliteHealth(database.sqlite),
-    context: (req, _res, requestLog) => createPoolContext(req, requestLog, { db: database.db, strategy }),
+    healthy: () => database.healthy(),
+    context: (req, _res, requestLog) => createPoolContext(req, requestLog, { db: database, strategy }),
   });
   return { ...service, verifier };
 }

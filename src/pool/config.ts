@@ -1,13 +1,22 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { duration, flag, issuesOf, logLevel, port, positiveInt, withoutEmpty } from '../shared/env.js';
+import { isPostgresUrl } from '../shared/postgres.js';
 
 const PoolEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   POOL_PORT: port(4100),
   GYM_URL: z.url({ message: 'must be an absolute http(s) URL' }).default('http://localhost:4000'),
   GYM_ISSUER: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
-  POOL_DATABASE_URL: z.string().min(1).default('./data/pool.sqlite'),
+  POOL_DATABASE_URL: z
+    .string()
+    .min(1)
+    .default('./data/pool.sqlite')
+    // Any other URL must never be taken for a SQLite file name: that would quietly create a file named after it.
+    .refine((url) => isPostgresUrl(url) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url), {
+      message: 'must be a SQLite file (a path, or :memory:) or a postgres:// or postgresql:// URL',
+    }),
+  POOL_DATABASE_POOL_SIZE: positiveInt(5),
   POOL_AUDIENCE: z.string().min(1).default('pool'),
   JWKS_CACHE_MAX_AGE: duration('10m'),
   JWKS_STALE_MAX_AGE: duration('24h'),
@@ -27,7 +36,10 @@ export interface PoolConfig {
    * GYM_URL, which the operator chose) announces, so an internal URL for the gym still works.
    */
   gymIssuer: string | undefined;
+  /** A SQLite file (or `:memory:`), or a `postgres://` / `postgresql://` URL. */
   databaseUrl: string;
+  /** PostgreSQL connections per process. */
+  databasePoolSize: number;
   audience: string;
   jwks: { cacheMaxAgeMs: number; staleMaxAgeMs: number; requestsPerMinute: number };
   introspection: boolean;
@@ -45,6 +57,7 @@ export function loadPoolConfig(env: Record<string, string | undefined> = process
     gymUrl: trim(e.GYM_URL),
     gymIssuer: e.GYM_ISSUER === undefined ? undefined : trim(e.GYM_ISSUER),
     databaseUrl: e.POOL_DATABASE_URL,
+    databasePoolSize: e.POOL_DATABASE_POOL_SIZE,
     audience: e.POOL_AUDIENCE,
     jwks: { cacheMaxAgeMs: e.JWKS_CACHE_MAX_AGE, staleMaxAgeMs: e.JWKS_STALE_MAX_AGE, requestsPerMinute: e.JWKS_REQUESTS_PER_MINUTE },
     introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',

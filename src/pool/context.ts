@@ -3,7 +3,7 @@ import type { GuardContext } from '../shared/directive.js';
 import { bearerTokenOf } from '../shared/jwt.js';
 import { authenticate, type Strategy } from '../shared/strategies.js';
 import type { HttpContext, RequestLog } from '../shared/server.js';
-import type { PoolDb } from './db/client.js';
+import type { PoolData } from './db/data.js';
 import type { PartnerTokenVerifier, Swimmer } from './verifier.js';
 
 export type { Swimmer };
@@ -26,7 +26,7 @@ export interface PoolViewer {
 
 export interface PoolContext extends GuardContext, HttpContext {
   viewer: PoolViewer | null;
-  db: PoolDb;
+  db: PoolData;
   requestLog: RequestLog;
 }
 
@@ -40,7 +40,7 @@ export function partnerTokenStrategy(verifier: PartnerTokenVerifier): Strategy<P
   };
 }
 
-export async function createPoolContext(req: Request, requestLog: RequestLog, deps: { db: PoolDb; strategy: Strategy<PoolViewer> }): Promise<PoolContext> {
+export async function createPoolContext(req: Request, requestLog: RequestLog, deps: { db: PoolData; strategy: Strategy<PoolViewer> }): Promise<PoolContext> {
   const { viewer, failure } = await authenticate(req, [deps.strategy], undefined);
   requestLog.viewer = viewer;
   return { db: deps.db, requestLog, viewer, authFailure: failure };

@@ -2,19 +2,22 @@ import { createLogger } from '../shared/logger.js';
 import { configOrExit, stopOnSignals } from '../shared/process.js';
 import { createPoolApp } from './app.js';
 import { loadPoolConfig } from './config.js';
-import { openPoolDatabase } from './db/client.js';
+import { openPoolData } from './db/client.js';
 
 /** `npm run pool`: the pool next door, on POOL_PORT, trusting the gym at GYM_URL. */
 async function main(): Promise<void> {
   const config = configOrExit(loadPoolConfig);
   const log = createLogger(config.logLevel, 'pool');
-  const database = openPoolDatabase(config.databaseUrl);
+  const database = await openPoolData(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    onError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection failed while idle: dropped'),
+  });
   const pool = await createPoolApp({ config, database, logger: log });
   await new Promise<void>((resolve) => pool.httpServer.listen(config.port, resolve));
   log.info({ url: `http://localhost:${config.port}/graphql`, gym: config.gymUrl }, 'the pool is open');
   stopOnSignals(async () => {
     await pool.close();
-    database.close();
+    await database.close();
   }, log);
 }
 

@@ -1,0 +1,68 @@
+import { desc, eq, sql } from 'drizzle-orm';
+import { runSync, type Script } from '../../db/steps.js';
+import { POOL_MIGRATIONS_DIR } from '../../shared/paths.js';
+import { openSqlite, sqliteHealth, type SqliteDatabase } from '../../shared/sqlite.js';
+import type { NewVisit, PoolData, PoolQueries } from './data.js';
+import * as schema from './schema.js';
+import { visits } from './schema.js';
+
+/** The pool's statements on SQLite: every answer at once, on the one connection (inside a transaction and out). */
+export class SqlitePoolData implements PoolData {
+  readonly engine = 'sqlite' as const;
+  private readonly probe: () => boolean;
+  private readonly prepared;
+
+  constructor(
+    /** The open file, for what only SQLite has (tests that age rows). */
+    readonly sqlite: SqliteDatabase<typeof schema>,
+  ) {
+    const db = sqlite.db;
+    this.probe = sqliteHealth(sqlite.sqlite);
+    // Every `visits` query and every swim run these: prepared once, at start.
+    this.prepared = {
+      recentVisits: db
+        .select({ admittedAt: visits.admittedAt })
+        .from(visits)
+        .where(eq(visits.subject, sql.placeholder('subject')))
+        .orderBy(desc(visits.id))
+        .limit(sql.placeholder('limit'))
+        .prepare(),
+      lastVisit: db.select().from(visits).where(eq(visits.subject, sql.placeholder('subject'))).orderBy(desc(visits.id)).limit(1).prepare(),
+    };
+  }
+
+  recentVisits(subject: string, limit: number) {
+    return this.prepared.recentVisits.all({ subject, limit }).map((v) => v.admittedAt);
+  }
+  lastVisit(subject: string) {
+    return this.prepared.lastVisit.get({ subject });
+  }
+  insertVisit(values: NewVisit) {
+    return this.sqlite.db.insert(visits).values(values).returning().get();
+  }
+
+  /**
+   * An immediate transaction: the write lock is held before the first read, so two admissions at once (even from two
+   * processes on the file) run one after the other, and the second sees the first's visit.
+   */
+  atomically<T>(script: (q: PoolQueries) => Script<T>): T {
+    return this.sqlite.db.transaction(() => runSync(script(this)), { behavior: 'immediate' });
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      return this.probe();
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.sqlite.close();
+  }
+}
+
+/** The pool's own SQLite file (or `:memory:`), with its own migrations in `drizzle/pool/sqlite`. */
+export function openSqlitePoolData(url: string): SqlitePoolData {
+  return new SqlitePoolData(openSqlite(url, { schema, migrationsFolder: POOL_MIGRATIONS_DIR }));
+}
