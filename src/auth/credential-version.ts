@@ -1,5 +1,5 @@
 import type { GymQueries, MemberRow } from '../db/data.js';
-import { step, type Script } from '../db/steps.js';
+import { step, type Script } from '../shared/steps.js';
 import { CredentialsChangedError } from '../errors.js';
 
 /**

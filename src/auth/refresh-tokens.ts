@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { GymData, GymQueries, MemberRow } from '../db/data.js';
-import { step, thenStep, type Script, type Step } from '../db/steps.js';
+import { step, thenStep, type Script, type Step } from '../shared/steps.js';
 import { assertStillHolds, stillHolds } from './credential-version.js';
 
 /** A prefix makes a leaked refresh token easy for secret scanners (and people) to recognise. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import session from 'express-session';
 import type {} from './sessions.js';
 import type { GymData } from '../db/data.js';
-import { step, thenStep, type Step } from '../db/steps.js';
+import { step, thenStep, type Step } from '../shared/steps.js';
 import { assertStillHolds } from './credential-version.js';
 
 /**

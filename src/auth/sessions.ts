@@ -3,7 +3,7 @@ import { parse as parseCookie } from 'cookie';
 import { sign, unsign } from 'cookie-signature';
 import session from 'express-session';
 import type { GymData } from '../db/data.js';
-import { thenStep, type Step } from '../db/steps.js';
+import { thenStep, type Step } from '../shared/steps.js';
 import { stillHolds } from './credential-version.js';
 import { SessionStore } from './session-store.js';
 import type { GymStrategy } from './viewer.js';

@@ -1,5 +1,5 @@
 import type { GymData, GymQueries } from '../db/data.js';
-import { step, type Script, type Step } from '../db/steps.js';
+import { step, type Script, type Step } from '../shared/steps.js';
 import { RateLimitedError } from '../errors.js';
 
 export interface ThrottleLimits {

@@ -1,6 +1,6 @@
 import type { AuthMethodName, RoleName } from '../shared/roles.js';
 import type { CheckInRow, MemberRow, MembershipRow, MemberStatusName, PlanCodeName, PlanRow, RefreshTokenRow } from './schema.js';
-import type { Script, Step } from './steps.js';
+import type { Script, Step } from '../shared/steps.js';
 
 export type { CheckInRow, MemberRow, MembershipRow, PlanRow, RefreshTokenRow };
 

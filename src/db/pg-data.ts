@@ -7,7 +7,7 @@ import type { GymData, GymQueries, NewCheckIn, NewMember, NewRefreshToken, Sessi
 import * as pgSchema from './pg-schema.js';
 import { appSecrets, checkIns, loginFailures, members, memberships, plans, rateLimits, refreshTokens, sessions } from './pg-schema.js';
 import type { MembershipRow, PlanCodeName, PlanRow } from './schema.js';
-import { runAsync, type Script } from './steps.js';
+import { runAsync, type Script } from '../shared/steps.js';
 
 type Schema = typeof pgSchema;
 /** The pool's database, or a transaction on one of its connections: the statements read the same on both. */

@@ -2,7 +2,7 @@ import { hashPassword } from '../auth/passwords.js';
 import type { RoleName } from '../shared/roles.js';
 import type { GymData, NewCheckIn } from './data.js';
 import type { PlanCodeName } from './schema.js';
-import { step } from './steps.js';
+import { step } from '../shared/steps.js';
 
 const DAY = 86_400_000;
 

@@ -5,7 +5,7 @@ import { openSqlite, sqliteHealth, type SqliteDatabase } from '../shared/sqlite.
 import type { GymData, GymQueries, NewCheckIn, NewMember, NewRefreshToken, SessionRecord, SheetPage } from './data.js';
 import * as schema from './schema.js';
 import { appSecrets, checkIns, loginFailures, members, memberships, plans, rateLimits, refreshTokens, sessions } from './schema.js';
-import { runSync, type Script } from './steps.js';
+import { runSync, type Script } from '../shared/steps.js';
 
 type Db = BetterSQLite3Database<typeof schema>;
 

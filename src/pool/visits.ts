@@ -1,4 +1,4 @@
-import { step, type Script, type Step } from '../db/steps.js';
+import { step, type Script, type Step } from '../shared/steps.js';
 import type { PoolData, PoolQueries, VisitRow } from './db/data.js';
 import type { Swimmer } from './verifier.js';
 

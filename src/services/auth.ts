@@ -3,7 +3,7 @@ import { checkPasswordPolicy, hashPassword, reserveHashing, verifyPassword } fro
 import type { Viewer } from '../auth/viewer.js';
 import type { Context } from '../context.js';
 import type { GymQueries, MemberRow } from '../db/data.js';
-import { step, type Script } from '../db/steps.js';
+import { step, type Script } from '../shared/steps.js';
 import type { AuthMethodName } from '../shared/roles.js';
 import {
   BadUserInputError,

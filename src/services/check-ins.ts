@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import type { CheckInRow } from '../db/data.js';
-import { step } from '../db/steps.js';
+import { step } from '../shared/steps.js';
 import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../errors.js';
 import { idOf } from '../ids.js';
 import { membershipStatus } from './memberships.js';

@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import type { GymQueries, MemberRow } from '../db/data.js';
 import type { MemberStatusName } from '../db/schema.js';
-import { step, type Script } from '../db/steps.js';
+import { step, type Script } from '../shared/steps.js';
 import { roleAtLeast, roleRank, type RoleName } from '../shared/roles.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
 import { requireIdOf } from '../ids.js';

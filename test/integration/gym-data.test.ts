@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, GymData, GymQueries, NewCheckIn, NewRefreshToken } from '../../src/db/data.js';
 import { openPgGymData } from '../../src/db/pg-data.js';
 import { openSqliteGymData } from '../../src/db/sqlite-data.js';
-import { step } from '../../src/db/steps.js';
+import { step } from '../../src/shared/steps.js';
 import { createTestPgDatabase, TEST_DATABASE_URL } from '../helpers/pg.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Script, Step } from '../../db/steps.js';
+import type { Script, Step } from '../../shared/steps.js';
 import type { VisitRow } from './schema.js';
 
 export type { VisitRow };

@@ -1,7 +1,7 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
-import { runAsync, type Script } from '../../db/steps.js';
+import { runAsync, type Script } from '../../shared/steps.js';
 import { POOL_PG_MIGRATIONS_DIR } from '../../shared/paths.js';
 import { openPostgres, postgresHealth, serializable, type PostgresDatabase } from '../../shared/postgres.js';
 import type { NewVisit, PoolData, PoolQueries } from './data.js';

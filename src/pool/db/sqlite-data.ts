@@ -1,5 +1,5 @@
 import { desc, eq, sql } from 'drizzle-orm';
-import { runSync, type Script } from '../../db/steps.js';
+import { runSync, type Script } from '../../shared/steps.js';
 import { POOL_MIGRATIONS_DIR } from '../../shared/paths.js';
 import { openSqlite, sqliteHealth, type SqliteDatabase } from '../../shared/sqlite.js';
 import type { NewVisit, PoolData, PoolQueries } from './data.js';
