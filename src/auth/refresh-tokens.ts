@@ -78,7 +78,7 @@ export class RefreshTokens {
   startFamily(memberId: number, credentialVersion: number, now = Date.now()): Step<IssuedRefreshToken> {
     const secret = randomBytes(16).toString('base64url');
     const family: Family = { id: randomUUID(), secret, hash: sha256(secret), credentialVersion };
-    return this.data.atomically((q) => this.start(q, memberId, family, now));
+    return this.data.atomically((q) => this.start(q, memberId, family, now), { queueOn: [`member:${memberId}`] });
   }
 
   private *start(q: GymQueries, memberId: number, family: Family, now: number): Script<IssuedRefreshToken> {
@@ -105,7 +105,8 @@ export class RefreshTokens {
    */
   rotate(token: string, now = Date.now()): Step<RotateResult> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return { ok: false, revokedFamily: false };
-    return this.data.atomically((q) => this.rotation(q, token, now));
+    // Two tabs (or two instances) refreshing one family at once queue on the family, known from the token itself.
+    return this.data.atomically((q) => this.rotation(q, token, now), { queueOn: [`refresh-family:${familyHashOf(token) ?? sha256(token)}`] });
   }
 
   private *rotation(q: GymQueries, token: string, now: number): Script<RotateResult> {

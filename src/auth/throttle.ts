@@ -24,7 +24,8 @@ export class LoginThrottle {
 
   /** Refuses with RATE_LIMITED when either limit is reached, else records a pending failure and returns its id. */
   begin(email: string, address: string, now = Date.now()): Step<number> {
-    return this.data.atomically((q) => this.record(q, email, address, now));
+    // A burst of guesses at one email, or of logins from one address (an office behind one NAT), queues on its key.
+    return this.data.atomically((q) => this.record(q, email, address, now), { queueOn: [`login-email:${email}`, `login-address:${address}`] });
   }
 
   /** Withdraws one pending attempt that never reached the password check (another limit refused it first). */

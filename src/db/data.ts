@@ -1,5 +1,6 @@
 import type { AuthMethodName, RoleName } from '../shared/roles.js';
 import type { CheckInRow, MemberRow, MembershipRow, MemberStatusName, PlanCodeName, PlanRow, RefreshTokenRow } from './schema.js';
+import type { QueueOptions } from '../shared/postgres.js';
 import type { Script, Step } from '../shared/steps.js';
 
 export type { CheckInRow, MemberRow, MembershipRow, PlanRow, RefreshTokenRow };
@@ -155,9 +156,10 @@ export interface GymData extends GymQueries {
   /**
    * Runs an atomic step: all its statements see one state of the database and commit together, or none do. On SQLite,
    * an immediate transaction (the write lock first: steps run one after another, also between processes); on
-   * PostgreSQL, a serializable one, retried a bounded number of times when PostgreSQL reports it would not be.
+   * PostgreSQL, a serializable one, retried a bounded number of times when PostgreSQL reports it would not be, after
+   * waiting its turn behind other steps on the same `queueOn` keys (SQLite needs no keys: its steps never overlap).
    */
-  atomically<T>(script: (q: GymQueries) => Script<T>): Step<T>;
+  atomically<T>(script: (q: GymQueries) => Script<T>, options?: QueueOptions): Step<T>;
   /** True while the database answers, within a bound. */
   healthy(): Promise<boolean>;
   /** rate-limiter-flexible's Drizzle store: the Drizzle client and the table, on this engine. */

@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, gt, ilike, inArray, isNotNull, isNull, lt, l
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { GYM_PG_MIGRATIONS_DIR } from '../shared/paths.js';
-import { openPostgres, postgresHealth, serializable, type PostgresDatabase } from '../shared/postgres.js';
+import { openPostgres, postgresHealth, serializable, type PostgresDatabase, type QueueOptions } from '../shared/postgres.js';
 import type { GymData, GymQueries, NewCheckIn, NewMember, NewRefreshToken, SessionRecord, SheetPage } from './data.js';
 import * as pgSchema from './pg-schema.js';
 import { appSecrets, checkIns, loginFailures, members, memberships, plans, rateLimits, refreshTokens, sessions } from './pg-schema.js';
@@ -381,8 +381,8 @@ export class PgGymData extends PgQueries implements GymData {
    * since made stale (or that deadlocks); it then runs again, from the start of the script, on the new state. So a
    * step decides as it would running alone, as on SQLite, where the write lock makes them run one after another.
    */
-  atomically<T>(script: (q: GymQueries) => Script<T>): Promise<T> {
-    return serializable(this.postgres.db, (tx) => runAsync(script(new PgQueries(tx))));
+  atomically<T>(script: (q: GymQueries) => Script<T>, options: QueueOptions = {}): Promise<T> {
+    return serializable(this.postgres, (tx) => runAsync(script(new PgQueries(tx))), options);
   }
 
   healthy(): Promise<boolean> {

@@ -27,9 +27,10 @@ function* admission(q: PoolQueries, swimmer: Swimmer, now: Date): Script<VisitRo
 /**
  * Admits the swimmer and writes the visit down, with the token that let them in, once per repeat window. The read and
  * the write are one atomic step, so two admissions at once (two requests, two processes) cannot both insert: SQLite
- * runs them one after the other, PostgreSQL runs the loser again on the winner's visit.
+ * runs them one after the other; on PostgreSQL they queue on the swimmer (and a loser would run again on the
+ * winner's visit).
  */
 export function admit(data: PoolData, swimmer: Swimmer, now = new Date()): Step<VisitRow> {
-  return data.atomically((q) => admission(q, swimmer, now));
+  return data.atomically((q) => admission(q, swimmer, now), { queueOn: [`swimmer:${swimmer.id}`] });
 }
 

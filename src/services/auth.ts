@@ -141,7 +141,7 @@ export function* endCredentials(q: GymQueries, memberId: number, keepFamilyId?: 
 /** Signs the member out everywhere, this request's own session included. */
 export async function logoutEverywhere(ctx: Context): Promise<boolean> {
   const viewer = ctx.viewer!;
-  await ctx.services.data.atomically((q) => endCredentials(q, viewer.memberId));
+  await ctx.services.data.atomically((q) => endCredentials(q, viewer.memberId), { queueOn: [`member:${viewer.memberId}`] });
   await ctx.session.end();
   ctx.loaders.memberById.clear(viewer.memberId);
   return true;
@@ -174,12 +174,15 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
   await ctx.services.rateLimits.reset('passwordCheck', member.id);
   const passwordHash = await hashPassword(input.newPassword);
   const hadSession = ctx.session.currentId() !== undefined;
-  const version = await ctx.services.data.atomically(function* (q) {
-    // Only over the credentials that were checked: of two changes racing with the same current password, the second
-    // finds the version moved on and is refused, instead of silently overwriting the first.
-    if (!(yield* step(q.setPasswordIfCurrent(member.id, member.tokenVersion, passwordHash)))) return null;
-    return yield* endCredentials(q, member.id, viewer.familyId);
-  });
+  const version = await ctx.services.data.atomically(
+    function* (q) {
+      // Only over the credentials that were checked: of two changes racing with the same current password, the second
+      // finds the version moved on and is refused, instead of silently overwriting the first.
+      if (!(yield* step(q.setPasswordIfCurrent(member.id, member.tokenVersion, passwordHash)))) return null;
+      return yield* endCredentials(q, member.id, viewer.familyId);
+    },
+    { queueOn: [`member:${member.id}`] },
+  );
   ctx.loaders.memberById.clear(member.id);
   if (version === null) throw wrongCurrentPassword();
   // The caller's session was ended with the others; it signs in again under a new id, bound to the new version.

@@ -50,10 +50,13 @@ export async function checkIn(ctx: Context, rawDoor: string | null | undefined, 
   // one request, two instances at once) gets the same check-in back. Atomic, so two requests cannot both write.
   const memberId = viewer.memberId;
   const since = new Date(now.getTime() - REPEAT_WINDOW_MS);
-  return ctx.services.data.atomically(function* (q) {
-    const recent = yield* step(q.lastCheckInSince(memberId, since));
-    return recent ?? (yield* step(q.insertCheckIn({ memberId, at: now, door, method: viewer.method })));
-  });
+  return ctx.services.data.atomically(
+    function* (q) {
+      const recent = yield* step(q.lastCheckInSince(memberId, since));
+      return recent ?? (yield* step(q.insertCheckIn({ memberId, at: now, door, method: viewer.method })));
+    },
+    { queueOn: [`member:${memberId}`] },
+  );
 }
 
 /** The access sheet, newest first, optionally for one member. */

@@ -101,13 +101,16 @@ export async function setRole(ctx: Context, memberId: string, role: RoleName): P
  */
 export async function setMemberStatus(ctx: Context, memberId: string, status: MemberStatusName): Promise<MemberRow> {
   const targetId = requireIdOf('Member', memberId, 'memberId');
-  const updated = await ctx.services.data.atomically(function* (q) {
-    const now = yield* currentRow(q, targetId);
-    const actorRole = yield* assertCallerStillHas(q, ctx.viewer!.memberId, 'STAFF');
-    assertStaffMayActOn(ctx, now, actorRole);
-    yield* assertAnAdminRemains(q, now, { role: now.role, status });
-    if (status === 'SUSPENDED') yield* endCredentials(q, targetId);
-    return (yield* step(q.updateMember(targetId, { status })))!;
-  });
+  const updated = await ctx.services.data.atomically(
+    function* (q) {
+      const now = yield* currentRow(q, targetId);
+      const actorRole = yield* assertCallerStillHas(q, ctx.viewer!.memberId, 'STAFF');
+      assertStaffMayActOn(ctx, now, actorRole);
+      yield* assertAnAdminRemains(q, now, { role: now.role, status });
+      if (status === 'SUSPENDED') yield* endCredentials(q, targetId);
+      return (yield* step(q.updateMember(targetId, { status })))!;
+    },
+    { queueOn: [`member:${targetId}`] },
+  );
   return refreshed(ctx, updated);
 }

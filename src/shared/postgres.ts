@@ -7,7 +7,19 @@ import pg from 'pg';
 export interface PostgresDatabase<S extends Record<string, unknown>> {
   db: NodePgDatabase<S>;
   pool: pg.Pool;
+  /** Drizzle on one connection checked out of the pool (the same schema and logging as `db`). */
+  on(client: pg.PoolClient): NodePgDatabase<S>;
   close(): Promise<void>;
+}
+
+/**
+ * Atomic steps that often race with each other name what they race for (one email's failed logins, one refresh
+ * family): a step takes a lock on each of its keys before its transaction begins, so steps on the same key queue up
+ * and each one's transaction starts after the previous one committed, instead of all starting together and all but
+ * one failing and running again. The serializable transaction stays the guarantee; the keys only spare it the retries.
+ */
+export interface QueueOptions {
+  queueOn?: readonly string[];
 }
 
 /** A Drizzle transaction on node-postgres, as {@link serializable} hands it to its function. */
@@ -57,13 +69,23 @@ export async function openPostgres<S extends Record<string, unknown>>(
   pool.on('connect', (client) => client.on('error', () => {}));
   const onQuery = options.onQuery;
   const db = drizzle(pool, { schema: options.schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
+
   try {
     await migrateLocked(pool, options.migrationsFolder);
   } catch (err) {
     await pool.end();
     throw err;
   }
-  return { db, pool, close: () => pool.end() };
+  const logger = onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {};
+  return {
+    db,
+    pool,
+    on: (client) => drizzle(client, { schema: options.schema, ...logger }),
+    // Idempotent: a server shutting down and a test cleaning up may both close it.
+    close: async () => {
+      if (!pool.ended) await pool.end();
+    },
+  };
 }
 
 /** Applies the migrations on one connection, holding the migration lock for as long as they take. */
@@ -99,13 +121,36 @@ function sqlState(err: unknown): string | undefined {
  * (serialization failure, or a deadlock) so that it can run again on the state the other transaction left. Runs it at
  * most `attempts` times, with a short random wait between attempts so that the contenders do not collide again in
  * step; the last failure is thrown. `fn` must be safe to run again: everything it did in an aborted attempt is gone.
+ * With `queueOn`, it first waits its turn for those keys (see {@link QueueOptions}).
  */
 export async function serializable<S extends Record<string, unknown>, T>(
-  db: NodePgDatabase<S>,
+  postgres: PostgresDatabase<S>,
   fn: (tx: PgTransaction<S>) => Promise<T>,
-  options: { attempts?: number } = {},
+  options: { attempts?: number } & QueueOptions = {},
 ): Promise<T> {
-  const attempts = options.attempts ?? 8;
+  const keys = [...new Set(options.queueOn ?? [])].sort();
+  if (keys.length === 0) return retried(postgres.db, fn, options.attempts);
+  const client = await postgres.pool.connect();
+  let broken: Error | undefined;
+  try {
+    // Session locks, taken one key at a time in one order (so two steps never wait for each other's keys), before
+    // BEGIN: a serializable transaction's snapshot is taken at its first statement, so a lock taken inside it would
+    // come too late to let it see the previous holder's commit. Each wait is bounded by the statement timeout.
+    for (const key of keys) await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+    return await retried(postgres.on(client), fn, options.attempts);
+  } finally {
+    try {
+      await client.query('select pg_advisory_unlock_all()');
+    } catch (err) {
+      // A connection that cannot unlock goes, and its session's locks with it. (Drizzle has already rolled back a
+      // transaction that failed, so a connection that unlocks is clean, whatever the step threw.)
+      broken = err as Error;
+    }
+    client.release(broken);
+  }
+}
+
+async function retried<S extends Record<string, unknown>, T>(db: NodePgDatabase<S>, fn: (tx: PgTransaction<S>) => Promise<T>, attempts = 8): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction(fn, { isolationLevel: 'serializable' });

@@ -488,5 +488,28 @@ function suite(engine: Engine, open: () => Promise<Opened>): void {
       // Each step ran at least once; on PostgreSQL some may have run again after losing a race.
       expect(runs).toBeGreaterThanOrEqual(10);
     });
+
+    it('queue on the key they race for, each running once, and still stop exactly at the limit', async () => {
+      const LIMIT = 3;
+      let runs = 0;
+      const attempt = (n: number) =>
+        data.atomically(
+          function* (q: GymQueries) {
+            runs++;
+            const failures = yield* step(q.countFailures('email', 'queue@keycard.test', 0));
+            if (failures >= LIMIT) return false;
+            yield* step(q.insertFailure({ email: 'queue@keycard.test', address: `10.0.2.${n}`, at: T0 + n }));
+            return true;
+          },
+          { queueOn: ['login-email:queue@keycard.test'] },
+        );
+      const results = await Promise.all(Array.from({ length: 10 }, (_, n) => attempt(n)));
+      expect(results.filter(Boolean)).toHaveLength(LIMIT);
+      expect(await data.countFailures('email', 'queue@keycard.test', 0)).toBe(LIMIT);
+      // Each began after the one before it committed: none lost a race, none ran twice.
+      expect(runs).toBe(10);
+      // The connections went back to the pool unlocked: a step on the same key still gets its turn at once.
+      expect(await attempt(99)).toBe(false);
+    });
   });
 }

@@ -1,3 +1,4 @@
+import type { QueueOptions } from '../../shared/postgres.js';
 import type { Script, Step } from '../../shared/steps.js';
 import type { VisitRow } from './schema.js';
 
@@ -32,7 +33,7 @@ export interface PoolData extends PoolQueries {
    * Runs an atomic step: on SQLite in an immediate transaction (the write lock before the first read), on PostgreSQL
    * in a serializable one, retried a bounded number of times when PostgreSQL reports it would not be.
    */
-  atomically<T>(script: (q: PoolQueries) => Script<T>): Step<T>;
+  atomically<T>(script: (q: PoolQueries) => Script<T>, options?: QueueOptions): Step<T>;
   /** True while the database answers, within a bound. */
   healthy(): Promise<boolean>;
   close(): Promise<void>;

@@ -3,7 +3,7 @@ import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { runAsync, type Script } from '../../shared/steps.js';
 import { POOL_PG_MIGRATIONS_DIR } from '../../shared/paths.js';
-import { openPostgres, postgresHealth, serializable, type PostgresDatabase } from '../../shared/postgres.js';
+import { openPostgres, postgresHealth, serializable, type PostgresDatabase, type QueueOptions } from '../../shared/postgres.js';
 import type { NewVisit, PoolData, PoolQueries } from './data.js';
 import * as pgSchema from './pg-schema.js';
 import { visits } from './pg-schema.js';
@@ -58,8 +58,8 @@ export class PgPoolData extends PgPoolQueries implements PoolData {
    * A serializable transaction: two admissions of one swimmer at once both read "no recent visit", and PostgreSQL
    * aborts one of them before both can insert; run again, it finds the other's visit and gives that back.
    */
-  atomically<T>(script: (q: PoolQueries) => Script<T>): Promise<T> {
-    return serializable(this.postgres.db, (tx) => runAsync(script(new PgPoolQueries(tx))));
+  atomically<T>(script: (q: PoolQueries) => Script<T>, options: QueueOptions = {}): Promise<T> {
+    return serializable(this.postgres, (tx) => runAsync(script(new PgPoolQueries(tx))), options);
   }
 
   healthy(): Promise<boolean> {
