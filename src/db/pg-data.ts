@@ -352,7 +352,13 @@ export class PgQueries implements GymQueries {
   }
 
   async deleteExpiredRateLimits(now: Date, batch: number) {
-    const expired = this.db.select({ key: rateLimits.key }).from(rateLimits).where(lte(rateLimits.expire, now)).limit(batch);
+    // Skip what another instance's sweep holds: sweepers running at once take disjoint batches, never wait on each other.
+    const expired = this.db
+      .select({ key: rateLimits.key })
+      .from(rateLimits)
+      .where(lte(rateLimits.expire, now))
+      .limit(batch)
+      .for('update', { skipLocked: true });
     return (await this.db.delete(rateLimits).where(inArray(rateLimits.key, expired))).rowCount ?? 0;
   }
 
