@@ -25,6 +25,11 @@ function familyHashOf(token: string): string | null {
   return secret ? sha256(secret) : null;
 }
 
+/** What a family's atomic steps queue on (PostgreSQL): its secret's hash, which every one of its tokens carries. */
+function familyKey(familyHash: string): string {
+  return `refresh-family:${familyHash}`;
+}
+
 export interface IssuedRefreshToken {
   token: string;
   expiresAt: Date;
@@ -106,7 +111,7 @@ export class RefreshTokens {
   rotate(token: string, now = Date.now()): Step<RotateResult> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return { ok: false, revokedFamily: false };
     // Two tabs (or two instances) refreshing one family at once queue on the family, known from the token itself.
-    return this.data.atomically((q) => this.rotation(q, token, now), { queueOn: [`refresh-family:${familyHashOf(token) ?? sha256(token)}`] });
+    return this.data.atomically((q) => this.rotation(q, token, now), { queueOn: [familyKey(familyHashOf(token) ?? sha256(token))] });
   }
 
   private *rotation(q: GymQueries, token: string, now: number): Script<RotateResult> {
@@ -149,18 +154,39 @@ export class RefreshTokens {
     return { ok: true, member, refresh: yield* this.insert(q, member.id, family, row.id, now) };
   }
 
-  /** Revokes the family `token` belongs to (logout with a refresh token). True when there was one. */
-  async revokeFamilyOf(token: string): Promise<boolean> {
+  /**
+   * Revokes the family `token` belongs to (logout with a refresh token). True when there was one. An atomic step queued
+   * with the family's rotations: a rotation running at that moment either comes first (and its child is revoked with
+   * the rest) or after (and finds nothing).
+   */
+  revokeFamilyOf(token: string): Step<boolean> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return false;
-    const familyId = await this.data.familyOfToken(sha256(token), familyHashOf(token));
-    if (!familyId) return false;
-    await this.data.deleteFamily(familyId);
-    return true;
+    const tokenHash = sha256(token);
+    const familyHash = familyHashOf(token);
+    return this.data.atomically(
+      function* (q) {
+        const familyId = yield* step(q.familyOfToken(tokenHash, familyHash));
+        if (!familyId) return false;
+        yield* step(q.deleteFamily(familyId));
+        return true;
+      },
+      { queueOn: [familyKey(familyHash ?? tokenHash)] },
+    );
   }
 
-  /** Revokes one family of a member (logout by keycard: the family its access token was issued in). */
-  revokeFamilyOfMember(familyId: string, memberId: number): Step<void> {
-    return this.data.deleteFamily(familyId, memberId);
+  /**
+   * Revokes one family of a member (logout by keycard: the family its access token was issued in), queued with the
+   * family's rotations as {@link revokeFamilyOf} is.
+   */
+  async revokeFamilyOfMember(familyId: string, memberId: number): Promise<void> {
+    const familyHash = await this.data.familyHashOf(familyId);
+    await this.data.atomically(
+      function* (q) {
+        yield* step(q.deleteFamily(familyId, memberId));
+      },
+      // A family from before tokens carried a secret has no key to queue on: serializability alone decides for it.
+      { queueOn: familyHash ? [familyKey(familyHash)] : [] },
+    );
   }
 
   /**

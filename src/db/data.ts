@@ -115,6 +115,8 @@ export interface GymQueries {
   familyByHash(familyHash: string): Step<string | undefined>;
   /** The family of a token on file, or of any token of a family known by its hash. */
   familyOfToken(tokenHash: string, familyHash: string | null): Step<string | undefined>;
+  /** The hash of a family's secret, from any of its rows that carries it (a family from before secrets has none). */
+  familyHashOf(familyId: string): Step<string | undefined>;
   refreshChild(parentId: number): Step<RefreshTokenRow | undefined>;
   spendRefresh(id: number, at: Date): Step<void>;
   /** Deletes the rows of a family older than `id` that carry the family hash (the chain keeps two). */

@@ -276,6 +276,14 @@ export class PgQueries implements GymQueries {
       .limit(1);
     return rows[0]?.familyId;
   }
+  async familyHashOf(familyId: string) {
+    const rows = await this.db
+      .select({ familyHash: refreshTokens.familyHash })
+      .from(refreshTokens)
+      .where(and(eq(refreshTokens.familyId, familyId), isNotNull(refreshTokens.familyHash)))
+      .limit(1);
+    return rows[0]?.familyHash ?? undefined;
+  }
   async refreshChild(parentId: number) {
     return first(await this.db.select().from(refreshTokens).where(eq(refreshTokens.parentId, parentId)).limit(1));
   }

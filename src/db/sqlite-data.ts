@@ -240,6 +240,14 @@ class SqliteQueries implements GymQueries {
       .where(or(eq(refreshTokens.tokenHash, tokenHash), familyHash ? eq(refreshTokens.familyHash, familyHash) : undefined))
       .get()?.familyId;
   }
+  familyHashOf(familyId: string) {
+    return this.db
+      .select({ familyHash: refreshTokens.familyHash })
+      .from(refreshTokens)
+      .where(and(eq(refreshTokens.familyId, familyId), isNotNull(refreshTokens.familyHash)))
+      .limit(1)
+      .get()?.familyHash ?? undefined;
+  }
   refreshChild(parentId: number) {
     return this.db.select().from(refreshTokens).where(eq(refreshTokens.parentId, parentId)).get();
   }

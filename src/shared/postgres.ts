@@ -31,6 +31,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const STATEMENT_TIMEOUT_MS = 10_000;
 /** The client gives up a little after the server would have, in case the server never answers at all. */
 const QUERY_TIMEOUT_MS = 15_000;
+/** PostgreSQL ends a transaction that has waited this long for its client's next statement. */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
 
 /**
  * The advisory lock every Keycard process takes around its migrations. drizzle's migrator creates its schema and table
@@ -61,6 +63,11 @@ export async function openPostgres<S extends Record<string, unknown>>(
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
+    // A connection cut off without a word (a network partition, a failover) is noticed by TCP keepalive instead of
+    // after the operating system's two hours; and PostgreSQL ends a transaction left open by a client it no longer
+    // hears from, so its row locks do not outlive it.
+    keepAlive: true,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
   });
   const onError = options.onError ?? (() => {});
   pool.on('error', onError);
@@ -71,7 +78,7 @@ export async function openPostgres<S extends Record<string, unknown>>(
   const db = drizzle(pool, { schema: options.schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
 
   try {
-    await migrateLocked(pool, options.migrationsFolder);
+    await migrateLocked(url, options.migrationsFolder);
   } catch (err) {
     await pool.end();
     throw err;
@@ -88,23 +95,21 @@ export async function openPostgres<S extends Record<string, unknown>>(
   };
 }
 
-/** Applies the migrations on one connection, holding the migration lock for as long as they take. */
-async function migrateLocked(pool: pg.Pool, migrationsFolder: string): Promise<void> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
+/**
+ * Applies the migrations on a connection of their own, holding the migration lock for as long as they take. Not one of
+ * the pool's: a migration (an index built on a large table) and the wait for another instance's may take far longer
+ * than a request's statement may, so neither the statement timeout nor the client's query timeout applies here.
+ */
+async function migrateLocked(url: string, migrationsFolder: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+  client.on('error', () => {});
+  await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    try {
-      await migrate(drizzle(client), { migrationsFolder });
-    } finally {
-      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
-    }
-  } catch (err) {
-    // A connection whose unlock may not have happened goes, and its session (and lock) with it.
-    broken = err as Error;
-    throw err;
+    // The lock goes with the session when the connection ends, below, whatever happened.
+    await migrate(drizzle(client), { migrationsFolder });
   } finally {
-    client.release(broken);
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -129,8 +134,10 @@ export async function serializable<S extends Record<string, unknown>, T>(
   options: { attempts?: number } & QueueOptions = {},
 ): Promise<T> {
   const keys = [...new Set(options.queueOn ?? [])].sort();
-  if (keys.length === 0) return retried(postgres.db, fn, options.attempts);
+  // The connection is checked out here rather than by Drizzle, which keeps one whose BEGIN failed (a connection lost
+  // mid-failover) checked out for good: after a few, the pool has nothing left to give.
   const client = await postgres.pool.connect();
+  let failed = false;
   let broken: Error | undefined;
   try {
     // Session locks, taken one key at a time in one order (so two steps never wait for each other's keys), before
@@ -138,14 +145,20 @@ export async function serializable<S extends Record<string, unknown>, T>(
     // come too late to let it see the previous holder's commit. Each wait is bounded by the statement timeout.
     for (const key of keys) await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
     return await retried(postgres.on(client), fn, options.attempts);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    try {
-      await client.query('select pg_advisory_unlock_all()');
-    } catch (err) {
-      // A connection that cannot unlock goes, and its session's locks with it. (Drizzle has already rolled back a
-      // transaction that failed, so a connection that unlocks is clean, whatever the step threw.)
-      broken = err as Error;
+    // After a failure (or with locks to give back), one statement tells whether the connection is still good: Drizzle
+    // has rolled back a transaction that failed, so a connection that answers is clean, whatever the step threw.
+    if (failed || keys.length > 0) {
+      try {
+        await client.query('select pg_advisory_unlock_all()');
+      } catch (err) {
+        broken = err as Error;
+      }
     }
+    // A connection that does not answer goes, and its session's locks with it.
     client.release(broken);
   }
 }

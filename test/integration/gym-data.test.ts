@@ -302,6 +302,8 @@ function suite(engine: Engine, open: () => Promise<Opened>): void {
       expect(await data.liveRefreshMember('t1', at(60))).toBeUndefined();
       expect(await data.familyByHash('fh:F')).toBe('F');
       expect(await data.familyByHash('fh:none')).toBeUndefined();
+      expect(await data.familyHashOf('F')).toBe('fh:F');
+      expect(await data.familyHashOf('nope')).toBeUndefined();
       expect(await data.familyOfToken('t1', null)).toBe('F');
       expect(await data.familyOfToken('unknown', 'fh:F')).toBe('F');
       expect(await data.familyOfToken('unknown', null)).toBeUndefined();

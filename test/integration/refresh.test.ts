@@ -103,3 +103,43 @@ describe('refresh token expiry', () => {
     expect(codes(await refresh(app, refreshToken))).toEqual(['UNAUTHENTICATED']);
   });
 });
+
+describe('logging out while the family is being refreshed', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { REFRESH_MAX_PER_MEMBER: '100000', LOGIN_MAX_PER_MEMBER: '1000' } });
+  });
+  afterAll(() => app.close());
+
+  /** Someone holding a copy of the refresh token spends it over and over; the owner logs out meanwhile. */
+  async function race(logout: (pair: { accessToken: string; refreshToken: string }) => Promise<unknown>): Promise<boolean> {
+    const pair = await login(app);
+    let current = pair.refreshToken;
+    let stop = false;
+    const thief = (async () => {
+      while (!stop) {
+        const res = await refresh(app, current);
+        if (res.errors) return;
+        current = res.data.refresh.refreshToken;
+      }
+    })();
+    await sleep(5);
+    await logout(pair);
+    stop = true;
+    await thief;
+    // Whatever the thief got before or during the logout is dead after it.
+    return !(await refresh(app, current)).errors;
+  }
+
+  it('ends the family for good, by keycard or by refresh token, whatever rotation was running at that moment', async () => {
+    const byKeycard = (pair: { accessToken: string }) =>
+      new Client(app.url).gql('mutation { logout }', undefined, { authorization: `Bearer ${pair.accessToken}` });
+    const byRefreshToken = (pair: { refreshToken: string }) => new Client(app.url).gql('mutation($t: String) { logout(refreshToken: $t) }', { t: pair.refreshToken });
+    const survivors: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      if (await race(byKeycard)) survivors.push(`keycard #${i}`);
+      if (await race(byRefreshToken)) survivors.push(`refresh token #${i}`);
+    }
+    expect(survivors).toEqual([]);
+  });
+});
