@@ -6,7 +6,7 @@ import { createApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { prepareData } from './db/seed.js';
-import { createLogger } from './shared/logger.js';
+import { createLogger, describeError } from './shared/logger.js';
 import { configOrExit, stopOnSignals } from './shared/process.js';
 import { superviseWorkers } from './shared/workers.js';
 
@@ -36,7 +36,10 @@ async function prepare(config: Config, log: Logger): Promise<Config> {
 /** One gym server: keys, database, the app, listening; drains and closes on SIGTERM or SIGINT. */
 async function serve(config: Config, log: Logger): Promise<void> {
   const keyRing = loadKeyRing(config.keysDir, { createIfEmpty: false });
-  const database = await openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  const database = await openDatabase(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    onError: (err) => log.warn({ err }, 'a PostgreSQL connection failed while idle: dropped'),
+  });
   const keycard = await createApp({ config, database, keyRing, logger: log });
   // Workers of a cluster all listen on the one port: node:cluster hands the primary's connections round to them.
   await new Promise<void>((resolve) => keycard.httpServer.listen(config.port, resolve));
@@ -74,6 +77,6 @@ async function resolveSecrets(config: Config): Promise<Config> {
 }
 
 main().catch((err: unknown) => {
-  console.error('Keycard failed to start:', err instanceof Error ? err.message : err);
+  console.error(`Keycard failed to start: ${describeError(err)}`);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openSqliteGymData } from '../db/sqlite-data.js';
 import { copySqliteToPostgres } from '../db/copy-to-postgres.js';
+import { describeError } from '../shared/logger.js';
 
 /**
  * `npm run db:copy -- --from ./data/keycard.sqlite --to postgres://...`: carries a gym's SQLite database over to an
@@ -23,6 +24,6 @@ try {
   }
 } catch (err) {
   // The message only: a connection error may quote the URL, but never a password (pg leaves it out).
-  console.error(`db:copy failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`db:copy failed: ${describeError(err)}`);
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { ConfigError } from '../errors.js';
+import { describeError } from '../shared/logger.js';
 
 /**
  * `npm run db:migrate`: applies the migrations of the engine DATABASE_URL names (a SQLite file, or PostgreSQL) and
@@ -14,6 +15,6 @@ try {
   console.log(`Migrations applied (${database.engine}).`);
 } catch (err) {
   // The message only: a connection error may quote the host, never a password (pg leaves it out).
-  console.error(err instanceof ConfigError ? err.message : `db:migrate failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(err instanceof ConfigError ? err.message : `db:migrate failed: ${describeError(err)}`);
   process.exit(1);
 }

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { describeError } from '../shared/logger.js';
 import { addSigningKey, KeyRing } from '../auth/keys.js';
 
 /**
@@ -13,6 +14,6 @@ try {
   const ring = KeyRing.fromDirectory(config.keysDir);
   console.log(`Added signing key ${kid} in ${config.keysDir}; it now signs. Published keys: ${ring.jwks().keys.map((k) => k.kid).join(', ')}`);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : `keys:rotate failed: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(err instanceof ConfigError ? err.message : `keys:rotate failed: ${describeError(err)}`);
   process.exit(1);
 }

@@ -10,6 +10,8 @@ export interface OpenOptions {
   poolSize?: number;
   /** Called with every SQL statement run: the benchmark and the N+1 tests count them. */
   onQuery?: (sql: string) => void;
+  /** Told when an idle PostgreSQL connection fails (the server restarting, a proxy closing it); it is dropped. */
+  onError?: (err: Error) => void;
 }
 
 /**
@@ -18,6 +20,9 @@ export interface OpenOptions {
  * `:memory:`).
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<GymData> {
-  if (isPostgresUrl(url)) return openPgGymData(url, { poolSize: options.poolSize ?? 10, ...(options.onQuery ? { onQuery: options.onQuery } : {}) });
+  if (isPostgresUrl(url)) {
+    const { onQuery, onError } = options;
+    return openPgGymData(url, { poolSize: options.poolSize ?? 10, ...(onQuery ? { onQuery } : {}), ...(onError ? { onError } : {}) });
+  }
   return openSqliteGymData(url, options.onQuery ? { onQuery: options.onQuery } : {});
 }

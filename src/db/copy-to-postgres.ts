@@ -45,8 +45,9 @@ export async function copySqliteToPostgres(source: SqliteGymData, targetUrl: str
     await target.transaction(async (tx) => {
       const [existing] = await tx.select({ n: count() }).from(pgSchema.members);
       if (existing && existing.n > 0) throw new Error('the PostgreSQL database already holds members: copy only into an empty one');
-      // The seed's plans may already be there (a server started on it once): the copy's own rows replace them.
-      await tx.delete(pgSchema.plans);
+      // A server started on it once, before any member signed up, leaves the plans, its own pairwise secret and a few
+      // counters: the copy's rows replace them (the SQLite gym's secret is the one its partners' subjects rest on).
+      for (const table of [pgSchema.plans, pgSchema.appSecrets, pgSchema.rateLimits, pgSchema.loginFailures, pgSchema.sessions]) await tx.delete(table);
       for (const table of TABLES) {
         let total = 0;
         for (let offset = 0; ; offset += BATCH) {

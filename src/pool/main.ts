@@ -1,4 +1,4 @@
-import { createLogger } from '../shared/logger.js';
+import { createLogger, describeError } from '../shared/logger.js';
 import { configOrExit, stopOnSignals } from '../shared/process.js';
 import { createPoolApp } from './app.js';
 import { loadPoolConfig } from './config.js';
@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, 'pool');
   const database = await openPoolData(config.databaseUrl, {
     poolSize: config.databasePoolSize,
-    onError: (err) => log.warn({ err: err.message }, 'a PostgreSQL connection failed while idle: dropped'),
+    onError: (err) => log.warn({ err }, 'a PostgreSQL connection failed while idle: dropped'),
   });
   const pool = await createPoolApp({ config, database, logger: log });
   await new Promise<void>((resolve) => pool.httpServer.listen(config.port, resolve));
@@ -22,6 +22,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error('The pool failed to start:', err instanceof Error ? err.message : err);
+  console.error(`The pool failed to start: ${describeError(err)}`);
   process.exit(1);
 });

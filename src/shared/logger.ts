@@ -40,6 +40,20 @@ function withoutParameters(value: unknown, depth = 0): unknown {
 
 const serializeError = (err: unknown) => withoutParameters(pino.stdSerializers.err(err as Error));
 
+/**
+ * An error as one line for a terminal (a failed start, a command that failed): its message and the messages of what
+ * caused it (the driver's reason under Drizzle's "Failed query"), without the values bound to a failed query.
+ */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err, depth = 0; depth < 5 && e !== undefined && e !== null; depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    parts.push(message.replace(QUERY_PARAMETERS, '').replace(/\s+$/, ''));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.filter(Boolean).join(': ');
+}
+
 /** How long a log line may wait in the buffer before it is written anyway. */
 const FLUSH_INTERVAL_MS = 1_000;
 

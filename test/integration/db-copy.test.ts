@@ -5,6 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/client.js';
+import { getOrCreateSecret } from '../../src/db/secrets.js';
+import { prepareData } from '../../src/db/seed.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { ROOT } from '../../src/shared/paths.js';
 import { Client, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
@@ -68,5 +71,28 @@ describe.skipIf(!TEST_DATABASE_URL)('db:copy, SQLite to PostgreSQL', () => {
     const before = await pool.query('select count(*) n from members');
     await expect(copy()).rejects.toMatchObject({ stderr: expect.stringContaining('already holds members') });
     expect((await pool.query('select count(*) n from members')).rows).toEqual(before.rows);
+  });
+
+  it('copies over what a server started on the empty database left (its plans, its own pairwise secret)', async () => {
+    const started = await createTestPgDatabase();
+    try {
+      const leftover = await openDatabase(started.url, { poolSize: 1 });
+      await prepareData(leftover, { seedDemo: false, production: true });
+      const itsOwn = await getOrCreateSecret(leftover, 'pairwise-subject');
+      await leftover.close();
+      await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/db-copy.ts'), '--from', file, '--to', started.url], { cwd: ROOT });
+      const check = new pg.Pool({ connectionString: started.url, max: 1 });
+      try {
+        const copied = (await check.query(`select value from app_secrets where name = 'pairwise-subject'`)).rows[0].value;
+        const sqliteSecret = (source.sqlite().prepare(`select value from app_secrets where name = 'pairwise-subject'`).get() as { value: string }).value;
+        // The SQLite gym's secret, on which its partners' pairwise subjects rest, not the one the empty server made.
+        expect(copied).toBe(sqliteSecret);
+        expect(copied).not.toBe(itsOwn);
+      } finally {
+        await check.end();
+      }
+    } finally {
+      await started.drop();
+    }
   });
 });
