@@ -230,18 +230,19 @@ const DATABASE_RETRY_AFTER_SECONDS = 5;
 /** Socket errors that mean the database server is gone or unreachable, not that a query was wrong. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** node-postgres's own words when it cannot get or keep a connection (it gives these errors no code). */
-const CONNECTION_LOST = /timeout exceeded when trying to connect|Connection terminated|Connection ended|Query read timeout/;
+const CONNECTION_LOST = /timeout exceeded when trying to connect|Connection terminated|Connection ended|Query read timeout|Client has encountered a connection error/;
 
 /**
  * Whether an error (or one it was caused by: Drizzle wraps the driver's) says the database cannot be reached: a socket
  * error, SQLSTATE class 08 (connection exception), 57P01-57P03 (the server shutting down or starting), 53300 (too many
- * connections), or node-postgres giving up on a connection. Such a request is answered SERVICE_UNAVAILABLE, not a
+ * connections), 57014 (a statement cancelled at the statement timeout: the database is too busy or locked to answer in
+ * time), or node-postgres giving up on a connection. Such a request is answered SERVICE_UNAVAILABLE, not a
  * generic internal error: the client did nothing wrong and may try again.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause ?? (e as { originalError?: unknown }).originalError, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNREACHABLE.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300')) return true;
+    if (typeof code === 'string' && (UNREACHABLE.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || code === '57014')) return true;
     if (CONNECTION_LOST.test(e.message)) return true;
   }
   return false;

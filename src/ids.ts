@@ -11,15 +11,21 @@ export function toGlobalId(type: NodeType, id: number): string {
   return Buffer.from(`${type}:${id}`).toString('base64url');
 }
 
-// The canonical id of the largest row id is 32 characters; anything longer is refused before it is decoded.
+/**
+ * The largest row id: PostgreSQL's `integer`, which both engines' ids stay within. A larger number names no row on
+ * either engine, so it is refused like any other id that is not ours (PostgreSQL would refuse to compare it at all).
+ */
+export const MAX_ROW_ID = 2_147_483_647;
+
+// The canonical id of the largest row id is under 24 characters; anything much longer is refused before it is decoded.
 const MAX_GLOBAL_ID_LENGTH = 32;
-const CANONICAL_TEXT = /^(Member|CheckIn|Plan):([1-9][0-9]{0,15})$/;
+const CANONICAL_TEXT = /^(Member|CheckIn|Plan):([1-9][0-9]{0,9})$/;
 
 /**
  * Decodes a global ID, or returns null when it is not one of ours. Never throws: lookups answer null.
  *
  * Only the exact string {@link toGlobalId} makes is accepted (no padding, spaces, junk after the base64, other
- * spellings of the same bytes, leading zeros, or ids past 2^53 - 1): one object has one id, so ids can be compared,
+ * spellings of the same bytes, leading zeros, or ids past {@link MAX_ROW_ID}): one object has one id, so ids can be compared,
  * cached and logged as strings, and a probe cannot find a second name for a row.
  */
 export function fromGlobalId(globalId: string): { type: NodeType; id: number } | null {
@@ -28,7 +34,7 @@ export function fromGlobalId(globalId: string): { type: NodeType; id: number } |
   if (!match) return null;
   const type = match[1] as NodeType;
   const id = Number(match[2]);
-  if (!Number.isSafeInteger(id) || toGlobalId(type, id) !== globalId) return null;
+  if (id > MAX_ROW_ID || toGlobalId(type, id) !== globalId) return null;
   return { type, id };
 }
 

@@ -65,7 +65,10 @@ export interface GymQueries {
   /** By normalized email (matched case-insensitively, as the unique index is). */
   memberByEmail(email: string): Step<MemberRow | undefined>;
   memberStanding(id: number): Step<MemberStanding | undefined>;
-  /** Members by id, after `afterId`; `pattern` a LIKE pattern (escape `\`) matched against lower(name) and email. */
+  /**
+   * Members by id, after `afterId`; `pattern` a LIKE pattern matched against lower(name) and email, its escape character
+   * `!` (not a backslash, whose meaning in a PostgreSQL string depends on a server setting).
+   */
   listMembers(page: { afterId: number | null; pattern: string | null; limit: number }): Step<MemberRow[]>;
   hasMembers(): Step<boolean>;
   /** The new member, or undefined when the email is taken (the unique index decides, also between processes). */

@@ -118,7 +118,7 @@ export class PgQueries implements GymQueries {
   listMembers(page: { afterId: number | null; pattern: string | null; limit: number }) {
     const { afterId, pattern, limit } = page;
     // SQLite's LIKE ignores (ASCII) case; ILIKE keeps the answer the same for a pattern with capitals in it.
-    const matches = (value: SQL | Column) => ilike(value, sql`${pattern} escape '\\'`);
+    const matches = (value: SQL | Column) => ilike(value, sql`${pattern} escape '!'`);
     return this.db
       .select()
       .from(members)

@@ -90,7 +90,7 @@ class SqliteQueries implements GymQueries {
       .where(
         and(
           afterId === null ? undefined : gt(members.id, afterId),
-          pattern === null ? undefined : or(like(sql`lower(${members.name})`, sql`${pattern} escape '\\'`), like(members.email, sql`${pattern} escape '\\'`)),
+          pattern === null ? undefined : or(like(sql`lower(${members.name})`, sql`${pattern} escape '!'`), like(members.email, sql`${pattern} escape '!'`)),
         ),
       )
       .orderBy(asc(members.id))

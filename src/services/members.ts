@@ -10,7 +10,7 @@ import { decodeCursor, pageSize, toConnection, type Connection } from './paginat
 
 /** `%` and `_` typed into a search box mean themselves, not wildcards. */
 function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
 /** Every member, oldest first, a page at a time; `search` matches anywhere in the name or email, any case. */
@@ -62,13 +62,6 @@ function* currentRow(q: GymQueries, id: number): Script<MemberRow> {
   const row = yield* step(q.memberById(id));
   if (!row) throw new NotFoundError('memberId', 'member');
   return row;
-}
-
-/** Loads the member a mutation names, or NOT_FOUND naming the argument. */
-export async function requireMember(ctx: Context, globalId: string, argument: string): Promise<MemberRow> {
-  const member = await ctx.loaders.memberById.load(requireIdOf('Member', globalId, argument));
-  if (!member) throw new NotFoundError(argument, 'member');
-  return member;
 }
 
 function refreshed(ctx: Context, member: MemberRow): MemberRow {

@@ -2,7 +2,10 @@ import type { Context } from '../context.js';
 import type { MembershipRow } from '../db/data.js';
 import type { PlanCodeName } from '../db/schema.js';
 import { requireInstant } from './validation.js';
-import { assertStaffMayActOn, requireMember } from './members.js';
+import { assertStaffMayActOn } from './members.js';
+import { NotFoundError } from '../errors.js';
+import { requireIdOf } from '../ids.js';
+import { step } from '../shared/steps.js';
 
 export type MembershipStatusName = 'ACTIVE' | 'EXPIRED';
 
@@ -11,18 +14,28 @@ export function membershipStatus(membership: Pick<MembershipRow, 'validUntil'>, 
   return membership.validUntil.getTime() > now.getTime() ? 'ACTIVE' : 'EXPIRED';
 }
 
-/** Gives a member a plan until a date, replacing whatever they had (a date in the past ends it). */
+/**
+ * Gives a member a plan until a date, replacing whatever they had (a date in the past ends it). The target is read, and
+ * the staff rule checked, in the atomic step that writes: a promotion of the target meanwhile comes first or after.
+ */
 export async function setMembership(
   ctx: Context,
   input: { memberId: string; plan: PlanCodeName; validUntil: Date },
 ): Promise<MembershipRow> {
-  const member = await requireMember(ctx, input.memberId, 'input.memberId');
-  assertStaffMayActOn(ctx, member);
+  const memberId = requireIdOf('Member', input.memberId, 'input.memberId');
   const validUntil = requireInstant(input.validUntil, 'input.validUntil');
   const plan = await ctx.services.data.planByCode(input.plan);
   // The enum makes an unknown code impossible; a missing row means reference data was never loaded.
   if (!plan) throw new Error(`plan ${input.plan} is missing from the plans table`);
-  const row = await ctx.services.data.upsertMembership({ memberId: member.id, planId: plan.id, validUntil, updatedAt: new Date() });
-  ctx.loaders.membershipByMemberId.clear(member.id).prime(member.id, row);
+  const row = await ctx.services.data.atomically(
+    function* (q) {
+      const member = yield* step(q.memberById(memberId));
+      if (!member) throw new NotFoundError('input.memberId', 'member');
+      assertStaffMayActOn(ctx, member);
+      return yield* step(q.upsertMembership({ memberId, planId: plan.id, validUntil, updatedAt: new Date() }));
+    },
+    { queueOn: [`member:${memberId}`] },
+  );
+  ctx.loaders.membershipByMemberId.clear(memberId).prime(memberId, row);
   return row;
 }

@@ -1,3 +1,4 @@
+import { MAX_ROW_ID } from '../ids.js';
 import { BadUserInputError } from '../errors.js';
 
 export interface Edge<T> {
@@ -34,7 +35,7 @@ export function decodeCursor(cursor: string | null | undefined, argument = 'afte
   if (cursor === null || cursor === undefined) return null;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const id = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : NaN;
-  if (!Number.isSafeInteger(id) || id < 0) throw new BadUserInputError(argument, 'is not a cursor from this list');
+  if (!Number.isSafeInteger(id) || id < 0 || id > MAX_ROW_ID) throw new BadUserInputError(argument, 'is not a cursor from this list');
   return id;
 }
 

@@ -111,6 +111,9 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
   const exposeLimits = !options.production;
   const apollo = new ApolloServer<C>({
     schema: options.schema,
+    // The process's own handler (stopOnSignals) stops the server, once: Apollo's would run a second stop beside it,
+    // which never finishes, and the database would never be closed.
+    stopOnTerminationSignals: false,
     // Apollo's own warnings go to the same structured log as everything else.
     logger: options.log,
     plugins: [

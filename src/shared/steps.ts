@@ -43,18 +43,24 @@ export function runSync<T>(script: Script<T>): T {
 
 /** Runs a script whose statements answer with promises (PostgreSQL, inside its transaction). */
 export async function runAsync<T>(script: Script<T>): Promise<T> {
+  let failed: { error: unknown } | undefined;
   let next = script.next();
   while (!next.done) {
     let answer: unknown;
     try {
       answer = await next.value;
     } catch (err) {
-      // Thrown into the script where the statement was, so its try/finally blocks run, as they would on SQLite.
+      // Thrown into the script where the statement was, so that its finally blocks run.
+      failed ??= { error: err };
       next = script.throw(err);
       continue;
     }
     next = script.next(answer);
   }
+  // A script that caught a failed statement and went on cannot commit on PostgreSQL (the transaction is aborted; its
+  // COMMIT would quietly roll back). Say so rather than report a success that did not happen. Scripts do not catch
+  // database errors: a statement that fails fails the step, on either engine.
+  if (failed) throw failed.error;
   return next.value;
 }
 

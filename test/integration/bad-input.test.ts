@@ -50,6 +50,18 @@ describe('bad input', () => {
     expect((await count('members'))).toBe(before);
   });
 
+  it('answers an id or a cursor past the largest row id as one naming no row, on either engine, never as a fault', async () => {
+    const past = Buffer.from('Plan:2147483648').toString('base64url');
+    const lookup = await new Client(app.url).gql(`{ a: node(id: "${past}") { id } b: node(id: "${toGlobalId('Plan', 1)}") { id } }`);
+    expect(lookup.errors).toBeUndefined();
+    expect(lookup.data).toEqual({ a: null, b: { id: toGlobalId('Plan', 1) } });
+    const cursor = Buffer.from('cursor:2147483648').toString('base64url');
+    const page = await staff.gql(`{ checkIns(first: 1, after: "${cursor}") { edges { cursor } } }`);
+    expect(refusal(page)).toEqual({ code: 'BAD_USER_INPUT', names: 'after' });
+    const member = await admin.gql(SET_ROLE, { id: Buffer.from('Member:2147483648').toString('base64url'), role: 'STAFF' });
+    expect(refusal(member)).toEqual({ code: 'BAD_USER_INPUT', names: 'memberId' });
+  });
+
   it('accepts a 128-character password whole, and only whole', async () => {
     const password = 'p'.repeat(100) + 'q'.repeat(28);
     const client = new Client(app.url);

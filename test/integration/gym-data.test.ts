@@ -124,12 +124,16 @@ function suite(engine: Engine, open: () => Promise<Opened>): void {
       const bob = await member('bob@keycard.test', 'Bob Underxscore');
       const cat = await member('cat@gym.test', 'Cat 100%');
       const dan = await member('dan@keycard.test', 'DAN');
+      const eve = await member('eve@keycard.test', 'Eve \\ Bang!');
       const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
-      expect(ids(await data.listMembers({ afterId: null, pattern: null, limit: 10 }))).toEqual([ann.id, bob.id, cat.id, dan.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: null, limit: 10 }))).toEqual([ann.id, bob.id, cat.id, dan.id, eve.id]);
+      // The escape character itself, escaped; a backslash is an ordinary character, whatever the server's settings.
+      expect(ids(await data.listMembers({ afterId: null, pattern: '%bang!!%', limit: 10 }))).toEqual([eve.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: '%\\ bang%', limit: 10 }))).toEqual([eve.id]);
       expect(ids(await data.listMembers({ afterId: ann.id, pattern: null, limit: 2 }))).toEqual([bob.id, cat.id]);
-      expect(ids(await data.listMembers({ afterId: null, pattern: '%under\\_score%', limit: 10 }))).toEqual([ann.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: '%under!_score%', limit: 10 }))).toEqual([ann.id]);
       expect(ids(await data.listMembers({ afterId: null, pattern: '%under_score%', limit: 10 }))).toEqual([ann.id, bob.id]);
-      expect(ids(await data.listMembers({ afterId: null, pattern: '%100\\%%', limit: 10 }))).toEqual([cat.id]);
+      expect(ids(await data.listMembers({ afterId: null, pattern: '%100!%%', limit: 10 }))).toEqual([cat.id]);
       expect(ids(await data.listMembers({ afterId: null, pattern: '%@gym.test', limit: 10 }))).toEqual([ann.id, cat.id]);
       expect(ids(await data.listMembers({ afterId: ann.id, pattern: '%@gym.test', limit: 10 }))).toEqual([cat.id]);
       // The name is lowered; so is an upper-case pattern, on either engine (SQLite's LIKE ignores ASCII case).

@@ -38,6 +38,10 @@ describe('lists: pages, search and query counts', () => {
     expect(await search('member')).toEqual(['Alice Member', 'Bob Member']);
     expect(await search('%')).toEqual([]);
     expect(await search('_')).toEqual([]);
+    // The escape character and a backslash are ordinary characters too.
+    expect(await search('!')).toEqual([]);
+    expect(await search('\\')).toEqual([]);
+    expect(await search('!%')).toEqual([]);
   });
 
   it('shows the access sheet newest first and pages it without overlap', async () => {
