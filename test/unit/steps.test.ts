@@ -35,7 +35,7 @@ describe('atomic steps written once', () => {
   it('fail a step whose script caught a failed statement and went on: PostgreSQL could not commit it', async () => {
     function* swallowing(): Script<string> {
       try {
-        yield* step(Promise.reject(new Error('duplicate key')));
+        yield* step<void>(Promise.reject(new Error('duplicate key')));
       } catch {
         // A script must not do this; if one does, the step still fails rather than report a commit that never was.
       }
