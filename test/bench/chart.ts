@@ -89,7 +89,7 @@ export function renderChart(report: BenchReport, groups: readonly ChartGroup[]):
   <text class="muted" x="20" y="50">${escape(subtitle)}</text>
   ${parts.join('\n  ')}
   <text class="muted" x="20" y="${height - 34}">Ratio: a scenario's req/s over its baseline's, the same operation on bare Apollo Server + Express:</text>
-  <text class="muted" x="20" y="${height - 16}">the same SDL without directives, the same queries, no helmet, logging, session, token or directive.</text>
+  <text class="muted" x="20" y="${height - 16}">the same SDL without directives, the same queries on the same database, no helmet, logging, session, token or directive.</text>
 </svg>
 `;
 }

@@ -5,10 +5,13 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 
-/** What a server is asked to be; passed as its one argument, in JSON. */
+/**
+ * What a server is asked to be; passed as its one argument, in JSON. `databaseUrl` is a SQLite file (each server has a
+ * copy of its own) or a postgres:// URL (the servers on PostgreSQL share one database).
+ */
 export type ServerOptions =
-  | { kind: 'gym'; databaseFile: string; keysDir: string; revocation: 'stateless' | 'strict' }
-  | { kind: 'baseline'; databaseFile: string };
+  | { kind: 'gym'; databaseUrl: string; keysDir: string; revocation: 'stateless' | 'strict' }
+  | { kind: 'baseline'; databaseUrl: string };
 
 /** What the server counted since the last `reset-counters`. */
 export interface Counters {
@@ -36,8 +39,16 @@ type Ready = { type: 'ready'; port: number };
 
 export type CommandHandlers = { [K in CommandName]?: (args: Commands[K]['args']) => Commands[K]['result'] | Promise<Commands[K]['result']> };
 
+/** What the scenarios need of a server: where it listens, its commands (a baseline answers none), how to stop it. */
+export interface BenchServer {
+  readonly name: string;
+  readonly url: string;
+  call<K extends CommandName>(command: K, args: Commands[K]['args']): Promise<Commands[K]['result']>;
+  stop(): Promise<void>;
+}
+
 /** A server running in its own process (so that it never shares an event loop with the load generator). */
-export class ServerProcess {
+export class ServerProcess implements BenchServer {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
 

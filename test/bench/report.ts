@@ -103,8 +103,68 @@ export function describeVersions(): Record<string, string> {
       return 'not installed';
     }
   };
-  const packages = ['@apollo/server', 'graphql', 'express', 'better-sqlite3', 'jsonwebtoken'];
+  const packages = ['@apollo/server', 'graphql', 'express', 'better-sqlite3', 'pg', 'jsonwebtoken'];
   return { node: process.versions.node, ...Object.fromEntries(packages.map((name) => [name, installed(name)])) };
+}
+
+/** What the PostgreSQL rows were measured on, for the note under the table. */
+export interface PostgresRun {
+  serverVersion: string;
+  /** Connections in each server's pool (DATABASE_POOL_SIZE, at its default). */
+  poolSize: number;
+  /** Workers of the cluster behind token-stateless-2w. */
+  workers: number;
+  connections: number;
+  cores: number;
+}
+
+// A no-break space keeps the quotient and its row on one line.
+const times = (a: ScenarioRow, b: ScenarioRow) => `${(a.rps / b.rps).toFixed(2)}×\u00a0${b.name}`;
+
+/** A paragraph as lines of at most `width` characters, every line after the first indented. */
+function wrap(text: string, width = 120, indent = '  '): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line];
+}
+
+/**
+ * The note printed under the table when the PostgreSQL rows ran: what they show next to their SQLite twins, and why.
+ * The rates compared are medians over rounds, so these quotients are rougher than the ratios, taken round by round.
+ */
+export function explainPostgres(rows: readonly ScenarioRow[], run: PostgresRun): string[] {
+  const row = (name: string) => {
+    const found = rows.find((r) => r.name === name);
+    if (!found) throw new Error(`no results for ${name}`);
+    return found;
+  };
+  const [baseline, stateless, session] = [row('baseline'), row('token-stateless'), row('session')];
+  const [baselinePg, statelessPg, sessionPg, twoWorkers] = [row('baseline-pg'), row('token-stateless-pg'), row('session-pg'), row(`token-stateless-${run.workers}w`)];
+  return [
+    ...wrap(
+      `on PostgreSQL ${run.serverVersion} (the same rows, copied into a database of the benchmark's own; ratios over baseline-pg, which ` +
+        `reads them there): baseline-pg ran at ${times(baselinePg, baseline)}, token-stateless-pg at ${times(statelessPg, stateless)}, ` +
+        `session-pg at ${times(sessionPg, session)}. Every SQL statement is a round trip over a socket to a PostgreSQL backend, a ` +
+        `process of its own on the same ${run.cores} cores, where SQLite is a function call in the server's own process; and each ` +
+        `server's pool holds ${run.poolSize} connections, so at most ${run.poolSize} of the ${run.connections} connections' statements ` +
+        `run at once, the others wait for one. session-pg makes the trip twice a request (its session row, then the member), the ` +
+        `token rows and the baseline once (the member).`,
+    ),
+    ...wrap(
+      `token-stateless-${run.workers}w: token-stateless-pg's tokens and database, served by ${run.workers} workers on one port ` +
+        `(${run.workers} event loops, ${run.workers} pools), ran at ${times(twoWorkers, statelessPg)}. Another event loop only has ` +
+        `the CPU that autocannon, PostgreSQL and anything else on this machine leave idle, and here they all share ${run.cores} cores. ` +
+        `Its workers cannot answer the benchmark's commands: no sql/req, no loop p99.`,
+    ),
+  ];
 }
 
 /** Writes the report where CONTRACT section 9 says, creating the folder (it is not committed). */

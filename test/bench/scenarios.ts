@@ -6,7 +6,7 @@ import { MEMBER_ID_HEADER } from './baseline.js';
 import { bearer, Rotation } from './credentials.js';
 import type { BenchData, BenchMember } from './data.js';
 import { BENCH_PASSWORD } from './data.js';
-import type { ServerProcess } from './ipc.js';
+import type { BenchServer, ServerProcess } from './ipc.js';
 import type { Target } from './load.js';
 import { checkLogin, checkMe, checkPlans, checkStaffPage, LOGIN, ME, PLANS, requestBody, STAFF_PAGE, type DataCheck } from './operations.js';
 import type { BenchSettings } from './settings.js';
@@ -17,8 +17,8 @@ export interface Scenario {
   operation: string;
   /** The baseline row answering the same operation (a baseline row names itself). */
   baseline: string;
-  server: ServerProcess;
-  /** A gym, which counts SQL statements and event-loop delay; the baseline counts nothing. */
+  server: BenchServer;
+  /** A gym that counts SQL statements and event-loop delay; the baselines and the two-worker gym count nothing. */
   gym: boolean;
   body: string;
   /** Headers every request carries. */
@@ -39,6 +39,7 @@ export interface Scenario {
 
 const OPERATIONS = {
   me: 'me { id name email role }, each request as another member',
+  meOnPostgres: 'me { id name email role }, each request as another member, on PostgreSQL',
   plans: 'plans, anonymous',
   staffPage: 'checkIns(first: 50) with member, membership and plan, as STAFF',
 };
@@ -56,17 +57,32 @@ export interface ScenarioInputs {
   staffToken: string;
 }
 
+/** When a PostgreSQL server was named: the servers on the database filled with the same rows, and their credentials. */
+export interface PostgresInputs {
+  /** A gym (stateless) and the baseline on one PostgreSQL database, and a gym of two workers on the same database. */
+  servers: { stateless: ServerProcess; baseline: ServerProcess; twoWorkers: BenchServer };
+  /** Minted by `stateless`, which shares its keys and issuer with `twoWorkers`: they verify on both. */
+  statelessTokens: string[];
+  sessionCookies: string[];
+}
+
+/** One rotation of credentials, shared by every scenario given it (a later one carries on where an earlier left off). */
+const sharedRotation = (identities: BenchMember[]) => (headersOf: (i: number) => Record<string, string>) => {
+  const shared = new Rotation(identities, headersOf);
+  return () => shared;
+};
+
+/** The baseline's unverified member header, one member after another. */
+const memberHeader = (identities: BenchMember[]) => (i: number) => ({ [MEMBER_ID_HEADER]: String(identities[i]!.id) });
+
 /**
  * The scenarios in the order they run within a round: each operation's baseline next to the scenarios it is the
  * baseline of (rounds rotate this order, keeping neighbours together), and token-stateless before token-cold, which
- * sizes its supply of fresh tokens from it.
+ * sizes its supply of fresh tokens from it. The PostgreSQL scenarios, when there are any, come after these, together.
  */
 export function buildScenarios(inputs: ScenarioInputs): Scenario[] {
   const { servers, identities, staffToken } = inputs;
-  const rotation = (headersOf: (i: number) => Record<string, string>) => {
-    const shared = new Rotation(identities, headersOf);
-    return () => shared;
-  };
+  const rotation = sharedRotation(identities);
   const tokens = rotation((i) => bearer(inputs.statelessTokens[i]!));
   const meCheck = (member: BenchMember | null) => checkMe(member!);
   const me = { operation: OPERATIONS.me, body: requestBody(ME), check: meCheck, countSql: true };
@@ -77,7 +93,7 @@ export function buildScenarios(inputs: ScenarioInputs): Scenario[] {
   return [
     { name: 'baseline-plans', baseline: 'baseline-plans', ...onBaseline, ...plans },
     { name: 'public', baseline: 'baseline-plans', ...onGym, ...plans },
-    { name: 'baseline', baseline: 'baseline', ...onBaseline, ...me, rotation: rotation((i) => ({ [MEMBER_ID_HEADER]: String(identities[i]!.id) })) },
+    { name: 'baseline', baseline: 'baseline', ...onBaseline, ...me, rotation: rotation(memberHeader(identities)) },
     { name: 'token-stateless', baseline: 'baseline', ...onGym, ...me, rotation: tokens },
     coldTokens(inputs),
     { name: 'session', baseline: 'baseline', ...onGym, ...me, rotation: rotation((i) => ({ cookie: inputs.sessionCookies[i]! })) },
@@ -85,6 +101,23 @@ export function buildScenarios(inputs: ScenarioInputs): Scenario[] {
     { name: 'token-during-logins', baseline: 'baseline', ...onGym, ...me, countSql: false, rotation: tokens, alongside: logins(inputs) },
     { name: 'baseline-staff-page', baseline: 'baseline-staff-page', ...onBaseline, ...staffPage },
     { name: 'staff-page', baseline: 'baseline-staff-page', ...onGym, ...staffPage },
+  ];
+}
+
+/**
+ * `me` on PostgreSQL, against the baseline reading the same database, so that the ratio isolates what Keycard adds
+ * there as the SQLite rows do: by token and by session on one gym process, and by the same tokens on two workers.
+ */
+export function buildPostgresScenarios(identities: BenchMember[], { servers, statelessTokens, sessionCookies }: PostgresInputs): Scenario[] {
+  const rotation = sharedRotation(identities);
+  const tokens = rotation((i) => bearer(statelessTokens[i]!));
+  const me = { operation: OPERATIONS.meOnPostgres, body: requestBody(ME), check: (member: BenchMember | null) => checkMe(member!), countSql: true };
+  const onGym = { server: servers.stateless, gym: true };
+  return [
+    { name: 'baseline-pg', baseline: 'baseline-pg', server: servers.baseline, gym: false, ...me, rotation: rotation(memberHeader(identities)) },
+    { name: 'token-stateless-pg', baseline: 'baseline-pg', ...onGym, ...me, rotation: tokens },
+    { name: 'session-pg', baseline: 'baseline-pg', ...onGym, ...me, rotation: rotation((i) => ({ cookie: sessionCookies[i]! })) },
+    { name: 'token-stateless-2w', baseline: 'baseline-pg', server: servers.twoWorkers, gym: false, ...me, rotation: tokens },
   ];
 }
 

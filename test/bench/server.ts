@@ -1,14 +1,13 @@
 /**
  * One server of the benchmark, in its own process, started by bench.ts from the compiled build:
  *
- *   node dist/gym/test/bench/server.js '{"kind":"gym","databaseFile":…,"keysDir":…,"revocation":"stateless"}'
- *   node dist/gym/test/bench/server.js '{"kind":"baseline","databaseFile":…}'
+ *   node dist/gym/test/bench/server.js '{"kind":"gym","databaseUrl":…,"keysDir":…,"revocation":"stateless"}'
+ *   node dist/gym/test/bench/server.js '{"kind":"baseline","databaseUrl":…}'
  *
  * The gym starts the way `npm start` does (configuration from environment variables, the key ring, migrations,
  * prepareData, createApp with its default logger at the default level) and answers the benchmark's commands over IPC:
  * credentials to mint, SQL statements counted, event-loop delay measured.
  */
-import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -20,26 +19,10 @@ import { openDatabase } from '../../src/db/client.js';
 import type { MemberRow } from '../../src/db/data.js';
 import { prepareData } from '../../src/db/seed.js';
 import { createBaselineServer } from './baseline.js';
+import { gymEnvironment } from './environment.js';
 import { serveCommands, type CommandHandlers, type ServerOptions } from './ipc.js';
 
 type GymOptions = Extract<ServerOptions, { kind: 'gym' }>;
-
-/**
- * The gym's environment, as an operator would set it. No LOG_LEVEL: the request log stays at its default level.
- * Credentials live for hours so that a long run never sees one expire mid-way; a lifetime changes nothing a request
- * costs. The per-address login throttle is raised because every login of the benchmark comes from one address.
- */
-function gymEnvironment(options: GymOptions): Record<string, string> {
-  return {
-    DATABASE_URL: options.databaseFile,
-    KEYS_DIR: options.keysDir,
-    SESSION_SECRET: randomBytes(32).toString('hex'),
-    TOKEN_REVOCATION: options.revocation,
-    ACCESS_TOKEN_TTL: '12h',
-    SESSION_IDLE_TIMEOUT: '12h',
-    LOGIN_MAX_FAILURES_PER_ADDRESS: '1000000',
-  };
-}
 
 /** Listens on a port the OS picks, on loopback only. */
 function listen(server: http.Server): Promise<number> {
@@ -105,7 +88,8 @@ async function startGym(options: GymOptions): Promise<void> {
 }
 
 async function startBaseline(options: ServerOptions): Promise<void> {
-  const database = await openDatabase(options.databaseFile);
+  // On PostgreSQL, a pool the size of the gym's (DATABASE_POOL_SIZE, which the gym's environment leaves at its default).
+  const database = await openDatabase(options.databaseUrl, { poolSize: loadConfig({ DATABASE_URL: options.databaseUrl }).databasePoolSize });
   const server = await createBaselineServer(database);
   serveCommands(await listen(server), {});
 }
