@@ -236,13 +236,14 @@ const CONNECTION_LOST = /timeout exceeded when trying to connect|Connection term
  * Whether an error (or one it was caused by: Drizzle wraps the driver's) says the database cannot be reached: a socket
  * error, SQLSTATE class 08 (connection exception), 57P01-57P03 (the server shutting down or starting), 53300 (too many
  * connections), 57014 (a statement cancelled at the statement timeout: the database is too busy or locked to answer in
- * time), or node-postgres giving up on a connection. Such a request is answered SERVICE_UNAVAILABLE, not a
+ * time), 40001 or 40P01 still there after the bounded retries (steps racing for the same rows faster than they can
+ * take turns), or node-postgres giving up on a connection. Such a request is answered SERVICE_UNAVAILABLE, not a
  * generic internal error: the client did nothing wrong and may try again.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause ?? (e as { originalError?: unknown }).originalError, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNREACHABLE.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || code === '57014')) return true;
+    if (typeof code === 'string' && (UNREACHABLE.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || ['53300', '57014', '40001', '40P01'].includes(code))) return true;
     if (CONNECTION_LOST.test(e.message)) return true;
   }
   return false;

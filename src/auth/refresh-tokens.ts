@@ -108,10 +108,15 @@ export class RefreshTokens {
    * Spends `token` and issues its successor, in one atomic step: of two concurrent uses exactly one wins, even
    * across processes sharing the database.
    */
-  rotate(token: string, now = Date.now()): Step<RotateResult> {
+  rotate(token: string, options: { memberId?: number | null; now?: number } = {}): Step<RotateResult> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return { ok: false, revokedFamily: false };
-    // Two tabs (or two instances) refreshing one family at once queue on the family, known from the token itself.
-    return this.data.atomically((q) => this.rotation(q, token, now), { queueOn: [familyKey(familyHashOf(token) ?? sha256(token))] });
+    const now = options.now ?? Date.now();
+    // Two tabs (or two instances) refreshing one family at once queue on the family, known from the token itself; and,
+    // when the caller knows whose token it is (from {@link memberOf}), on the member, with logout everywhere, a password
+    // change and a suspension. The member is only a hint for the queue: the step itself reads whose token it is.
+    const queueOn = [familyKey(familyHashOf(token) ?? sha256(token))];
+    if (options.memberId) queueOn.push(`member:${options.memberId}`);
+    return this.data.atomically((q) => this.rotation(q, token, now), { queueOn });
   }
 
   private *rotation(q: GymQueries, token: string, now: number): Script<RotateResult> {

@@ -118,7 +118,7 @@ export async function logout(ctx: Context, refreshToken?: string | null): Promis
 export async function refresh(ctx: Context, refreshToken: string): Promise<AuthPayloadModel> {
   const memberId = await ctx.services.refreshTokens.memberOf(refreshToken);
   if (memberId !== null) await ctx.services.rateLimits.consume('refresh', memberId);
-  const result = await ctx.services.refreshTokens.rotate(refreshToken);
+  const result = await ctx.services.refreshTokens.rotate(refreshToken, { memberId });
   if (!result.ok) {
     if (result.revokedFamily) ctx.services.log.warn({ event: 'refresh_token_reuse' }, 'a spent refresh token was presented again: family revoked');
     throw new RefreshRejectedError();

@@ -33,6 +33,10 @@ const STATEMENT_TIMEOUT_MS = 10_000;
 const QUERY_TIMEOUT_MS = 15_000;
 /** PostgreSQL ends a transaction that has waited this long for its client's next statement. */
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
+/** ...and a session idle this long: far beyond the pool's own 10 s for an idle connection. */
+const IDLE_SESSION_TIMEOUT_MS = 60_000;
+/** Quiet time on a connection before TCP starts probing whether the other end is still there. */
+const KEEPALIVE_DELAY_MS = 10_000;
 
 /**
  * The advisory lock every Keycard process takes around its migrations. drizzle's migrator creates its schema and table
@@ -63,17 +67,25 @@ export async function openPostgres<S extends Record<string, unknown>>(
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     statement_timeout: STATEMENT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
-    // A connection cut off without a word (a network partition, a failover) is noticed by TCP keepalive instead of
-    // after the operating system's two hours; and PostgreSQL ends a transaction left open by a client it no longer
-    // hears from, so its row locks do not outlive it.
+    // A connection cut off without a word (a network partition, a failover) is noticed by TCP keepalive within a
+    // minute instead of after the operating system's two hours; and PostgreSQL ends a transaction left open by a
+    // client it no longer hears from, so its row locks do not outlive it.
     keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
   });
   const onError = options.onError ?? (() => {});
   pool.on('error', onError);
   // pg-pool listens for errors only on idle connections; a checked-out connection that loses its server would emit
   // one with no listener at all. Its queries fail on their own (the caller sees that), and the pool drops it on release.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    // The queue locks of atomic steps are held by the session, outside its transaction: a connection cut between
+    // taking one and giving it back would leave the server an idle session holding it, for as long as TCP takes to
+    // notice. PostgreSQL ends a session idle this long (the pool closes its own idle connections well before), and
+    // its locks with it. (PostgreSQL 14 and later; an older server refuses the setting, and keepalive has to do.)
+    client.query(`set idle_session_timeout = ${IDLE_SESSION_TIMEOUT_MS}`).catch(() => undefined);
+  });
   const onQuery = options.onQuery;
   const db = drizzle(pool, { schema: options.schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
 
@@ -113,6 +125,14 @@ async function migrateLocked(url: string, migrationsFolder: string): Promise<voi
   }
 }
 
+/** node-postgres's words when it has given up on a connection (it gives these errors no code). */
+function isConnectionLost(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (/Query read timeout|Connection terminated|not queryable/.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** The SQLSTATE of a failed query, through drizzle's wrapping of the driver's error. */
 function sqlState(err: unknown): string | undefined {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
@@ -147,11 +167,13 @@ export async function serializable<S extends Record<string, unknown>, T>(
     return await retried(postgres.on(client), fn, options.attempts);
   } catch (err) {
     failed = true;
+    // A connection the client itself gave up on (no answer in time, cut off) cannot answer a probe either.
+    if (isConnectionLost(err)) broken = err as Error;
     throw err;
   } finally {
     // After a failure (or with locks to give back), one statement tells whether the connection is still good: Drizzle
     // has rolled back a transaction that failed, so a connection that answers is clean, whatever the step threw.
-    if (failed || keys.length > 0) {
+    if (!broken && (failed || keys.length > 0)) {
       try {
         await client.query('select pg_advisory_unlock_all()');
       } catch (err) {

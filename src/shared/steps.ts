@@ -58,8 +58,9 @@ export async function runAsync<T>(script: Script<T>): Promise<T> {
     next = script.next(answer);
   }
   // A script that caught a failed statement and went on cannot commit on PostgreSQL (the transaction is aborted; its
-  // COMMIT would quietly roll back). Say so rather than report a success that did not happen. Scripts do not catch
-  // database errors: a statement that fails fails the step, on either engine.
+  // COMMIT would quietly roll back). Say so rather than report a success that did not happen. (On SQLite the failed
+  // statement alone would be undone and the rest committed: so scripts never catch database errors, and a statement
+  // that fails fails the step on both engines alike.)
   if (failed) throw failed.error;
   return next.value;
 }
