@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, lt, lte, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { GYM_MIGRATIONS_DIR } from '../shared/paths.js';
-import { openSqlite, sqliteHealth, type SqliteDatabase } from '../shared/sqlite.js';
+import { immediately, openSqlite, sqliteHealth, type SqliteDatabase } from '../shared/sqlite.js';
 import type { GymData, GymQueries, NewCheckIn, NewMember, NewRefreshToken, SessionRecord, SheetPage } from './data.js';
 import * as schema from './schema.js';
 import { appSecrets, checkIns, loginFailures, members, memberships, plans, rateLimits, refreshTokens, sessions } from './schema.js';
@@ -348,7 +348,7 @@ class SqliteQueries implements GymQueries {
 export class SqliteGymData extends SqliteQueries implements GymData {
   readonly engine = 'sqlite' as const;
   readonly rateLimitStore;
-  private readonly probe: () => boolean;
+  readonly healthy: () => Promise<boolean>;
 
   constructor(
     /** The open file, for what only SQLite has (tests that age rows, the copy to PostgreSQL). */
@@ -356,23 +356,12 @@ export class SqliteGymData extends SqliteQueries implements GymData {
   ) {
     super(sqlite.db);
     this.rateLimitStore = { storeClient: sqlite.db, schema: rateLimits };
-    this.probe = sqliteHealth(sqlite.sqlite);
+    this.healthy = sqliteHealth(sqlite.sqlite);
   }
 
-  /**
-   * An immediate transaction: SQLite's write lock is taken before the first read, so atomic steps run one after
-   * another (between processes on the file too), and a step's reads are never stale by the time it writes.
-   */
+  /** An immediate transaction (see {@link immediately}): SQLite's steps never overlap, so they need no queue. */
   atomically<T>(script: (q: GymQueries) => Script<T>): T {
-    return this.sqlite.db.transaction(() => runSync(script(this)), { behavior: 'immediate' });
-  }
-
-  async healthy(): Promise<boolean> {
-    try {
-      return this.probe();
-    } catch {
-      return false;
-    }
+    return immediately(this.sqlite, () => runSync(script(this)));
   }
 
   async close(): Promise<void> {

@@ -50,7 +50,21 @@ export function openSqlite<S extends Record<string, unknown>>(
 }
 
 /** The health probe of a SQLite database, its statement prepared once: true while the database answers. */
-export function sqliteHealth(sqlite: Database.Database): () => boolean {
+export function sqliteHealth(sqlite: Database.Database): () => Promise<boolean> {
   const probe = sqlite.prepare('select 1');
-  return () => probe.get() !== undefined;
+  return async () => {
+    try {
+      return probe.get() !== undefined;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/**
+ * Runs an atomic step in an immediate transaction: SQLite's write lock is taken before the first read, so steps run
+ * one after another (between processes on the file too), and a step's reads are never stale by the time it writes.
+ */
+export function immediately<T>(database: SqliteDatabase<Record<string, unknown>>, run: () => T): T {
+  return database.db.transaction(run, { behavior: 'immediate' });
 }

@@ -1,7 +1,7 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import { runSync, type Script } from '../../shared/steps.js';
 import { POOL_MIGRATIONS_DIR } from '../../shared/paths.js';
-import { openSqlite, sqliteHealth, type SqliteDatabase } from '../../shared/sqlite.js';
+import { immediately, openSqlite, sqliteHealth, type SqliteDatabase } from '../../shared/sqlite.js';
 import type { NewVisit, PoolData, PoolQueries } from './data.js';
 import * as schema from './schema.js';
 import { visits } from './schema.js';
@@ -9,7 +9,7 @@ import { visits } from './schema.js';
 /** The pool's statements on SQLite: every answer at once, on the one connection (inside a transaction and out). */
 export class SqlitePoolData implements PoolData {
   readonly engine = 'sqlite' as const;
-  private readonly probe: () => boolean;
+  readonly healthy: () => Promise<boolean>;
   private readonly prepared;
 
   constructor(
@@ -17,7 +17,7 @@ export class SqlitePoolData implements PoolData {
     readonly sqlite: SqliteDatabase<typeof schema>,
   ) {
     const db = sqlite.db;
-    this.probe = sqliteHealth(sqlite.sqlite);
+    this.healthy = sqliteHealth(sqlite.sqlite);
     // Every `visits` query and every swim run these: prepared once, at start.
     this.prepared = {
       recentVisits: db
@@ -41,20 +41,9 @@ export class SqlitePoolData implements PoolData {
     return this.sqlite.db.insert(visits).values(values).returning().get();
   }
 
-  /**
-   * An immediate transaction: the write lock is held before the first read, so two admissions at once (even from two
-   * processes on the file) run one after the other, and the second sees the first's visit.
-   */
+  /** An immediate transaction (see {@link immediately}): SQLite's steps never overlap, so they need no queue. */
   atomically<T>(script: (q: PoolQueries) => Script<T>): T {
-    return this.sqlite.db.transaction(() => runSync(script(this)), { behavior: 'immediate' });
-  }
-
-  async healthy(): Promise<boolean> {
-    try {
-      return this.probe();
-    } catch {
-      return false;
-    }
+    return immediately(this.sqlite, () => runSync(script(this)));
   }
 
   async close(): Promise<void> {
