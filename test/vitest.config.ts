@@ -22,7 +22,6 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Each file starts its own servers on port 0 over its own database. Much of a file's time is spent waiting (on
@@ -31,7 +30,8 @@ export default defineConfig({
     maxWorkers: 3,
     projects: [
       // Everything, the gym on SQLite (in memory): what `npm test` needs nothing else for.
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
+      // It alone says whether the PostgreSQL run is on, so the line is printed once.
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
       // The integration suite again, every gym on a PostgreSQL database of its own, when TEST_DATABASE_URL names a server.
       ...(TEST_DATABASE_URL
         ? [
