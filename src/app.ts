@@ -53,10 +53,9 @@ mutation CheckIn {
  * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
  * the configured port, tests on port 0.
  */
-export async function createApp({ config, database, keyRing, logger }: AppOptions): Promise<KeycardApp> {
+export async function createApp({ config, database: data, keyRing, logger }: AppOptions): Promise<KeycardApp> {
   const log = logger ?? createLogger(config.logLevel);
   if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
-  const data = database;
   await prepareDummyHash();
   const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
   const refreshTokens = new RefreshTokens(data, {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import session from 'express-session';
 import type {} from './sessions.js';
 import type { GymData } from '../db/data.js';
-import { step, thenStep, type Step } from '../shared/steps.js';
+import { isPromise, step, thenStep, type Step } from '../shared/steps.js';
 import { assertStillHolds } from './credential-version.js';
 
 /**
@@ -17,7 +17,7 @@ function rowKey(sid: string): string {
 function answer<T>(run: () => Step<T>, callback: ((err?: unknown, value?: T) => void) | undefined): void {
   try {
     const result = run();
-    if (result instanceof Promise) result.then((value) => callback?.(undefined, value), (err: unknown) => callback?.(err));
+    if (isPromise(result)) result.then((value) => callback?.(undefined, value), (err: unknown) => callback?.(err));
     else callback?.(undefined, result);
   } catch (err) {
     callback?.(err);
@@ -56,7 +56,7 @@ export class SessionStore extends session.Store {
       if (row.expiresAt <= Date.now()) {
         const deleted = this.destroyNow(sid);
         // Dead either way: if this delete fails, the sweep deletes the row later.
-        if (deleted instanceof Promise) deleted.catch(() => undefined);
+        if (isPromise(deleted)) deleted.catch(() => undefined);
         return null;
       }
       return JSON.parse(row.data) as session.SessionData;

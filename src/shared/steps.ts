@@ -27,7 +27,10 @@ export function* step<T>(answer: Step<T>): Generator<Step<T>, T, T> {
   return yield answer;
 }
 
-function isPromise(value: unknown): value is PromiseLike<unknown> {
+/** Whether a statement's answer is still to come (PostgreSQL) rather than already here (SQLite). */
+export function isPromise<T>(value: Step<T>): value is Promise<T>;
+export function isPromise(value: unknown): value is PromiseLike<unknown>;
+export function isPromise(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
