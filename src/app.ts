@@ -16,6 +16,10 @@ import { buildSchema } from './schema.js';
 import { scheduleChores } from './shared/housekeeping.js';
 import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
+import { addressKey } from './shared/addresses.js';
+import { LiveEvents } from './live/events.js';
+import { createLiveServer } from './live/server.js';
+import proxyaddr from 'proxy-addr';
 
 export interface AppOptions {
   config: Config;
@@ -77,6 +81,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     pairwiseSecret: config.pairwiseSecret ?? (await getOrCreateSecret(data, 'pairwise-subject')),
   });
   const throttle = new LoginThrottle(data, config.login);
+  const pubsub = await data.openPubSub(log);
   const rateLimits = new RateLimits(data, config.rateLimits);
   const services: Services = {
     data,
@@ -89,8 +94,10 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     partnerTokens,
     // Order matters: an Authorization header, when present, alone decides; only then is the cookie consulted.
     strategies: [bearerStrategy({ tokens: accessTokens, revocation: config.tokenRevocation }), sessions.strategy],
+    live: new LiveEvents(pubsub, log),
     log,
   };
+  const schema = buildSchema();
 
   // Every process keeps its own copy of the key ring: each reads KEYS_DIR again, so a key added by keys:rotate on any
   // instance sharing the folder signs everywhere within the interval (and verifies at once: see reloadForUnknownKid).
@@ -118,7 +125,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     httpLimits: config.http,
     production: config.production,
     introspection: config.introspection,
-    schema: buildSchema(),
+    schema,
     // Sandbox sends the session cookie back, so signing in with mode: SESSION works there.
     sandbox: { document: SANDBOX_DOCUMENT, includeCookies: true },
     healthy: () => data.healthy(),
@@ -137,10 +144,29 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       });
     },
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),
-    onClose: () => {
+    // Subscriptions on the same port and path, over graphql-ws.
+    sockets: (httpServer, app) =>
+      createLiveServer({
+        httpServer,
+        schema,
+        services,
+        limits: config.live,
+        clientAddress: (req) => addressKey(proxyaddr(req, app.get('trust proxy fn'))),
+        corsOrigins: config.corsOrigins,
+        publicOrigin: new URL(config.publicUrl).origin,
+        production: config.production,
+        log,
+      }),
+    onClose: async () => {
       stopKeyReload();
       stopChores();
+      await pubsub.close();
     },
+  }).catch(async (err: unknown) => {
+    stopKeyReload();
+    stopChores();
+    await pubsub.close();
+    throw err;
   });
   return { ...service, services };
 }

@@ -6,6 +6,7 @@ import { isPostgresUrl } from './shared/postgres.js';
 import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, withoutEmpty } from './shared/env.js';
 import type { HttpLimits } from './shared/server.js';
 import type { RateLimitRules } from './auth/rate-limits.js';
+import type { LiveLimits } from './live/server.js';
 
 /** The windows of the per-member limits: long enough to stop a flood, short enough that a real member never waits long. */
 const HOUR_MS = 3_600_000;
@@ -47,6 +48,10 @@ const EnvSchema = z.object({
   HTTP_REQUEST_TIMEOUT: duration('30s'),
   HTTP_HEADERS_TIMEOUT: duration('10s'),
   HTTP_MAX_CONNECTIONS: positiveInt(1000),
+  WS_MAX_CONNECTIONS_PER_MEMBER: positiveInt(10),
+  WS_MAX_CONNECTIONS_PER_ADDRESS: positiveInt(50),
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: positiveInt(20),
+  WS_MAX_QUEUED_EVENTS: positiveInt(100),
 });
 
 /** Everything Keycard reads from its environment, parsed once at boot. Nothing else reads `process.env`. */
@@ -87,6 +92,8 @@ export interface Config {
   logLevel: string;
   /** How long a client may take to send a whole request, and its headers; how many connections at once. */
   http: HttpLimits;
+  /** What one process lets sockets hold (subscriptions over graphql-ws). */
+  live: LiveLimits;
   /** Partners that may receive a member's keycard, by audience, with the scopes their tokens carry. */
   partners: Map<string, string[]>;
   partnerTokenTtlMs: number;
@@ -215,6 +222,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gymTimezone: e.GYM_TIMEZONE,
     logLevel: e.LOG_LEVEL,
     http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT, maxConnections: e.HTTP_MAX_CONNECTIONS },
+    live: {
+      maxConnectionsPerMember: e.WS_MAX_CONNECTIONS_PER_MEMBER,
+      maxConnectionsPerAddress: e.WS_MAX_CONNECTIONS_PER_ADDRESS,
+      maxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxQueuedEvents: e.WS_MAX_QUEUED_EVENTS,
+    },
     partners: parsePartners(e.PARTNERS)!,
     partnerTokenTtlMs: e.PARTNER_TOKEN_TTL,
     pairwiseSecret: e.PAIRWISE_SECRET,

@@ -15,6 +15,8 @@ import type { RequestLog } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { authenticate, type Authentication } from './shared/strategies.js';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.js';
+import type { LiveConnection } from './live/connection.js';
+import type { LiveEvents } from './live/events.js';
 
 /** What lives as long as the server: built once in createApp and shared by every request. */
 export interface Services {
@@ -31,6 +33,8 @@ export interface Services {
   partnerTokens: PartnerTokens;
   /** In order: the first that claims a request decides (the bearer header, then the session cookie). */
   strategies: readonly GymStrategy[];
+  /** Check-ins and changes of credentials as they happen, between every process serving the gym. */
+  live: LiveEvents;
   log: Logger;
 }
 
@@ -49,6 +53,8 @@ export interface Context extends GuardContext {
    */
   readonly clientAddress: string;
   requestLog: RequestLog;
+  /** The WebSocket a subscription runs on (its viewer checked anew before every event); absent over HTTP. */
+  readonly live?: LiveConnection;
 }
 
 /**
@@ -94,4 +100,38 @@ export async function createContext(services: Services, req: Request, res: Respo
   const { viewer, failure } = authenticated;
   requestLog.viewer = viewer;
   return new RequestContext(viewer, failure, services, loaders, requestLog, req, res);
+}
+
+/**
+ * The context of one operation on a WebSocket: the viewer is the socket's, as of its last check (so each event of a
+ * subscription is resolved, and guarded, for the viewer as it was checked before that event). Only subscriptions run
+ * on a socket, so there is no session to start or end here.
+ */
+class SocketContext implements Context {
+  readonly authFailure = null;
+  readonly requestLog: RequestLog = {};
+
+  constructor(
+    readonly live: LiveConnection,
+    readonly services: Services,
+    readonly loaders: Loaders,
+    readonly clientAddress: string,
+  ) {}
+
+  get viewer(): Viewer {
+    return this.live.viewer;
+  }
+
+  set viewer(_viewer: Viewer | null) {
+    throw new Error("a socket's viewer changes only when it is checked anew");
+  }
+
+  get session(): SessionControl {
+    throw new Error('a socket has no session to start or end: sign in and out over HTTP');
+  }
+}
+
+/** The context of one subscription on a socket. `loaders` are shared by sockets and never cache (see LiveServer). */
+export function createSocketContext(services: Services, live: LiveConnection, loaders: Loaders, clientAddress: string): Context {
+  return new SocketContext(live, services, loaders, clientAddress);
 }

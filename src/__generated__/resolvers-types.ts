@@ -308,6 +308,19 @@ export type SignUpInput = {
   password: Scalars['String']['input'];
 };
 
+/**
+ * Events as they happen, over graphql-ws on /graphql (the same port and path as HTTP). The socket signs in when it opens
+ * (connectionParams.authorization, or the session cookie); every event is sent only after its viewer is checked anew, and
+ * a socket whose credential ends closes with 4403 and a reason.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Every check-in at the gym as it happens: the front desk's live access sheet. */
+  checkIns: CheckIn;
+  /** The caller's own check-ins as they happen: a member's phone at the door. */
+  myCheckIns: CheckIn;
+};
+
 /** How this request is signed in. Never fails: an anonymous request gets authenticated: false. */
 export type Viewer = {
   __typename?: 'Viewer';
@@ -429,6 +442,7 @@ export type ResolversTypes = ResolversObject<{
   SetMembershipInput: SetMembershipInput;
   SignUpInput: SignUpInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Viewer: ResolverTypeWrapper<ViewerModel>;
 }>;
 
@@ -457,6 +471,7 @@ export type ResolversParentTypes = ResolversObject<{
   SetMembershipInput: SetMembershipInput;
   SignUpInput: SignUpInput;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   Viewer: ViewerModel;
 }>;
 
@@ -580,6 +595,11 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
 }>;
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  checkIns?: SubscriptionResolver<ResolversTypes['CheckIn'], "checkIns", ParentType, ContextType>;
+  myCheckIns?: SubscriptionResolver<ResolversTypes['CheckIn'], "myCheckIns", ParentType, ContextType>;
+}>;
+
 export type ViewerResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Viewer'] = ResolversParentTypes['Viewer']> = ResolversObject<{
   authenticated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -604,6 +624,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   PartnerToken?: PartnerTokenResolvers<ContextType>;
   Plan?: PlanResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
 }>;
 

@@ -5,6 +5,7 @@ import session from 'express-session';
 import type { GymData } from '../db/data.js';
 import { thenStep, type Step } from '../shared/steps.js';
 import { stillHolds } from './credential-version.js';
+import type { Presented } from '../shared/strategies.js';
 import { SessionStore } from './session-store.js';
 import type { GymStrategy } from './viewer.js';
 
@@ -80,7 +81,7 @@ export class Sessions {
   private readonly cookieMarker: string;
   private readonly store: SessionStore;
   /** The session id each request was recognised by (a request lives as long as its object, and no longer here). */
-  private readonly readIds = new WeakMap<Request, string>();
+  private readonly readIds = new WeakMap<Presented, string>();
 
   constructor(private readonly options: SessionsOptions) {
     // The `__Host-` prefix makes browsers refuse the cookie unless it is Secure, has Path=/ and no Domain, so no
@@ -136,7 +137,8 @@ export class Sessions {
       // An UPDATE of the row as it is: if the session was ended meanwhile (logout, logout everywhere, a password
       // change, a suspension), nothing is written, nothing comes back to life, and this request is anonymous.
       if (!(await this.store.recordActivity(sid, member.id, seen, deadline))) return null;
-      req.res!.cookie(this.cookieName, `s:${sign(sid, this.options.secrets[0]!)}`, { ...this.cookieOptions(), expires: new Date(deadline) });
+      // Over HTTP the cookie goes out again with the new expiry; a socket has no response to carry it.
+      req.res?.cookie(this.cookieName, `s:${sign(sid, this.options.secrets[0]!)}`, { ...this.cookieOptions(), expires: new Date(deadline) });
     }
     this.readIds.set(req, sid);
     return { memberId: member.id, role: member.role, method: 'SESSION', expiresAt: new Date(deadline), scopes: [] };
@@ -146,7 +148,7 @@ export class Sessions {
    * The session this request's cookie names, or null: no cookie, a signature that none of the secrets made (a
    * tampered or foreign cookie), or no live row. express-session's own cookie format: `s:` + id + `.` + HMAC.
    */
-  private read(req: Request): Step<{ sid: string; data: session.SessionData } | null> {
+  private read(req: Presented): Step<{ sid: string; data: session.SessionData } | null> {
     const header = req.headers.cookie;
     if (header === undefined || !header.includes(this.cookieMarker)) return null;
     const raw = parseCookie(header)[this.cookieName];

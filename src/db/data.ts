@@ -1,3 +1,4 @@
+import type { PubSub } from '../live/pubsub.js';
 import type { AuthMethodName, RoleName } from '../shared/roles.js';
 import type { CheckInRow, MemberRow, MembershipRow, MemberStatusName, PlanCodeName, PlanRow, RefreshTokenRow } from './schema.js';
 import type { QueueOptions } from '../shared/postgres.js';
@@ -167,6 +168,11 @@ export interface GymData extends GymQueries {
   atomically<T>(script: (q: GymQueries) => Script<T>, options?: QueueOptions): Step<T>;
   /** True while the database answers, within a bound. */
   healthy(): Promise<boolean>;
+  /**
+   * The pub/sub that goes with this database: in-process on SQLite (which one process serves), LISTEN/NOTIFY on
+   * PostgreSQL (which every process hears). The caller closes it before the database.
+   */
+  openPubSub(log: { warn: (obj: object, msg: string) => void }): Promise<PubSub>;
   /** rate-limiter-flexible's Drizzle store: the Drizzle client and the table, on this engine. */
   readonly rateLimitStore: { storeClient: unknown; schema: unknown };
   close(): Promise<void>;

@@ -15,19 +15,32 @@ export interface CheckInPageKey {
   beforeId: number | null;
 }
 
+export interface LoaderOptions {
+  /**
+   * Loaders shared by every socket of the process instead of made per request: they never cache (each load reads the
+   * database anew), and they batch every load asked for until the event loop next turns, so an event fanned out to a
+   * hundred sockets checks their members in one query, not a hundred.
+   */
+  shared?: boolean;
+}
+
+const SHARED = { cache: false, batchScheduleFn: (callback: () => void) => setImmediate(callback) } as const;
+
 /**
  * Per-request DataLoaders: each list that resolves a relation (a page of check-ins with their members, members with
  * their memberships and plans) costs one query per relation, not one per row (on SQLite through statements prepared once).
  * Made per request so that a member never sees another request's cached rows.
  */
-export function createLoaders(data: GymQueries) {
+export function createLoaders(data: GymQueries, options: LoaderOptions = {}) {
+  const common = options.shared ? SHARED : {};
   return {
-    memberById: new DataLoader<number, MemberRow | null>(async (keys) => byKey(keys, await data.membersByIds(keys), (m) => m.id)),
-    membershipByMemberId: new DataLoader<number, MembershipRow | null>(async (keys) =>
-      byKey(keys, await data.membershipsByMemberIds(keys), (m) => m.memberId),
+    memberById: new DataLoader<number, MemberRow | null>(async (keys) => byKey(keys, await data.membersByIds(keys), (m) => m.id), common),
+    membershipByMemberId: new DataLoader<number, MembershipRow | null>(
+      async (keys) => byKey(keys, await data.membershipsByMemberIds(keys), (m) => m.memberId),
+      common,
     ),
-    planById: new DataLoader<number, PlanRow | null>(async (keys) => byKey(keys, await data.plansByIds(keys), (p) => p.id)),
-    checkInById: new DataLoader<number, CheckInRow | null>(async (keys) => byKey(keys, await data.checkInsByIds(keys), (c) => c.id)),
+    planById: new DataLoader<number, PlanRow | null>(async (keys) => byKey(keys, await data.plansByIds(keys), (p) => p.id), common),
+    checkInById: new DataLoader<number, CheckInRow | null>(async (keys) => byKey(keys, await data.checkInsByIds(keys), (c) => c.id), common),
     /**
      * Member.checkIns for many members at once: one window-function query per distinct (limit, cursor) pair,
      * newest first within each member.
@@ -51,7 +64,7 @@ export function createLoaders(data: GymQueries) {
         }
         return keys.map((key) => rowsByMember.get(`${key.memberId}:${key.limit}:${key.beforeId ?? ''}`) ?? []);
       },
-      { cacheKeyFn: (key) => `${key.memberId}:${key.limit}:${key.beforeId ?? ''}` },
+      { ...common, cacheKeyFn: (key) => `${key.memberId}:${key.limit}:${key.beforeId ?? ''}` },
     ),
   };
 }

@@ -1,3 +1,5 @@
+import type { PubSub } from '../live/pubsub.js';
+import { PostgresPubSub } from '../live/pg-pubsub.js';
 import { and, asc, count, desc, eq, gt, ilike, inArray, isNotNull, isNull, lt, lte, ne, notInArray, or, sql, type Column, type SQL } from 'drizzle-orm';
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
@@ -401,6 +403,10 @@ export class PgGymData extends PgQueries implements GymData {
 
   healthy(): Promise<boolean> {
     return postgresHealth(this.postgres.pool);
+  }
+
+  openPubSub(log: { warn: (obj: object, msg: string) => void }): Promise<PubSub> {
+    return PostgresPubSub.open(this.postgres.pool, this.postgres.url, log);
   }
 
   close(): Promise<void> {

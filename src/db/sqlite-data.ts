@@ -5,6 +5,7 @@ import { immediately, openSqlite, sqliteHealth, type SqliteDatabase } from '../s
 import type { GymData, GymQueries, NewCheckIn, NewMember, NewRefreshToken, SessionRecord, SheetPage } from './data.js';
 import * as schema from './schema.js';
 import { appSecrets, checkIns, loginFailures, members, memberships, plans, rateLimits, refreshTokens, sessions } from './schema.js';
+import { InProcessPubSub, type PubSub } from '../live/pubsub.js';
 import { runSync, type Script } from '../shared/steps.js';
 
 type Db = BetterSQLite3Database<typeof schema>;
@@ -362,6 +363,11 @@ export class SqliteGymData extends SqliteQueries implements GymData {
   /** An immediate transaction (see {@link immediately}): SQLite's steps never overlap, so they need no queue. */
   atomically<T>(script: (q: GymQueries) => Script<T>): T {
     return immediately(this.sqlite, () => runSync(script(this)));
+  }
+
+  /** One process serves a SQLite gym (WEB_CONCURRENCY above 1 is refused), so its events stay in that process. */
+  async openPubSub(log: { warn: (obj: object, msg: string) => void }): Promise<PubSub> {
+    return new InProcessPubSub((err) => log.warn({ err }, 'a listener of a database event failed'));
   }
 
   async close(): Promise<void> {

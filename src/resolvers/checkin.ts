@@ -1,6 +1,8 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { toGlobalId } from '../ids.js';
-import { checkIn, listCheckIns } from '../services/check-ins.js';
+import type { CheckInRow } from '../db/data.js';
+import { checkIn, listCheckIns, watchCheckIns } from '../services/check-ins.js';
+import { stillPasses } from '../shared/directive.js';
 
 export const checkInResolvers: Resolvers = {
   Query: {
@@ -8,6 +10,17 @@ export const checkInResolvers: Resolvers = {
   },
   Mutation: {
     checkIn: (_parent, { door }, ctx) => checkIn(ctx, door),
+  },
+  Subscription: {
+    // Each event is the check-in row itself; the guard on the field runs for it again, for the viewer as just checked.
+    checkIns: {
+      subscribe: (_parent, args, ctx, info) => watchCheckIns(ctx, null, (viewer) => stillPasses(info, viewer, args)),
+      resolve: (row: CheckInRow) => row,
+    },
+    myCheckIns: {
+      subscribe: (_parent, args, ctx, info) => watchCheckIns(ctx, ctx.viewer!.memberId, (viewer) => stillPasses(info, viewer, args)),
+      resolve: (row: CheckInRow) => row,
+    },
   },
   CheckIn: {
     id: (row) => toGlobalId('CheckIn', row.id),

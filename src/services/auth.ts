@@ -105,7 +105,9 @@ export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloa
  * logging out when signed out, or with a token already revoked, is still a success.
  */
 export async function logout(ctx: Context, refreshToken?: string | null): Promise<boolean> {
-  await ctx.session.end();
+  const memberId = ctx.viewer?.memberId;
+  // A socket opened on this session closes with it (its next check finds no session).
+  if ((await ctx.session.end()) && memberId !== undefined) await ctx.services.live.credentialsChanged(memberId);
   if (refreshToken) await ctx.services.refreshTokens.revokeFamilyOf(refreshToken);
   // Signed out by keycard alone: the login it came from ends too, so its refresh token cannot mint another.
   const viewer = ctx.viewer;
@@ -144,6 +146,7 @@ export async function logoutEverywhere(ctx: Context): Promise<boolean> {
   await ctx.services.data.atomically((q) => endCredentials(q, viewer.memberId), { queueOn: [`member:${viewer.memberId}`] });
   await ctx.session.end();
   ctx.loaders.memberById.clear(viewer.memberId);
+  await ctx.services.live.credentialsChanged(viewer.memberId);
   return true;
 }
 
@@ -185,6 +188,7 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
   );
   ctx.loaders.memberById.clear(member.id);
   if (version === null) throw wrongCurrentPassword();
+  await ctx.services.live.credentialsChanged(member.id);
   // The caller's session was ended with the others; it signs in again under a new id, bound to the new version.
   if (hadSession) {
     try {

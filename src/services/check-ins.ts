@@ -1,5 +1,7 @@
 import type { Context } from '../context.js';
 import type { CheckInRow } from '../db/data.js';
+import type { Viewer } from '../auth/viewer.js';
+import { LiveStream } from '../live/stream.js';
 import { step } from '../shared/steps.js';
 import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../errors.js';
 import { idOf } from '../ids.js';
@@ -50,13 +52,30 @@ export async function checkIn(ctx: Context, rawDoor: string | null | undefined, 
   // one request, two instances at once) gets the same check-in back. Atomic, so two requests cannot both write.
   const memberId = viewer.memberId;
   const since = new Date(now.getTime() - REPEAT_WINDOW_MS);
-  return ctx.services.data.atomically(
+  const { row, created } = await ctx.services.data.atomically(
     function* (q) {
       const recent = yield* step(q.lastCheckInSince(memberId, since));
-      return recent ?? (yield* step(q.insertCheckIn({ memberId, at: now, door, method: viewer.method })));
+      if (recent) return { row: recent, created: false };
+      return { row: yield* step(q.insertCheckIn({ memberId, at: now, door, method: viewer.method })), created: true };
     },
     { queueOn: [`member:${memberId}`] },
   );
+  // Told once, after it committed: the front desk's sheet and the member's phone see each admission once.
+  if (created) await ctx.services.live.checkedIn(row);
+  return row;
+}
+
+/**
+ * The check-ins made from now on, as they happen: every one (`memberId` null), or one member's. Only on a socket,
+ * where each is sent after the socket's viewer is checked anew and while `allows` (the field's guard) still holds.
+ */
+export function watchCheckIns(ctx: Context, memberId: number | null, allows: (viewer: Viewer) => boolean): AsyncIterableIterator<CheckInRow> {
+  if (!ctx.live) throw new Error('subscriptions run on a socket');
+  return new LiveStream(ctx.live, {
+    listen: (push) => ctx.services.live.onCheckIn((row) => (memberId === null || row.memberId === memberId ? push(row) : undefined)),
+    allows,
+    maxQueued: ctx.services.config.live.maxQueuedEvents,
+  });
 }
 
 /** The access sheet, newest first, optionally for one member. */

@@ -85,6 +85,8 @@ export async function setRole(ctx: Context, memberId: string, role: RoleName): P
     yield* assertAnAdminRemains(q, now, { role, status: now.status });
     return (yield* step(q.updateMember(targetId, { role })))!;
   });
+  // Their sockets are checked at once: a subscription the new role does not allow ends (sessions, strict tokens).
+  await ctx.services.live.credentialsChanged(targetId);
   return refreshed(ctx, updated);
 }
 
@@ -105,5 +107,6 @@ export async function setMemberStatus(ctx: Context, memberId: string, status: Me
     },
     { queueOn: [`member:${targetId}`] },
   );
+  await ctx.services.live.credentialsChanged(targetId);
   return refreshed(ctx, updated);
 }

@@ -89,16 +89,11 @@ export interface CostLimitOptions {
 }
 
 /**
- * Refuses an operation that would fetch too much (more than the budget, by `keycardEstimator`), before it runs.
- *
- * An Apollo plugin and not a validation rule: `first` may come from a variable, and validation rules see no variables
- * (Apollo also validates each document once and caches it, while a variable can change on every request). So the
- * cost is counted in `didResolveOperation`, once per request, with the request's variables, by graphql-query-complexity
- * over the operation alone. An operation without variables costs the same every time: its cost is kept with the
- * parsed operation, which Apollo's document cache hands back for the same query, so a repeated query like `me` pays
- * one map lookup.
+ * The cost limit as one check: the refusal for this operation with these variables, or null when it is within the
+ * budget. The HTTP plugin below and the WebSocket server both ask it. An operation without variables costs the same
+ * every time: its cost is kept with the parsed operation, so a repeated document pays one map lookup.
  */
-export function costLimitPlugin<C extends BaseContext>(options: CostLimitOptions): ApolloServerPlugin<C> {
+export function createCostLimit(options: CostLimitOptions): (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) => GraphQLError | null {
   const { schema, exposeLimits, exemptIntrospection } = options;
   const budget = OPERATION_COST_BUDGET;
   const estimators = [keycardEstimator(introspectionListLengths(schema))];
@@ -150,18 +145,35 @@ export function costLimitPlugin<C extends BaseContext>(options: CostLimitOptions
   }
 
   const costs = new WeakMap<OperationDefinitionNode, number>();
+  return (document, operation, variables) => {
+    let cost: number | undefined;
+    if (operation.variableDefinitions?.length) cost = costOf(document, operation, variables);
+    else {
+      cost = costs.get(operation);
+      if (cost === undefined) costs.set(operation, (cost = costOf(document, operation, undefined)));
+    }
+    if (cost === Infinity) return tooIntricate();
+    return cost > budget ? overBudget(cost) : null;
+  };
+}
+
+/**
+ * Refuses an operation that would fetch too much (more than the budget, by `keycardEstimator`), before it runs.
+ *
+ * An Apollo plugin and not a validation rule: `first` may come from a variable, and validation rules see no variables
+ * (Apollo also validates each document once and caches it, while a variable can change on every request). So the
+ * cost is counted in `didResolveOperation`, once per request, with the request's variables, by graphql-query-complexity
+ * over the operation alone; Apollo's document cache hands back the same parsed operation for the same query, so a
+ * repeated query like `me` pays one map lookup.
+ */
+export function costLimitPlugin<C extends BaseContext>(options: CostLimitOptions): ApolloServerPlugin<C> {
+  const check = createCostLimit(options);
   const listener: GraphQLRequestListener<C> = {
     async didResolveOperation({ document, operation, request }) {
       // No operation (an unknown operationName): Apollo refuses the request itself, and nothing runs.
       if (!operation) return;
-      let cost: number | undefined;
-      if (operation.variableDefinitions?.length) cost = costOf(document, operation, request.variables);
-      else {
-        cost = costs.get(operation);
-        if (cost === undefined) costs.set(operation, (cost = costOf(document, operation, undefined)));
-      }
-      if (cost === Infinity) throw tooIntricate();
-      if (cost > budget) throw overBudget(cost);
+      const refused = check(document, operation, request.variables);
+      if (refused) throw refused;
     },
   };
   // One listener object for every request: Apollo only calls its hook.

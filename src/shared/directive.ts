@@ -7,6 +7,7 @@ import {
   type GraphQLFieldResolver,
   type GraphQLNamedType,
   type GraphQLObjectType,
+  type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
 import { AuthSchemaError, ForbiddenError, UnauthenticatedError, type TokenFailureReason } from '../errors.js';
@@ -134,6 +135,11 @@ export function applyAuthDirective(schema: GraphQLSchema, options: AuthDirective
   });
 }
 
+/** Where a guarded field keeps its check, for {@link stillPasses}. */
+const GUARD = 'keycardGuard';
+
+type GuardCheck = (viewer: GuardContext['viewer'], args: unknown, source: unknown) => boolean;
+
 function guard(
   field: GraphQLFieldConfig<unknown, GuardContext>,
   rules: AuthRule[],
@@ -141,19 +147,45 @@ function guard(
   fromArgument: (value: unknown) => number | string | null,
 ): GraphQLFieldConfig<unknown, GuardContext> {
   const resolve: GraphQLFieldResolver<unknown, GuardContext> = field.resolve ?? defaultFieldResolver;
+  const subscribe = field.subscribe;
+  const allows = (viewer: NonNullable<GuardContext['viewer']>, args: unknown, source: unknown) =>
+    rules.every((rule) => {
+      const owner = rule.self === undefined ? null : onRoot ? fromArgument((args as Record<string, unknown>)[rule.self]) : ownerOf(rule, source);
+      return passes(rule, viewer, owner);
+    });
+  const check = (source: unknown, args: unknown, { viewer, authFailure }: GuardContext) => {
+    if (!viewer) throw new UnauthenticatedError(authFailure?.reason);
+    if (!allows(viewer, args, source)) throw new ForbiddenError();
+  };
+  const stillAllows: GuardCheck = (viewer, args, source) => viewer !== null && allows(viewer, args, source);
   return {
     ...field,
+    extensions: { ...field.extensions, [GUARD]: stillAllows },
     resolve(source, args, context, info) {
-      const { viewer, authFailure } = context;
-      if (!viewer) throw new UnauthenticatedError(authFailure?.reason);
-      for (const rule of rules) {
-        const owner =
-          rule.self === undefined ? null : onRoot ? fromArgument((args as Record<string, unknown>)[rule.self]) : ownerOf(rule, source);
-        if (!passes(rule, viewer, owner)) throw new ForbiddenError();
-      }
+      check(source, args, context);
       return resolve(source, args, context, info);
     },
+    // A subscription is guarded when it starts (its `subscribe`) and again for every event (its `resolve`), each time
+    // with the viewer as it is then.
+    ...(subscribe
+      ? {
+          subscribe(source, args, context, info) {
+            check(source, args, context);
+            return subscribe(source, args, context, info);
+          },
+        }
+      : {}),
   };
+}
+
+/**
+ * Whether `viewer` still passes the guard of the field being resolved (its type's `@auth` and its own), judged
+ * exactly as the guard judges it; true for a field without one. For what outlives one execution: a subscription asks
+ * again whenever its viewer is checked anew, between events.
+ */
+export function stillPasses(info: Pick<GraphQLResolveInfo, 'parentType' | 'fieldName'>, viewer: GuardContext['viewer'], args: unknown, source?: unknown): boolean {
+  const check = info.parentType.getFields()[info.fieldName]?.extensions?.[GUARD] as GuardCheck | undefined;
+  return check ? check(viewer, args, source) : true;
 }
 
 /** The member id a type's or field's `self` rule points at in its parent object, or null. */

@@ -7,6 +7,8 @@ import pg from 'pg';
 export interface PostgresDatabase<S extends Record<string, unknown>> {
   db: NodePgDatabase<S>;
   pool: pg.Pool;
+  /** Where it is: a connection of another kind (the event listener's) opens with it. */
+  url: string;
   /** Drizzle on one connection checked out of the pool (the same schema and logging as `db`). */
   on(client: pg.PoolClient): NodePgDatabase<S>;
   close(): Promise<void>;
@@ -99,6 +101,7 @@ export async function openPostgres<S extends Record<string, unknown>>(
   return {
     db,
     pool,
+    url,
     on: (client) => drizzle(client, { schema: options.schema, ...logger }),
     // Idempotent: a server shutting down and a test cleaning up may both close it.
     close: async () => {

@@ -72,8 +72,13 @@ export interface ServiceOptions<C extends HttpContext> {
   routes?: (app: express.Express) => void;
   /** Builds one operation's context around the request's log entry. */
   context: (req: Request, res: Response, requestLog: RequestLog) => Promise<C>;
+  /**
+   * Sockets served on the same HTTP server (the gym's subscriptions), made once the server exists; Apollo drains them
+   * when it stops, beside the HTTP connections.
+   */
+  sockets?: (httpServer: http.Server, app: express.Express) => { drain(): Promise<void> };
   /** Stops what the service owns once the HTTP server has drained (timers, stores). The caller closes the database. */
-  onClose?: () => void;
+  onClose?: () => void | Promise<void>;
 }
 
 export interface Service<C extends HttpContext> {
@@ -106,6 +111,7 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
     app,
   );
   httpServer.maxConnections = limits.maxConnections;
+  const sockets = options.sockets?.(httpServer, app);
 
   // Production says that an operation was too big, not which limit it hit.
   const exposeLimits = !options.production;
@@ -118,6 +124,8 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
     logger: options.log,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Apollo's documented way to close a WebSocket server with it (upgraded sockets are no longer the HTTP server's).
+      ...(sockets ? [{ serverWillStart: async () => ({ drainServer: () => sockets.drain() }) }] : []),
       options.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, ...options.sandbox }),
@@ -158,7 +166,7 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
     async close() {
       await apollo.stop();
       if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      options.onClose?.();
+      await options.onClose?.();
     },
   };
 }
@@ -252,14 +260,17 @@ function corsFor(origins: readonly string[]): RequestHandler {
 }
 
 /**
- * An operation of a type the schema does not have (a `subscription` here, or a `mutation` on a read-only schema) is
- * refused at validation. graphql-js 16 lets it through validation and only fails when executing it, with an error
- * that carries no code, which the client would see as INTERNAL_SERVER_ERROR (and the log as a server fault).
+ * An operation of a type the schema does not have (a `subscription` on the pool, or a `mutation` on a read-only
+ * schema) is refused at validation, and so is a `subscription` over HTTP, which is served over graphql-ws on the same
+ * path. graphql-js 16 lets both through validation and only fails when executing them, with an error that carries no
+ * code, which the client would see as INTERNAL_SERVER_ERROR (and the log as a server fault).
  */
 const knownOperationType: ValidationRule = (context) => ({
   OperationDefinition(node) {
     if (!context.getSchema().getRootType(node.operation)) {
       context.reportError(new GraphQLError(`This schema has no ${node.operation} operations.`, { nodes: node }));
+    } else if (node.operation === 'subscription') {
+      context.reportError(new GraphQLError('Subscriptions are served over WebSocket (graphql-ws) on this same path, not over HTTP.', { nodes: node }));
     }
   },
 });

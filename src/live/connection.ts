@@ -1,0 +1,178 @@
+import type { Logger } from 'pino';
+import type { GymStrategy, Viewer } from '../auth/viewer.js';
+import type { Loaders } from '../db/loaders.js';
+import { isDatabaseUnavailable } from '../errors.js';
+import { authenticate, type Presented } from '../shared/strategies.js';
+
+/**
+ * The close codes of Keycard's sockets (CONTRACT section 11). 4403 is graphql-ws's own Forbidden, on which its
+ * standard client reconnects and runs its `connectionParams` again (where a client refreshes its token); the others
+ * are WebSocket's own, outside the range graphql-ws reserves.
+ */
+export const LiveCloseCode = {
+  /** The credential is missing, invalid, expired or revoked, the session ended, or the viewer lost the right. */
+  Forbidden: 4403,
+  /** Over a limit (connections, subscriptions, events waiting for a slow consumer): the standard client gives up. */
+  PolicyViolation: 1008,
+  /** The viewer could not be checked (the database is unreachable): the standard client tries again later. */
+  TryAgainLater: 1013,
+  /** Something Keycard did not expect; logged in full, the client is told no more. */
+  InternalError: 1011,
+} as const;
+
+/** Why a socket closed with 4403, in its close reason. */
+export type ForbiddenReason = 'token_expired' | 'session_ended' | 'revoked' | 'forbidden';
+
+/** One live subscription as its connection sees it: whether a viewer may still have it. */
+interface Watched {
+  allows(viewer: Viewer): boolean;
+}
+
+export interface LiveConnectionOptions {
+  /** What the socket presented when it opened, run through the strategies again at every check. */
+  presented: Presented;
+  /** The viewer the strategies found when it opened. */
+  viewer: Viewer;
+  strategies: readonly GymStrategy[];
+  /** Shared by every socket and never caching: each check reads the database anew, batched with the others'. */
+  loaders: Loaders;
+  /** How often a session's activity is recorded: a socket with a live subscription checks at least this often. */
+  touchIntervalMs: number;
+  /** Closes the socket (graphql-ws then ends its subscriptions). */
+  close(code: number, reason: string): void;
+  log: Logger;
+}
+
+/** setTimeout takes at most this many milliseconds (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * One authenticated socket: who it acts for, checked again and again with the same strategies as an HTTP request.
+ *
+ * The viewer is checked anew (a fresh read, never a cached answer):
+ * - before every event is sent, so none is sent after the moment its viewer lost the right to it;
+ * - on a timer at the instant the credential runs out: the token's `exp` (not `exp` plus the clock tolerance other
+ *   readers are given), the session's idle or absolute deadline;
+ * - while a subscription is live on a session, at least every touch interval: the strategy records the activity (a
+ *   socket that watches counts as activity for the idle timeout; the absolute timeout always ends it);
+ * - at once when the member's credentials change anywhere (see LiveEvents), and after the event listener missed events.
+ *
+ * A check that fails closes the socket with 4403 and the reason; one that cannot read the database closes it with
+ * 1013, since nothing may be sent unchecked.
+ */
+export class LiveConnection {
+  private current: Viewer;
+  /** A token's `exp` (ms), which the socket holds to exactly; null for a session. */
+  private readonly tokenExpiresAt: number | null;
+  private readonly watched = new Set<Watched>();
+  private timer: NodeJS.Timeout | undefined;
+  private closedWith: number | undefined;
+
+  constructor(private readonly options: LiveConnectionOptions) {
+    this.current = options.viewer;
+    this.tokenExpiresAt = options.viewer.method === 'TOKEN' ? options.viewer.expiresAt.getTime() : null;
+    this.schedule();
+  }
+
+  /** Who the socket acts for, as of the last check. */
+  get viewer(): Viewer {
+    return this.current;
+  }
+
+  get memberId(): number {
+    return this.current.memberId;
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /** How many subscriptions are live on this socket. */
+  get watching(): number {
+    return this.watched.size;
+  }
+
+  /**
+   * Checks the viewer anew. True while the socket may go on; false once it is closed (by this check or before).
+   * Concurrent checks are independent reads: each decides on a state of the database read after it was asked for.
+   */
+  async reauthorise(): Promise<boolean> {
+    if (this.closed) return false;
+    const verdict = await this.check();
+    if (this.closed) return false;
+    if (verdict === 'unavailable') {
+      this.close(LiveCloseCode.TryAgainLater, 'the gym cannot check your credentials right now; try again');
+      return false;
+    }
+    if (typeof verdict === 'string') {
+      this.close(LiveCloseCode.Forbidden, verdict);
+      return false;
+    }
+    this.current = verdict;
+    for (const watched of this.watched) {
+      // A role taken away (strict tokens and sessions read it anew): a subscription it no longer allows ends the socket.
+      if (!watched.allows(verdict)) {
+        this.close(LiveCloseCode.Forbidden, 'forbidden');
+        return false;
+      }
+    }
+    this.schedule();
+    return true;
+  }
+
+  /** Registers a live subscription; what it returns ends the registration. */
+  watch(watched: Watched): () => void {
+    this.watched.add(watched);
+    if (this.watched.size === 1) this.schedule();
+    return () => {
+      if (this.watched.delete(watched) && this.watched.size === 0) this.schedule();
+    };
+  }
+
+  /** Closes the socket, once; every later check says false. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closedWith = code;
+    this.stopTimer();
+    this.options.close(code, reason);
+  }
+
+  /** The socket closed (by either side): nothing more is scheduled. */
+  dispose(): void {
+    this.closedWith ??= 0;
+    this.stopTimer();
+  }
+
+  private async check(): Promise<Viewer | ForbiddenReason | 'unavailable'> {
+    if (this.tokenExpiresAt !== null && Date.now() >= this.tokenExpiresAt) return 'token_expired';
+    let result;
+    try {
+      result = await authenticate(this.options.presented, this.options.strategies, { loaders: this.options.loaders });
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) return 'unavailable';
+      this.options.log.error({ err }, 'could not check the viewer of a socket');
+      this.close(LiveCloseCode.InternalError, 'internal error');
+      return 'forbidden';
+    }
+    if (result.viewer) return result.viewer.memberId === this.current.memberId ? result.viewer : 'forbidden';
+    // A token that verified when the socket opened and no longer does, before its `exp`: strict mode saw it revoked.
+    if (result.failure) return result.failure.reason === 'token_expired' ? 'token_expired' : 'revoked';
+    return 'session_ended';
+  }
+
+  /** The next timed check: when the credential runs out, or sooner to record a watching session's activity. */
+  private schedule(): void {
+    if (this.closed) return;
+    this.stopTimer();
+    const now = Date.now();
+    let at = this.tokenExpiresAt ?? this.current.expiresAt.getTime();
+    if (this.tokenExpiresAt === null && this.watched.size > 0) at = Math.min(at, now + this.options.touchIntervalMs);
+    this.timer = setTimeout(() => void this.reauthorise(), Math.min(Math.max(at - now, 0), MAX_TIMER_MS));
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
