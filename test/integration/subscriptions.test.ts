@@ -1,0 +1,388 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { idOf } from '../../src/ids.js';
+import { startTestApp, type StartOptions, type TestApp } from '../helpers/app.js';
+import { Client, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
+import { openSocket, started, until, type GymSocket } from '../helpers/live.js';
+
+const CHECK_INS = 'subscription { checkIns { at method door member { name } } }';
+const MY_CHECK_INS = 'subscription { myCheckIns { at method } }';
+
+/** Sockets opened by a test, disposed after it. */
+const open: GymSocket[] = [];
+function socket(app: TestApp, options: Parameters<typeof openSocket>[1] = {}): GymSocket {
+  const s = openSocket(app, options);
+  open.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.dispose()));
+});
+
+async function signIn(app: TestApp, who: DemoName): Promise<{ token: string; expiresAt: number; refreshToken: string; memberId: number }> {
+  const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  const login = res.data.login;
+  return { token: login.accessToken, expiresAt: Date.parse(login.accessTokenExpiresAt), refreshToken: login.refreshToken, memberId: idOf('Member', login.member.id)! };
+}
+
+/**
+ * A member's check-in through the real mutation, on a session of their own, made new even if they checked in minutes
+ * ago (older rows are aged).
+ */
+async function checkIn(app: TestApp, who: DemoName = 'alice', door = 'main'): Promise<string> {
+  const client = await sessionClient(app.url, who);
+  await app.database.sql.run('update check_ins set at = ?', app.database.sql.instant(Date.now() - 10 * 60_000));
+  const res = await client.gql('mutation($door: String) { checkIn(door: $door) { id at } }', { door });
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return res.data.checkIn.at as string;
+}
+
+async function subscriptionsStarted(app: TestApp): Promise<number> {
+  return app.logs.filter((line) => line.event === 'subscription_start').length;
+}
+
+describe('events on the live access sheet', () => {
+  let app: TestApp;
+  let alice: Client;
+  beforeAll(async () => {
+    app = await startTestApp();
+    alice = await sessionClient(app.url, 'alice');
+  });
+  afterAll(async () => app?.close());
+
+  test('STAFF hears every check-in as it happens, with the member and how they were signed in', async () => {
+    const staff = await signIn(app, 'staff');
+    const before = await subscriptionsStarted(app);
+    const desk = socket(app, { authorization: `Bearer ${staff.token}` }).watch(CHECK_INS);
+    await started(app, before + 1);
+    const at = await checkIn(app, 'alice', 'side');
+    expect(await desk.next()).toEqual({ data: { checkIns: { at, method: 'SESSION', door: 'side', member: { name: 'Alice Member' } } } });
+  });
+
+  test("a member hears their own check-ins on myCheckIns, and nobody else's", async () => {
+    const mine = await signIn(app, 'alice');
+    const before = await subscriptionsStarted(app);
+    const phone = socket(app, { authorization: `Bearer ${mine.token}` }).watch(MY_CHECK_INS);
+    await started(app, before + 1);
+    await checkIn(app, 'staff');
+    const at = await checkIn(app);
+    expect(await phone.next()).toEqual({ data: { myCheckIns: { at, method: 'SESSION' } } });
+    expect(phone.values).toHaveLength(1);
+  });
+
+  test('a member asking for checkIns gets FORBIDDEN for that operation, and the socket goes on with the others', async () => {
+    const mine = await signIn(app, 'alice');
+    const s = socket(app, { authorization: `Bearer ${mine.token}` });
+    const before = await subscriptionsStarted(app);
+    const phone = s.watch(MY_CHECK_INS);
+    await started(app, before + 1);
+    const refused = s.watch(CHECK_INS);
+    const error = (await refused.failed()) as { extensions?: { code?: string } }[];
+    expect(error.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    await checkIn(app);
+    await phone.next();
+    expect(s.closes).toEqual([]);
+    expect(s.connections()).toBe(1);
+  });
+
+  test('only subscriptions run on the socket, and a subscription sent over HTTP is refused with a code', async () => {
+    const staff = await signIn(app, 'staff');
+    // Eager: graphql-ws's lazy client would close its idle socket between refused operations.
+    const s = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
+    const query = s.watch('query { viewer { authenticated } }');
+    expect(((await query.failed()) as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('BAD_REQUEST');
+    const mutation = s.watch('mutation { logoutEverywhere }');
+    expect(((await mutation.failed()) as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('BAD_REQUEST');
+    const overHttp = await alice.gql(MY_CHECK_INS);
+    expect(overHttp.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(overHttp.status).toBe(400);
+    expect(s.closes).toEqual([]);
+  });
+
+  test('a subscription document is held to the limits of HTTP: depth, aliases, tokens, and variables that do not coerce', async () => {
+    const staff = await signIn(app, 'staff');
+    const s = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
+    const codeOf = async (query: string, variables?: Record<string, unknown>) =>
+      ((await s.watch(query, variables).failed()) as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code);
+    const deep = `subscription { checkIns { member { checkIns { edges { node { member { checkIns { edges { node { member { name } } } } } } } } } } }`;
+    expect(await codeOf(deep)).toContain('GRAPHQL_VALIDATION_FAILED');
+    const aliases = `subscription { checkIns { ${Array.from({ length: 16 }, (_, i) => `a${i}: at`).join(' ')} } }`;
+    expect(await codeOf(aliases)).toContain('GRAPHQL_VALIDATION_FAILED');
+    const huge = `subscription { checkIns { ${'at '.repeat(1200)} } }`;
+    expect(await codeOf(huge)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(await codeOf('subscription { nope }')).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(await codeOf('subscription ($n: Int!) { checkIns { member { checkIns(first: $n) { edges { cursor } } } } }', { n: 'many' })).toEqual([
+      'BAD_USER_INPUT',
+    ]);
+    expect(s.closes).toEqual([]);
+  });
+});
+
+describe('signing in when the socket opens', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { CORS_ORIGINS: 'https://front.gym.example' } });
+  });
+  afterAll(async () => app?.close());
+
+  test('no credential, a malformed one or a forged token closes the socket with 4403 forbidden', async () => {
+    for (const options of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer not.a.token' }, { connectionParams: { authorization: 42 } }]) {
+      const s = socket(app, { ...options, eager: true });
+      expect(await s.closed()).toMatchObject({ code: 4403, reason: 'forbidden' });
+    }
+  });
+
+  test('an expired token closes the socket with 4403 token_expired', async () => {
+    const staff = await signIn(app, 'staff');
+    const expired = app.keycard.services.accessTokens.issue({ id: staff.memberId, role: 'STAFF', tokenVersion: 0 }, 'family', Date.now() - 60 * 60_000);
+    const s = socket(app, { authorization: `Bearer ${expired.token}`, eager: true });
+    expect(await s.closed()).toMatchObject({ code: 4403, reason: 'token_expired' });
+  });
+
+  test("the session cookie opens a socket from the gym's own pages and from CORS_ORIGINS, never from another site", async () => {
+    const staff = await sessionClient(app.url, 'staff');
+    const cookie = staff.cookieHeader();
+    for (const origin of [app.url, 'https://front.gym.example']) {
+      const before = await subscriptionsStarted(app);
+      const s = socket(app, { cookie, origin });
+      const desk = s.watch(CHECK_INS);
+      await started(app, before + 1);
+      await checkIn(app);
+      await desk.next();
+    }
+    // A page on another site (cross-site WebSocket hijacking), or no Origin at all: the cookie is not honoured.
+    for (const origin of ['https://evil.example', 'null', undefined]) {
+      const s = socket(app, { cookie, ...(origin ? { origin } : {}), eager: true });
+      expect(await s.closed()).toMatchObject({ code: 4403, reason: 'forbidden' });
+    }
+  });
+
+  test('a cookie whose session is over closes the socket with 4403 session_ended', async () => {
+    const staff = await sessionClient(app.url, 'staff');
+    const cookie = staff.cookieHeader();
+    await staff.gql('mutation { logout }');
+    const s = socket(app, { cookie, origin: app.url, eager: true });
+    expect(await s.closed()).toMatchObject({ code: 4403, reason: 'session_ended' });
+  });
+});
+
+/** Opens a STAFF subscription on a session socket and waits until it listens. */
+async function deskOnSession(app: TestApp, who: DemoName = 'staff') {
+  const client = await sessionClient(app.url, who);
+  const cookie = client.cookieHeader();
+  const before = await subscriptionsStarted(app);
+  const s = socket(app, { cookie, origin: app.url });
+  const feed = s.watch(who === 'alice' ? MY_CHECK_INS : CHECK_INS);
+  await started(app, before + 1);
+  return { client, cookie, socket: s, feed };
+}
+
+/** Asserts a close with 4403 and `reason`, within a second of `since`. */
+async function closesWithin(s: GymSocket, reason: string, since: number, boundMs = 1_000) {
+  const closed = await s.closed(boundMs + 2_000);
+  expect(closed).toMatchObject({ code: 4403, reason });
+  expect(closed.at - since).toBeLessThanOrEqual(boundMs);
+}
+
+describe('the viewer is checked again, not only when the socket opens', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { ACCESS_TOKEN_TTL: '2s' } });
+  });
+  afterAll(async () => app?.close());
+
+  test("a quiet socket closes with token_expired within a second of the token's exp", async () => {
+    const staff = await signIn(app, 'staff');
+    const s = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
+    const closed = await s.closed(5_000);
+    expect(closed).toMatchObject({ code: 4403, reason: 'token_expired' });
+    expect(closed.at).toBeGreaterThanOrEqual(staff.expiresAt);
+    expect(closed.at - staff.expiresAt).toBeLessThanOrEqual(1_000);
+  });
+
+  test('signing out the session (logout on HTTP with the same cookie) closes its socket with session_ended', async () => {
+    const { client, socket: s } = await deskOnSession(app);
+    const at = Date.now();
+    await client.gql('mutation { logout }');
+    await closesWithin(s, 'session_ended', at);
+  });
+
+  test('logoutEverywhere, a password change or a suspension made from elsewhere closes the session socket', async () => {
+    // logoutEverywhere from another session of the same member
+    {
+      const { socket: s } = await deskOnSession(app, 'alice');
+      const other = await sessionClient(app.url, 'alice');
+      const at = Date.now();
+      await other.gql('mutation { logoutEverywhere }');
+      await closesWithin(s, 'session_ended', at);
+    }
+    // a password change from another session (and back, for the other tests)
+    {
+      const { socket: s } = await deskOnSession(app, 'alice');
+      const other = await sessionClient(app.url, 'alice');
+      const change = 'mutation($input: ChangePasswordInput!) { changePassword(input: $input) }';
+      const at = Date.now();
+      const res = await other.gql(change, { input: { currentPassword: DEMO.alice.password, newPassword: 'a new and unusual passphrase' } });
+      expect(res.errors).toBeUndefined();
+      await closesWithin(s, 'session_ended', at);
+      await other.gql(change, { input: { currentPassword: 'a new and unusual passphrase', newPassword: DEMO.alice.password } });
+    }
+    // a suspension by STAFF
+    {
+      const { socket: s } = await deskOnSession(app, 'alice');
+      const staff = await sessionClient(app.url, 'staff');
+      const aliceId = (await (await sessionClient(app.url, 'alice')).gql('{ me { id } }')).data.me.id;
+      const at = Date.now();
+      const res = await staff.gql('mutation($id: ID!) { setMemberStatus(memberId: $id, status: SUSPENDED) { status } }', { id: aliceId });
+      expect(res.errors).toBeUndefined();
+      await closesWithin(s, 'session_ended', at);
+      await staff.gql('mutation($id: ID!) { setMemberStatus(memberId: $id, status: ACTIVE) { status } }', { id: aliceId });
+    }
+  });
+
+  test('an event published in the same instant as a revocation no process was told of never reaches the revoked viewer', async () => {
+    const { feed, socket: s } = await deskOnSession(app);
+    const staffId = (await signIn(app, 'staff')).memberId;
+    // Suspended straight in the database (an operator's SQL, another tool): no process publishes anything about it,
+    // so only the check made before the event can stop it.
+    await app.database.sql.run("update members set status = 'SUSPENDED', token_version = token_version + 1 where id = ?", staffId);
+    try {
+      await checkIn(app);
+      await closesWithin(s, 'session_ended', Date.now(), 2_000);
+      expect(feed.values).toEqual([]);
+    } finally {
+      await app.database.sql.run("update members set status = 'ACTIVE' where id = ?", staffId);
+    }
+  });
+
+  test('in stateless mode a keycard socket outlives logoutEverywhere until its exp, as the keycard does on HTTP', async () => {
+    const staff = await signIn(app, 'staff');
+    const before = await subscriptionsStarted(app);
+    const s = socket(app, { authorization: `Bearer ${staff.token}` });
+    const desk = s.watch(CHECK_INS);
+    await started(app, before + 1);
+    const res = await new Client(app.url).gql('mutation { logoutEverywhere }', {}, { authorization: `Bearer ${staff.token}` });
+    expect(res.data.logoutEverywhere).toBe(true);
+    await checkIn(app);
+    await desk.next();
+    const closed = await s.closed(5_000);
+    expect(closed).toMatchObject({ code: 4403, reason: 'token_expired' });
+  });
+});
+
+describe('sessions on a socket: idle and absolute timeouts', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { SESSION_IDLE_TIMEOUT: '2s', SESSION_ABSOLUTE_TIMEOUT: '5s' } });
+  });
+  afterAll(async () => app?.close());
+
+  test('a live subscription keeps the session from going idle; the absolute timeout still ends it', async () => {
+    const loginAt = Date.now();
+    const { cookie, socket: s } = await deskOnSession(app);
+    // Past the idle timeout twice over: the watching socket counted as activity, so the session is alive on HTTP too.
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    expect(s.closes).toEqual([]);
+    const viewer = await new Client(app.url).gql('{ viewer { authenticated method } }', {}, { cookie });
+    expect(viewer.data.viewer).toEqual({ authenticated: true, method: 'SESSION' });
+    await closesWithin(s, 'session_ended', loginAt + 5_000, 1_000);
+  });
+
+  test('a socket with no live subscription is no activity: its session goes idle and the socket closes', async () => {
+    const client = await sessionClient(app.url, 'staff');
+    const s = socket(app, { cookie: client.cookieHeader(), origin: app.url, eager: true });
+    await until(() => s.connections() === 1, 'the socket to open');
+    const openedAt = Date.now();
+    await closesWithin(s, 'session_ended', openedAt + 2_000, 1_000);
+  });
+});
+
+describe('strict revocation on a socket', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { TOKEN_REVOCATION: 'strict' } });
+  });
+  afterAll(async () => app?.close());
+
+  test('a token revoked by logoutEverywhere closes its socket with 4403 revoked within a second', async () => {
+    const staff = await signIn(app, 'staff');
+    const before = await subscriptionsStarted(app);
+    const s = socket(app, { authorization: `Bearer ${staff.token}` });
+    s.watch(CHECK_INS);
+    await started(app, before + 1);
+    const at = Date.now();
+    await new Client(app.url).gql('mutation { logoutEverywhere }', {}, { authorization: `Bearer ${staff.token}` });
+    await closesWithin(s, 'revoked', at);
+  });
+
+  test('a STAFF member demoted while watching checkIns is closed with 4403 forbidden, and may not subscribe again', async () => {
+    const staff = await signIn(app, 'staff');
+    const before = await subscriptionsStarted(app);
+    const s = socket(app, { authorization: `Bearer ${staff.token}` });
+    s.watch(CHECK_INS);
+    await started(app, before + 1);
+    const admin = await sessionClient(app.url, 'admin');
+    const staffId = (await new Client(app.url).gql('{ me { id } }', {}, { authorization: `Bearer ${staff.token}` })).data.me.id;
+    const at = Date.now();
+    const res = await admin.gql('mutation($id: ID!) { setRole(memberId: $id, role: MEMBER) { role } }', { id: staffId });
+    expect(res.data.setRole.role).toBe('MEMBER');
+    try {
+      await closesWithin(s, 'forbidden', at);
+      const again = socket(app, { authorization: `Bearer ${staff.token}` }).watch(CHECK_INS);
+      expect(((await again.failed()) as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('FORBIDDEN');
+    } finally {
+      await admin.gql('mutation($id: ID!) { setRole(memberId: $id, role: STAFF) { role } }', { id: staffId });
+    }
+  });
+});
+
+describe('limits', () => {
+  let app: TestApp;
+  const env: StartOptions['env'] = {
+    WS_MAX_CONNECTIONS_PER_MEMBER: '2',
+    WS_MAX_CONNECTIONS_PER_ADDRESS: '3',
+    WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '2',
+    WS_MAX_QUEUED_EVENTS: '3',
+  };
+  beforeAll(async () => {
+    app = await startTestApp({ env });
+  });
+  afterAll(async () => app?.close());
+
+  test('one subscription too many on a socket closes it with 1008', async () => {
+    const staff = await signIn(app, 'staff');
+    const s = socket(app, { authorization: `Bearer ${staff.token}` });
+    s.watch(CHECK_INS);
+    s.watch(MY_CHECK_INS);
+    s.watch(CHECK_INS);
+    expect(await s.closed()).toMatchObject({ code: 1008, reason: 'too many subscriptions on this connection' });
+  });
+
+  test('one connection too many for a member, or from an address, is closed with 1008', async () => {
+    const staff = await signIn(app, 'staff');
+    const first = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
+    const second = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
+    await until(() => first.connections() === 1 && second.connections() === 1, 'two sockets to open');
+    const third = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
+    expect(await third.closed()).toMatchObject({ code: 1008, reason: 'too many connections for this member' });
+    const alice = await signIn(app, 'alice');
+    const fromAlice = socket(app, { authorization: `Bearer ${alice.token}`, eager: true });
+    await until(() => fromAlice.connections() === 1, "alice's socket to open");
+    const admin = await signIn(app, 'admin');
+    const fourth = socket(app, { authorization: `Bearer ${admin.token}`, eager: true });
+    expect(await fourth.closed()).toMatchObject({ code: 1008, reason: 'too many connections from this address' });
+  });
+
+  test('a consumer that cannot keep up is dropped with 1008 rather than queued for without bound', async () => {
+    const staff = await signIn(app, 'staff');
+    const before = await subscriptionsStarted(app);
+    const s = socket(app, { authorization: `Bearer ${staff.token}` });
+    const desk = s.watch(CHECK_INS);
+    await started(app, before + 1);
+    // A burst of events in one instant (a busy door): the first waits for its check while the rest queue.
+    const row = { id: 1, memberId: staff.memberId, at: new Date(), door: 'main', method: 'TOKEN' as const };
+    await Promise.all(Array.from({ length: 10 }, (_, i) => app.keycard.services.live.checkedIn({ ...row, id: i + 1 })));
+    expect(await s.closed()).toMatchObject({ code: 1008, reason: 'too many events waiting: the connection reads too slowly' });
+    expect(desk.values.length).toBeLessThan(10);
+  });
+});
