@@ -255,10 +255,11 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
         // document that does not validate, and the socket goes on with the others.
         const result = await subscribe(args);
         if (!(Symbol.asyncIterator in result)) {
-          const errors = (result.errors ?? [refusal('The subscription could not start', 'BAD_REQUEST')]).map((e) =>
-            e.path || e.originalError || e.extensions?.code ? e : withCode([e], 'BAD_USER_INPUT')[0]!,
+          // An error with a path came from the field (its guard, or a fault, which the formatting masks); one without
+          // is about the variables, which graphql-js coerces first and Apollo calls BAD_USER_INPUT over HTTP.
+          return (result.errors ?? [refusal('The subscription could not start', 'BAD_REQUEST')]).map((e) =>
+            e.path || e.extensions?.code ? e : withCode([e], 'BAD_USER_INPUT')[0]!,
           );
-          return errors;
         }
         started.set(args, result);
         log.info({ event: 'subscription_start', id: String(id).slice(0, 64), operation: operationName?.slice(0, 200), memberId: connection.memberId }, 'socket');
