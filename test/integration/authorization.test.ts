@@ -5,6 +5,7 @@ import { toGlobalId } from '../../src/ids.js';
 import { buildSchema } from '../../src/schema.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Client, sessionClient, type DemoName, type GqlResponse } from '../helpers/client.js';
+import { openSocket, until } from '../helpers/live.js';
 
 /**
  * The authorization matrix: every guarded field (and every root field) against every kind of caller. The list of
@@ -39,6 +40,8 @@ interface Row {
   query: (ids: Ids, persona: Persona) => string;
   /** The response path of the guarded field. */
   path: string[];
+  /** A subscription: run over a socket signed in with the persona's session cookie. */
+  socket?: true;
 }
 
 const onBob = (selection: string) => (ids: Ids) => `{ node(id: "${ids.bob}") { ... on Member { ${selection} } } }`;
@@ -104,6 +107,9 @@ const MATRIX: Record<string, Row> = {
   'CheckIn.at': { access: 'bob-or-staff', query: onBobsCheckIn('at'), path: ['node'] },
   'CheckIn.door': { access: 'bob-or-staff', query: onBobsCheckIn('door'), path: ['node', 'door'] },
   'CheckIn.method': { access: 'bob-or-staff', query: onBobsCheckIn('method'), path: ['node'] },
+  // Over graphql-ws: anonymous cannot open the socket at all (4403), a refused subscription gets an error message.
+  'Subscription.checkIns': { access: 'staff', query: () => `subscription { checkIns { id } }`, path: ['checkIns'], socket: true },
+  'Subscription.myCheckIns': { access: 'member', query: () => `subscription { myCheckIns { id } }`, path: ['myCheckIns'], socket: true },
   // Last: these end the persona's own session.
   'Mutation.logoutEverywhere': { access: 'member', query: () => `mutation { logoutEverywhere }`, path: ['logoutEverywhere'] },
   'Mutation.logout': { access: 'public', query: () => `mutation { logout }`, path: ['logout'] },
@@ -123,6 +129,25 @@ function guardedCoordinates(): string[] {
     }
   }
   return out.sort();
+}
+
+/**
+ * What a subscription gets on a socket opened with the client's session cookie: 'ok' once the server started it, the
+ * code of the error message that refused it, or 'UNAUTHENTICATED' when the socket itself was refused (4403: no
+ * credential, the socket's equivalent of an anonymous request).
+ */
+async function overSocket(app: TestApp, client: Client, query: string): Promise<string> {
+  const before = app.logs.filter((line) => line.event === 'subscription_start').length;
+  const s = openSocket(app, { cookie: client.cookieHeader(), origin: app.url });
+  try {
+    const feed = s.watch(query);
+    await until(() => feed.error !== undefined || app.logs.filter((line) => line.event === 'subscription_start').length > before, 'the subscription to start or be refused');
+    if (feed.error === undefined) return 'ok';
+    if (Array.isArray(feed.error)) return String((feed.error as { extensions?: { code?: string } }[])[0]?.extensions?.code);
+    return (feed.error as { code?: number }).code === 4403 ? 'UNAUTHENTICATED' : `closed ${JSON.stringify(feed.error)}`;
+  } finally {
+    await s.dispose();
+  }
 }
 
 function at(data: unknown, path: string[]): unknown {
@@ -160,6 +185,11 @@ describe('the authorization matrix', () => {
       const client = await as(persona);
       const results: string[] = [];
       for (const [coordinate, row] of Object.entries(MATRIX)) {
+        if (row.socket) {
+          const outcome = await overSocket(app, client, row.query(ids, persona));
+          if (outcome !== expected(row.access, persona)) results.push(`${coordinate}: expected ${expected(row.access, persona)}, got ${outcome}`);
+          continue;
+        }
         const res: GqlResponse = await client.gql(row.query(ids, persona));
         const want = expected(row.access, persona);
         const authErrors = (res.errors ?? []).filter((e) => ['UNAUTHENTICATED', 'FORBIDDEN'].includes(String(e.extensions?.code)));

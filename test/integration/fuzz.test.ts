@@ -277,11 +277,14 @@ describe('what the fuzzer found', () => {
     expect(errorsLogged()).toBe(logged);
   });
 
-  it('refuses an operation type the schema does not have (a subscription) at validation, not as an internal error', async () => {
+  it('refuses a subscription over HTTP (they are served over graphql-ws) at validation, not as an internal error', async () => {
     const logged = errorsLogged();
-    const res = await post({ query: 'subscription { plans { code } }' });
-    expect(res.status).toBe(400);
-    expect(res.errors.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    for (const query of ['subscription { plans { code } }', 'subscription { checkIns { id } }']) {
+      const res = await post({ query });
+      expect(res.status).toBe(400);
+      expect(new Set(res.errors.map((e) => e.extensions?.code))).toEqual(new Set(['GRAPHQL_VALIDATION_FAILED']));
+      expect(res.errors.map((e) => e.message)).toContain('Subscriptions are served over WebSocket (graphql-ws) on this same path, not over HTTP.');
+    }
     expect(errorsLogged()).toBe(logged);
   });
 

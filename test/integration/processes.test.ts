@@ -14,6 +14,7 @@ import { freePort, TEST_SESSION_SECRET } from '../helpers/app.js';
 import { Client, codes, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
 import { createTestPgDatabase, TEST_DATABASE_URL, type TestPgDatabase } from '../helpers/pg.js';
 import { CuttableProxy, startKeycardProcess, type KeycardProcess } from '../helpers/processes.js';
+import { openSocket, until } from '../helpers/live.js';
 import { decodeJwt } from '../helpers/tokens.js';
 
 const REFRESH = `mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken } }`;
@@ -101,6 +102,26 @@ describe.skipIf(!TEST_DATABASE_URL)('two Keycard processes on one PostgreSQL dat
     expect(again.errors).toBeUndefined();
   });
 
+  it('a check-in on B reaches a subscriber on A, and logoutEverywhere on B closes its socket on A within a second', async () => {
+    const desk = await sessionClient(a.url, 'admin');
+    const s = openSocket(a, { cookie: desk.cookieHeader(), origin: a.url });
+    try {
+      const feed = s.watch('subscription { checkIns { member { name } } }');
+      await until(() => a.output().includes('"event":"subscription_start"'), 'the subscription to start on A');
+      const alice = await sessionClient(b.url, 'alice');
+      expect((await alice.gql('mutation { checkIn { id } }')).errors).toBeUndefined();
+      expect(await feed.next()).toEqual({ data: { checkIns: { member: { name: 'Alice Member' } } } });
+      const elsewhere = await sessionClient(b.url, 'admin');
+      const at = Date.now();
+      expect((await elsewhere.gql('mutation { logoutEverywhere }')).data).toEqual({ logoutEverywhere: true });
+      const closed = await s.closed();
+      expect(closed).toMatchObject({ code: 4403, reason: 'session_ended' });
+      expect(closed.at - at).toBeLessThanOrEqual(1_000);
+    } finally {
+      await s.dispose();
+    }
+  });
+
   it('counts failed logins across processes: five failures spread over A and B lock the email on both', async () => {
     for (let i = 0; i < 5; i++) {
       const res = await tokenLogin(i % 2 ? b.url : a.url, 'staff', `a wrong password number ${i}`);
@@ -162,15 +183,21 @@ describe.skipIf(!TEST_DATABASE_URL)('WEB_CONCURRENCY=2: two workers on one port'
     }
   }, 60_000);
 
-  it('a single process on PostgreSQL stops within moments of SIGTERM, its database closed', async () => {
+  it('a single process on PostgreSQL stops within moments of SIGTERM, its sockets told and its database closed', async () => {
     const database = await createTestPgDatabase();
     const keysDir = mkdtempSync(path.join(tmpdir(), 'keycard-stop-keys-'));
     try {
       // Development, as on a laptop: Apollo's own signal handling would be on there, and must not stall the stop.
       const gym = await startKeycardProcess({ NODE_ENV: 'development', DATABASE_URL: database.url, KEYS_DIR: keysDir, SESSION_SECRET: TEST_SESSION_SECRET });
-      await sessionClient(gym.url, 'alice');
+      const desk = await sessionClient(gym.url, 'staff');
+      // A subscriber is told the gym is going away (1001: graphql-ws's client reconnects, to another instance).
+      const s = openSocket(gym, { cookie: desk.cookieHeader(), origin: gym.url });
+      s.watch('subscription { checkIns { at } }');
+      await until(() => gym.output().includes('"event":"subscription_start"'), 'the subscription to start');
       const started = Date.now();
       expect(await gym.stop()).toBe(0);
+      expect(await s.closed()).toMatchObject({ code: 1001 });
+      await s.dispose();
       // The pool's idle connections would keep a process whose close never finished alive for ten seconds.
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
