@@ -75,19 +75,20 @@ export async function openPostgres<S extends Record<string, unknown>>(
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    // Run on each new connection before the pool hands it out (so never beside the caller's first query): the queue
+    // locks of atomic steps are held by the session, outside its transaction, and a connection cut between taking one
+    // and giving it back would leave the server an idle session holding it, for as long as TCP takes to notice.
+    // PostgreSQL ends a session idle this long (the pool closes its own idle connections well before), and its locks
+    // with it. (PostgreSQL 14 and later; an older server refuses the setting, and keepalive has to do.)
+    onConnect: async (client) => {
+      await client.query(`set idle_session_timeout = ${IDLE_SESSION_TIMEOUT_MS}`).catch(() => undefined);
+    },
   });
   const onError = options.onError ?? (() => {});
   pool.on('error', onError);
   // pg-pool listens for errors only on idle connections; a checked-out connection that loses its server would emit
   // one with no listener at all. Its queries fail on their own (the caller sees that), and the pool drops it on release.
-  pool.on('connect', (client) => {
-    client.on('error', () => {});
-    // The queue locks of atomic steps are held by the session, outside its transaction: a connection cut between
-    // taking one and giving it back would leave the server an idle session holding it, for as long as TCP takes to
-    // notice. PostgreSQL ends a session idle this long (the pool closes its own idle connections well before), and
-    // its locks with it. (PostgreSQL 14 and later; an older server refuses the setting, and keepalive has to do.)
-    client.query(`set idle_session_timeout = ${IDLE_SESSION_TIMEOUT_MS}`).catch(() => undefined);
-  });
+  pool.on('connect', (client) => client.on('error', () => {}));
   const onQuery = options.onQuery;
   const db = drizzle(pool, { schema: options.schema, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
 
