@@ -23,6 +23,16 @@ export const LiveCloseCode = {
 /** Why a socket closed with 4403, in its close reason. */
 export type ForbiddenReason = 'token_expired' | 'session_ended' | 'revoked' | 'forbidden';
 
+/** A check that did not let the socket go on: why, or that the database could not be read to decide. */
+export type Refusal = ForbiddenReason | 'unavailable';
+
+/** The close code and reason of a refusal, the same when the socket opens and at every later check. */
+export function closeFor(refusal: Refusal): [code: number, reason: string] {
+  return refusal === 'unavailable'
+    ? [LiveCloseCode.TryAgainLater, 'the gym cannot check your credentials right now; try again']
+    : [LiveCloseCode.Forbidden, refusal];
+}
+
 /** One live subscription as its connection sees it: whether a viewer may still have it. */
 interface Watched {
   allows(viewer: Viewer): boolean;
@@ -100,12 +110,8 @@ export class LiveConnection {
     if (this.closed) return false;
     const verdict = await this.check();
     if (this.closed) return false;
-    if (verdict === 'unavailable') {
-      this.close(LiveCloseCode.TryAgainLater, 'the gym cannot check your credentials right now; try again');
-      return false;
-    }
     if (typeof verdict === 'string') {
-      this.close(LiveCloseCode.Forbidden, verdict);
+      this.close(...closeFor(verdict));
       return false;
     }
     this.current = verdict;
@@ -143,7 +149,7 @@ export class LiveConnection {
     this.stopTimer();
   }
 
-  private async check(): Promise<Viewer | ForbiddenReason | 'unavailable'> {
+  private async check(): Promise<Viewer | Refusal> {
     if (this.tokenExpiresAt !== null && Date.now() >= this.tokenExpiresAt) return 'token_expired';
     let result;
     try {

@@ -23,7 +23,7 @@ import { createFormatError, isDatabaseUnavailable } from '../errors.js';
 import { createCostLimit } from '../shared/cost-limit.js';
 import { OPERATION_LIMITS, operationLimitRules } from '../shared/limits.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
-import { LiveCloseCode, LiveConnection, type ForbiddenReason } from './connection.js';
+import { closeFor, LiveCloseCode, LiveConnection, type Refusal } from './connection.js';
 
 /** What one process lets sockets hold. Per process: they bound what a client can make this process keep. */
 export interface LiveLimits {
@@ -127,7 +127,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   }
 
   /** Who opened the socket, or why not. */
-  async function authenticateSocket(state: SocketState): Promise<{ presented: Presented; viewer: Viewer } | ForbiddenReason | 'unavailable'> {
+  async function authenticateSocket(state: SocketState): Promise<{ presented: Presented; viewer: Viewer } | Refusal> {
     const { request } = state.extra;
     const authorization = state.connectionParams?.authorization;
     const headers: IncomingHttpHeaders = {};
@@ -186,12 +186,8 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
           socket.close(LiveCloseCode.InternalError, 'internal error');
           return false;
         }
-        if (found === 'unavailable') {
-          socket.close(LiveCloseCode.TryAgainLater, 'the gym cannot check your credentials right now; try again');
-          return false;
-        }
         if (typeof found === 'string') {
-          socket.close(LiveCloseCode.Forbidden, found);
+          socket.close(...closeFor(found));
           return false;
         }
         // The client went away while it was being checked: nothing to keep for it.

@@ -44,6 +44,17 @@ async function aliceChecksIn(app: TestApp): Promise<{ id: string; at: string }> 
   return res.data!.checkIn;
 }
 
+/** The snippet's client for a test: `ws` on Node, and quick retries (graphql-ws's own wait a second and more). */
+function quickSubscriptions(app: TestApp, keycard: Keycard, onReconnected?: () => void) {
+  return createGymSubscriptions({
+    url: `${app.url}/graphql`,
+    keycard,
+    webSocketImpl: WebSocket,
+    ...(onReconnected ? { onReconnected } : {}),
+    retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
+  });
+}
+
 /** How many subscriptions the gym has started so far (each logs `subscription_start` once it can hear events). */
 const startedSoFar = (app: TestApp) => app.logs.filter((line) => line.event === 'subscription_start').length;
 
@@ -80,13 +91,7 @@ describe('the plain graphql-ws client, with access tokens that live 2 s', () => 
     const keycard = await signedIn(app, 'staff', 300);
     const firstRefreshToken = keycard.refreshToken;
     let reconnects = 0;
-    const client = createGymSubscriptions({
-      url: `${app.url}/graphql`,
-      keycard,
-      webSocketImpl: WebSocket,
-      onReconnected: () => reconnects++,
-      retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
-    });
+    const client = quickSubscriptions(app, keycard, () => reconnects++);
     // Which token each connection opened with, and every close as the client saw it.
     const connections: { accessToken: string; expiresAt: number }[] = [];
     const closes: { code: number; reason: string; at: number }[] = [];
@@ -137,12 +142,7 @@ describe('the plain graphql-ws client, with access tokens that live 2 s', () => 
 
   it("renews the token after a 4403 even while the client's clock says it is still good (a clock behind the gym's)", async () => {
     const keycard = await signedIn(app, 'staff', 300);
-    const client = createGymSubscriptions({
-      url: `${app.url}/graphql`,
-      keycard,
-      webSocketImpl: WebSocket,
-      retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
-    });
+    const client = quickSubscriptions(app, keycard);
     const tokens: string[] = [];
     const closes: { code: number; reason: string }[] = [];
     client.on('connected', () => void tokens.push(keycard.accessToken));
@@ -165,12 +165,7 @@ describe('the plain graphql-ws client, with access tokens that live 2 s', () => 
 
   it('ends every subscription with the GymError UNAUTHENTICATED, without retrying, once the gym will not renew the token (signed out)', async () => {
     const keycard = await signedIn(app, 'staff', 300);
-    const client = createGymSubscriptions({
-      url: `${app.url}/graphql`,
-      keycard,
-      webSocketImpl: WebSocket,
-      retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
-    });
+    const client = quickSubscriptions(app, keycard);
     let attempts = 0;
     client.on('connecting', () => void attempts++);
     const failures: unknown[] = [];
@@ -203,13 +198,7 @@ describe('the plain graphql-ws client, when the gym restarts', () => {
     const port = Number(new URL(app.url).port);
     const keycard = await signedIn(app, 'staff');
     let reconnects = 0;
-    const client = createGymSubscriptions({
-      url: `${app.url}/graphql`,
-      keycard,
-      webSocketImpl: WebSocket,
-      onReconnected: () => reconnects++,
-      retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
-    });
+    const client = quickSubscriptions(app, keycard, () => reconnects++);
     const refused: unknown[] = [];
     client.on('error', (err) => void refused.push(err));
     const events: any[] = [];
