@@ -116,7 +116,7 @@ export class Sessions {
    * role and status are read from the member row on every request (through the request's loader, so `me` costs
    * nothing more): a suspension or a role change is felt by sessions at once.
    */
-  readonly strategy: GymStrategy = async (req, { loaders }) => {
+  readonly strategy: GymStrategy = async (req, { loaders, recordActivity = true }) => {
     const found = await this.read(req);
     if (!found?.data.memberId) return null;
     const { sid, data } = found;
@@ -131,7 +131,7 @@ export class Sessions {
       await this.store.destroyNow(sid);
       return null;
     }
-    if (now - (data.seenAt ?? data.loginAt ?? 0) >= this.touchIntervalMs) {
+    if (recordActivity && now - (data.seenAt ?? data.loginAt ?? 0) >= this.touchIntervalMs) {
       const seen = { ...data, seenAt: now };
       deadline = this.deadlineOf(seen);
       // An UPDATE of the row as it is: if the session was ended meanwhile (logout, logout everywhere, a password

@@ -26,5 +26,16 @@ export interface AuthFailure {
   reason: TokenFailureReason;
 }
 
-/** A gym strategy: it may read members through the request's loaders (so `me` reuses the row). */
-export type GymStrategy = Strategy<Viewer, { loaders: Loaders }>;
+/** What the gym lends its strategies. */
+export interface StrategyDeps {
+  /** The request's loaders: a strategy reads the member through them, so `me` reuses the row. */
+  loaders: Loaders;
+  /**
+   * Whether this use counts as the member's activity (a session's idle deadline moves): true for a request, and for a
+   * socket only while it has a live subscription; a socket's own checks on its timers are not activity.
+   */
+  recordActivity?: boolean;
+}
+
+/** A gym strategy. */
+export type GymStrategy = Strategy<Viewer, StrategyDeps>;

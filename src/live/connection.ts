@@ -153,7 +153,9 @@ export class LiveConnection {
     if (this.tokenExpiresAt !== null && Date.now() >= this.tokenExpiresAt) return 'token_expired';
     let result;
     try {
-      result = await authenticate(this.options.presented, this.options.strategies, { loaders: this.options.loaders });
+      // A socket that watches counts as the member's activity; its checks with nothing to watch do not, or its own
+      // timer at the idle deadline would keep the session alive for ever.
+      result = await authenticate(this.options.presented, this.options.strategies, { loaders: this.options.loaders, recordActivity: this.watched.size > 0 });
     } catch (err) {
       if (isDatabaseUnavailable(err)) return 'unavailable';
       this.options.log.error({ err }, 'could not check the viewer of a socket');

@@ -141,7 +141,8 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     const presented: Presented = { headers };
     let result;
     try {
-      result = await authenticate(presented, strategies, { loaders });
+      // Opening a socket is not activity by itself: only a live subscription is (see LiveConnection).
+      result = await authenticate(presented, strategies, { loaders, recordActivity: false });
     } catch (err) {
       if (isDatabaseUnavailable(err)) return 'unavailable';
       throw err;
