@@ -15,7 +15,7 @@ import type { RequestLog } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { authenticate, type Authentication } from './shared/strategies.js';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.js';
-import type { LiveConnection } from './live/connection.js';
+import type { LiveOperation } from './live/connection.js';
 import type { LiveEvents } from './live/events.js';
 
 /** What lives as long as the server: built once in createApp and shared by every request. */
@@ -53,8 +53,8 @@ export interface Context extends GuardContext {
    */
   readonly clientAddress: string;
   requestLog: RequestLog;
-  /** The WebSocket a subscription runs on (its viewer checked anew before every event); absent over HTTP. */
-  readonly live?: LiveConnection;
+  /** The subscription operation this runs for, on its WebSocket (its viewer checked anew before every event); absent over HTTP. */
+  readonly live?: LiveOperation;
 }
 
 /**
@@ -112,7 +112,7 @@ class SocketContext implements Context {
   readonly requestLog: RequestLog = {};
 
   constructor(
-    readonly live: LiveConnection,
+    readonly live: LiveOperation,
     readonly services: Services,
     readonly loaders: Loaders,
     readonly clientAddress: string,
@@ -131,7 +131,7 @@ class SocketContext implements Context {
   }
 }
 
-/** The context of one subscription on a socket. `loaders` are shared by sockets and never cache (see LiveServer). */
-export function createSocketContext(services: Services, live: LiveConnection, loaders: Loaders, clientAddress: string): Context {
+/** The context of one subscription operation on a socket. `loaders` are shared by sockets and never cache (see createLiveServer). */
+export function createSocketContext(services: Services, live: LiveOperation, loaders: Loaders, clientAddress: string): Context {
   return new SocketContext(live, services, loaders, clientAddress);
 }

@@ -33,9 +33,26 @@ export function closeFor(refusal: Refusal): [code: number, reason: string] {
     : [LiveCloseCode.Forbidden, refusal];
 }
 
-/** One live subscription as its connection sees it: whether a viewer may still have it. */
-interface Watched {
+/** One live subscription as its connection sees it: whether a viewer may still have it, and how to end it. */
+export interface Watched {
   allows(viewer: Viewer): boolean;
+  /** Stops it listening at once: its operation ended, or the socket closed. */
+  finish(): void;
+}
+
+/** Why a subscription may not start on this socket. */
+export type NotStarted = 'closed' | 'duplicate' | 'too many';
+
+/**
+ * One subscription operation of a socket, as its resolvers see it (the context's `live`): the socket's viewer, and the
+ * streams it starts, which end with the operation or the socket.
+ */
+export interface LiveOperation {
+  readonly viewer: Viewer;
+  reauthorise(): Promise<boolean>;
+  close(code: number, reason: string): void;
+  /** Registers a stream of this operation; null when the operation already ended (the stream must not start). */
+  watch(watched: Watched): (() => void) | null;
 }
 
 export interface LiveConnectionOptions {
@@ -74,7 +91,8 @@ export class LiveConnection {
   private current: Viewer;
   /** A token's `exp` (ms), which the socket holds to exactly; null for a session. */
   private readonly tokenExpiresAt: number | null;
-  private readonly watched = new Set<Watched>();
+  /** The socket's subscription operations by their graphql-ws id, each with the streams it started. */
+  private readonly operations = new Map<string, Set<Watched>>();
   private timer: NodeJS.Timeout | undefined;
   private closedWith: number | undefined;
 
@@ -97,9 +115,48 @@ export class LiveConnection {
     return this.closedWith !== undefined;
   }
 
-  /** How many subscriptions are live on this socket. */
+  /** How many streams are live on this socket. */
   get watching(): number {
-    return this.watched.size;
+    let count = 0;
+    for (const streams of this.operations.values()) count += streams.size;
+    return count;
+  }
+
+  /**
+   * Takes a place for a subscription operation before it starts: refused once the socket is closing, for an id that
+   * is already live (a client may not reuse one before it ended), and past `max` operations. The place is held until
+   * {@link end}, whatever the client sends meanwhile, so the limit counts what this socket really keeps.
+   */
+  begin(id: string, max: number): NotStarted | LiveOperation {
+    if (this.closed) return 'closed';
+    if (this.operations.has(id)) return 'duplicate';
+    if (this.operations.size >= max) return 'too many';
+    const streams = new Set<Watched>();
+    this.operations.set(id, streams);
+    const connection = this;
+    return {
+      get viewer() {
+        return connection.viewer;
+      },
+      reauthorise: () => this.reauthorise(),
+      close: (code, reason) => this.close(code, reason),
+      watch: (watched) => {
+        if (this.closed || this.operations.get(id) !== streams) return null;
+        streams.add(watched);
+        if (this.watching === 1) this.schedule();
+        return () => {
+          if (streams.delete(watched) && this.watching === 0) this.schedule();
+        };
+      },
+    };
+  }
+
+  /** The operation ended (completed by either side, refused, or failed): its streams stop and its place is freed. */
+  end(id: string): void {
+    const streams = this.operations.get(id);
+    if (!streams) return;
+    this.operations.delete(id);
+    for (const watched of [...streams]) watched.finish();
   }
 
   /**
@@ -115,7 +172,7 @@ export class LiveConnection {
       return false;
     }
     this.current = verdict;
-    for (const watched of this.watched) {
+    for (const watched of [...this.operations.values()].flatMap((streams) => [...streams])) {
       // A role taken away (strict tokens and sessions read it anew): a subscription it no longer allows ends the socket.
       if (!watched.allows(verdict)) {
         this.close(LiveCloseCode.Forbidden, 'forbidden');
@@ -126,15 +183,6 @@ export class LiveConnection {
     return true;
   }
 
-  /** Registers a live subscription; what it returns ends the registration. */
-  watch(watched: Watched): () => void {
-    this.watched.add(watched);
-    if (this.watched.size === 1) this.schedule();
-    return () => {
-      if (this.watched.delete(watched) && this.watched.size === 0) this.schedule();
-    };
-  }
-
   /** Closes the socket, once; every later check says false. */
   close(code: number, reason: string): void {
     if (this.closed) return;
@@ -143,10 +191,11 @@ export class LiveConnection {
     this.options.close(code, reason);
   }
 
-  /** The socket closed (by either side): nothing more is scheduled. */
+  /** The socket closed (by either side): every stream stops, whatever graphql-ws still holds, and nothing is scheduled. */
   dispose(): void {
     this.closedWith ??= 0;
     this.stopTimer();
+    for (const id of [...this.operations.keys()]) this.end(id);
   }
 
   private async check(): Promise<Viewer | Refusal> {
@@ -155,7 +204,7 @@ export class LiveConnection {
     try {
       // A socket that watches counts as the member's activity; its checks with nothing to watch do not, or its own
       // timer at the idle deadline would keep the session alive for ever.
-      result = await authenticate(this.options.presented, this.options.strategies, { loaders: this.options.loaders, recordActivity: this.watched.size > 0 });
+      result = await authenticate(this.options.presented, this.options.strategies, { loaders: this.options.loaders, recordActivity: this.watching > 0 });
     } catch (err) {
       if (isDatabaseUnavailable(err)) return 'unavailable';
       this.options.log.error({ err }, 'could not check the viewer of a socket');
@@ -174,7 +223,7 @@ export class LiveConnection {
     this.stopTimer();
     const now = Date.now();
     let at = this.tokenExpiresAt ?? this.current.expiresAt.getTime();
-    if (this.tokenExpiresAt === null && this.watched.size > 0) at = Math.min(at, now + this.options.touchIntervalMs);
+    if (this.tokenExpiresAt === null && this.watching > 0) at = Math.min(at, now + this.options.touchIntervalMs);
     this.timer = setTimeout(() => void this.reauthorise(), Math.min(Math.max(at - now, 0), MAX_TIMER_MS));
     this.timer.unref();
   }

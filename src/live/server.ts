@@ -12,10 +12,9 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import type { Context as GraphQLWsContext } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { CloseCode, type Context as GraphQLWsContext, type SubscribePayload } from 'graphql-ws';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Viewer } from '../auth/viewer.js';
 import { createSocketContext, type Services } from '../context.js';
 import { createLoaders } from '../db/loaders.js';
@@ -23,7 +22,8 @@ import { createFormatError, isDatabaseUnavailable } from '../errors.js';
 import { createCostLimit } from '../shared/cost-limit.js';
 import { OPERATION_LIMITS, operationLimitRules } from '../shared/limits.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
-import { closeFor, LiveCloseCode, LiveConnection, type Refusal } from './connection.js';
+import { closeFor, LiveCloseCode, LiveConnection, type LiveOperation, type Refusal } from './connection.js';
+import { serveGraphQLWs, type SocketExtra as GlueExtra } from './ws.js';
 
 /** What one process lets sockets hold. Per process: they bound what a client can make this process keep. */
 export interface LiveLimits {
@@ -54,16 +54,40 @@ export interface LiveServer {
   drain(): Promise<void>;
 }
 
-/** What Keycard keeps for one socket besides graphql-ws's own (`socket`, `request`). */
+/** What Keycard keeps for one socket besides its `socket` and `request`: its address, and once signed in, its viewer. */
 type SocketExtra = {
   address: string;
-  connection: LiveConnection;
+  connection?: LiveConnection;
 };
 
-type SocketState = GraphQLWsContext<Record<string, unknown>, Extra & Partial<SocketExtra>>;
+type SocketState = GraphQLWsContext<Record<string, unknown>, GlueExtra<SocketExtra>>;
 
 /** A message's largest size: the HTTP body limit, since a subscription document is no bigger than a query. */
 const MAX_MESSAGE_BYTES = 100 * 1024;
+/** What may wait unsent on one socket before it is cut off (see serveGraphQLWs). */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** graphql-ws's own keep-alive: a ping every 12 s, and a socket that has not answered by the next one is dropped. */
+const KEEP_ALIVE_MS = 12_000;
+/** How long a stop waits for clients to answer the close before cutting them off (the HTTP drain waits longer). */
+const DRAIN_GRACE_MS = 2_000;
+
+/**
+ * Whether a socket's upgrade request may use the session cookie: it comes from a page of the gym's own (`PUBLIC_URL`'s
+ * origin, or the host the browser addressed the socket to) or of one of `CORS_ORIGINS`. A browser always sends
+ * `Origin` with a WebSocket, so a request without one is not a browser's page and gets no cookie either. In
+ * production a page of the gym's host counts only over HTTPS: a plain-HTTP page there (one injected on the network)
+ * is not the gym's.
+ */
+export function cookieOriginAllowed(origin: string | undefined, host: string | undefined, allowed: { trusted: ReadonlySet<string>; production: boolean }): boolean {
+  if (origin === undefined) return false;
+  if (allowed.trusted.has(origin)) return true;
+  try {
+    const url = new URL(origin);
+    return host !== undefined && url.host === host && (url.protocol === 'https:' || (!allowed.production && url.protocol === 'http:'));
+  } catch {
+    return false;
+  }
+}
 
 /** An error of the socket protocol's own making, with a code a client can switch on. */
 function refusal(message: string, code: string): GraphQLError {
@@ -100,31 +124,18 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   const costLimit = createCostLimit({ schema, exposeLimits, exemptIntrospection: false });
   // One set of loaders for every socket: never caching, batching the checks of one event's sockets into one query.
   const loaders = createLoaders(services.data, { shared: true });
-  const trustedOrigins = new Set([options.publicOrigin, ...options.corsOrigins]);
+  const cookieOrigins = { trusted: new Set([options.publicOrigin, ...options.corsOrigins]), production: options.production };
 
   const perAddress = new Map<string, number>();
   const perMember = new Map<number, Set<LiveConnection>>();
   /** Subscriptions started and checked in onSubscribe, handed to graphql-ws by its `subscribe`. */
-  const started = new WeakMap<ExecutionArgs, AsyncIterable<ExecutionResult>>();
+  const streams = new WeakMap<ExecutionArgs, AsyncIterable<ExecutionResult>>();
 
   const recheck = (connections: Iterable<LiveConnection>) => {
     for (const connection of [...connections]) void connection.reauthorise();
   };
   const stopCredentials = services.live.onCredentialsChanged((memberId) => recheck(perMember.get(memberId) ?? []));
   const stopGap = services.live.onGap(() => recheck([...perMember.values()].flatMap((set) => [...set])));
-
-  /** The cookie of a page of the gym's own or of a CORS origin; a browser always sends Origin with a socket. */
-  function cookieAllowed(request: IncomingMessage): boolean {
-    const origin = request.headers.origin;
-    if (origin === undefined) return false;
-    if (trustedOrigins.has(origin)) return true;
-    try {
-      // The page's own host, as the browser addressed the gym (localhost and 127.0.0.1 alike, behind any name).
-      return new URL(origin).host === request.headers.host;
-    } catch {
-      return false;
-    }
-  }
 
   /** Who opened the socket, or why not. */
   async function authenticateSocket(state: SocketState): Promise<{ presented: Presented; viewer: Viewer } | Refusal> {
@@ -134,7 +145,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     if (authorization !== undefined) {
       if (typeof authorization !== 'string') return 'forbidden';
       headers.authorization = authorization;
-    } else if (request.headers.cookie !== undefined && cookieAllowed(request)) {
+    } else if (request.headers.cookie !== undefined && cookieOriginAllowed(request.headers.origin, request.headers.host, cookieOrigins)) {
       headers.cookie = request.headers.cookie;
     }
     if (headers.authorization === undefined && headers.cookie === undefined) return 'forbidden';
@@ -158,26 +169,12 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
   }
 
   const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql', maxPayload: MAX_MESSAGE_BYTES });
-  // Counted when the socket opens, before anything else runs for it (this listener is added before graphql-ws's).
-  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const address = options.clientAddress(request);
-    const open = (perAddress.get(address) ?? 0) + 1;
-    perAddress.set(address, open);
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
-    });
-    (request as IncomingMessage & { keycardAddress?: string }).keycardAddress = address;
-    if (open > limits.maxConnectionsPerAddress) socket.close(LiveCloseCode.PolicyViolation, 'too many connections from this address');
-  });
-
-  const server = useServer<Record<string, unknown>, SocketExtra>(
+  const glue = serveGraphQLWs<SocketExtra>(
+    wss,
     {
       schema,
       async onConnect(state) {
-        const { socket, request } = state.extra;
-        state.extra.address = (request as IncomingMessage & { keycardAddress?: string }).keycardAddress ?? options.clientAddress(request);
+        const { socket } = state.extra;
         if (socket.readyState !== socket.OPEN) return false;
         let found;
         try {
@@ -217,55 +214,35 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
       async onSubscribe(state, id, payload) {
         const { connection, socket, address } = state.extra;
         if (!connection) return [refusal('Not signed in', 'UNAUTHENTICATED')];
-        if (Object.keys(state.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+        const operation = connection.begin(id, limits.maxSubscriptionsPerConnection);
+        if (operation === 'too many') {
           socket.close(LiveCloseCode.PolicyViolation, 'too many subscriptions on this connection');
           return [refusal('Too many subscriptions on this connection', 'BAD_REQUEST')];
         }
-        if (typeof payload.query !== 'string') return [refusal('A subscription needs a query', 'BAD_REQUEST')];
-        let document: DocumentNode;
+        if (operation === 'duplicate') {
+          // graphql-ws's own code for an id that is still live: a client never reuses one before it ended.
+          socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id.slice(0, 64)} already exists`);
+          return [refusal('This id is already live', 'BAD_REQUEST')];
+        }
+        if (operation === 'closed') return [refusal('The socket is closing', 'BAD_REQUEST')];
+        let started: ExecutionArgs | readonly GraphQLError[];
         try {
-          // The token limit is enforced while parsing, as over HTTP: a huge document is never parsed whole.
-          document = parse(payload.query, { maxTokens: OPERATION_LIMITS.tokens });
+          started = await startSubscription(operation, payload, address);
         } catch (err) {
-          return err instanceof GraphQLError ? withCode([err], 'GRAPHQL_PARSE_FAILED') : [refusal('Could not parse the document', 'GRAPHQL_PARSE_FAILED')];
+          log.error({ err }, 'could not start a subscription');
+          started = [refusal('Internal server error', 'INTERNAL_SERVER_ERROR')];
         }
-        const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
-        const operation = getOperationAST(document, operationName);
-        if (!operation) return [refusal('Unable to identify the operation', 'BAD_REQUEST')];
-        if (operation.operation !== 'subscription') {
-          return [refusal(`Only subscriptions are served over the socket: send a ${operation.operation} over HTTP`, 'BAD_REQUEST')];
+        if (!('schema' in started)) {
+          connection.end(id);
+          return [...started];
         }
-        const invalid = validate(schema, document, rules, { maxErrors: 50 });
-        if (invalid.length > 0) return withCode(invalid, 'GRAPHQL_VALIDATION_FAILED');
-        const variableValues = payload.variables ?? undefined;
-        const tooCostly = costLimit(document, operation, variableValues);
-        if (tooCostly) return [tooCostly];
-        const args: ExecutionArgs = {
-          schema,
-          document,
-          operationName,
-          variableValues,
-          contextValue: createSocketContext(services, connection, loaders, address ?? ''),
-        };
-        // Started here rather than by graphql-ws, so that a refusal when it starts (its guard: FORBIDDEN for a member
-        // asking for checkIns; variables that do not coerce) is an `error` message for this operation, as for a
-        // document that does not validate, and the socket goes on with the others.
-        const result = await subscribe(args);
-        if (!(Symbol.asyncIterator in result)) {
-          // An error with a path came from the field (its guard, or a fault, which the formatting masks); one without
-          // is about the variables, which graphql-js coerces first and Apollo calls BAD_USER_INPUT over HTTP.
-          return (result.errors ?? [refusal('The subscription could not start', 'BAD_REQUEST')]).map((e) =>
-            e.path || e.extensions?.code ? e : withCode([e], 'BAD_USER_INPUT')[0]!,
-          );
-        }
-        started.set(args, result);
-        log.info({ event: 'subscription_start', id: String(id).slice(0, 64), operation: operationName?.slice(0, 200), memberId: connection.memberId }, 'socket');
-        return args;
+        log.info({ event: 'subscription_start', id: id.slice(0, 64), operation: started.operationName?.slice(0, 200), memberId: connection.memberId }, 'socket');
+        return started;
       },
 
       subscribe(args) {
-        const result = started.get(args);
-        started.delete(args);
+        const result = streams.get(args);
+        streams.delete(args);
         return result ?? subscribe(args);
       },
 
@@ -278,6 +255,10 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
         return format(errors);
       },
 
+      onComplete(state, id) {
+        state.extra.connection?.end(id);
+      },
+
       onClose(state, code, reason) {
         const { connection } = state.extra;
         if (!connection) return;
@@ -286,14 +267,88 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
         log.info({ event: 'socket_close', memberId: connection.memberId, code, reason: reason?.slice(0, 100) }, 'socket');
       },
     },
-    wss,
+    {
+      log,
+      keepAliveMs: KEEP_ALIVE_MS,
+      maxBufferedBytes: MAX_BUFFERED_BYTES,
+      internalErrorCode: LiveCloseCode.InternalError,
+      // Counted when the socket opens, before anything else runs for it.
+      accept(socket, request) {
+        const address = options.clientAddress(request);
+        const open = (perAddress.get(address) ?? 0) + 1;
+        perAddress.set(address, open);
+        socket.once('close', () => {
+          const left = (perAddress.get(address) ?? 1) - 1;
+          if (left > 0) perAddress.set(address, left);
+          else perAddress.delete(address);
+        });
+        if (open <= limits.maxConnectionsPerAddress) return { address };
+        socket.close(LiveCloseCode.PolicyViolation, 'too many connections from this address');
+        return null;
+      },
+    },
   );
+
+  /**
+   * Parses, validates and costs a subscription document as HTTP does its operations, then starts it: a refusal (a
+   * limit, the field's guard, variables that do not coerce) is a list of errors for this operation alone.
+   */
+  async function startSubscription(operation: LiveOperation, payload: SubscribePayload, address: string): Promise<ExecutionArgs | readonly GraphQLError[]> {
+    if (typeof payload.query !== 'string') return [refusal('A subscription needs a query', 'BAD_REQUEST')];
+    let document: DocumentNode;
+    try {
+      // The token limit is enforced while parsing, as over HTTP: a huge document is never parsed whole.
+      document = parse(payload.query, { maxTokens: OPERATION_LIMITS.tokens });
+    } catch (err) {
+      return err instanceof GraphQLError ? withCode([err], 'GRAPHQL_PARSE_FAILED') : [refusal('Could not parse the document', 'GRAPHQL_PARSE_FAILED')];
+    }
+    const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
+    const definition = getOperationAST(document, operationName);
+    if (!definition) return [refusal('Unable to identify the operation', 'BAD_REQUEST')];
+    if (definition.operation !== 'subscription') {
+      return [refusal(`Only subscriptions are served over the socket: send a ${definition.operation} over HTTP`, 'BAD_REQUEST')];
+    }
+    let invalid: readonly GraphQLError[];
+    try {
+      // Production names no field the document got wrong ("Did you mean"): introspection is off there, and so is that.
+      invalid = validate(schema, document, rules, { maxErrors: 50, hideSuggestions: options.production });
+    } catch (err) {
+      // graphql-js throws from a rule on a few documents (a required variable in @skip on a subscription's root field).
+      if (!(err instanceof GraphQLError)) throw err;
+      invalid = [err];
+    }
+    if (invalid.length > 0) return withCode(invalid, 'GRAPHQL_VALIDATION_FAILED');
+    const variableValues = payload.variables ?? undefined;
+    const tooCostly = costLimit(document, definition, variableValues);
+    if (tooCostly) return [tooCostly];
+    const args: ExecutionArgs = {
+      schema,
+      document,
+      operationName,
+      variableValues,
+      contextValue: createSocketContext(services, operation, loaders, address),
+      hideSuggestions: options.production,
+    };
+    // Started here rather than by graphql-ws, so that a refusal when it starts (its guard: FORBIDDEN for a member
+    // asking for checkIns; variables that do not coerce) is an `error` message for this operation, as for a document
+    // that does not validate, and the socket goes on with the others.
+    const result = await subscribe(args);
+    if (!(Symbol.asyncIterator in result)) {
+      // An error with a path came from the field (its guard, or a fault, which the formatting masks); one without is
+      // about the variables, which graphql-js coerces first and Apollo calls BAD_USER_INPUT over HTTP.
+      return (result.errors ?? [refusal('The subscription could not start', 'BAD_REQUEST')]).map((e) =>
+        e.path || e.extensions?.code ? e : withCode([e], 'BAD_USER_INPUT')[0]!,
+      );
+    }
+    streams.set(args, result);
+    return args;
+  }
 
   return {
     async drain() {
       stopCredentials();
       stopGap();
-      await server.dispose();
+      await glue.drain(DRAIN_GRACE_MS);
     },
   };
 }

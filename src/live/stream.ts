@@ -1,5 +1,5 @@
 import type { Viewer } from '../auth/viewer.js';
-import { LiveCloseCode, type LiveConnection } from './connection.js';
+import { LiveCloseCode, type LiveOperation } from './connection.js';
 
 export interface LiveStreamOptions<T> {
   /** Starts listening, handing each event to `push`; returns what stops it. */
@@ -27,10 +27,17 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
   private readonly unwatch: () => void;
 
   constructor(
-    private readonly connection: LiveConnection,
+    private readonly connection: LiveOperation,
     private readonly options: LiveStreamOptions<T>,
   ) {
-    this.unwatch = connection.watch({ allows: options.allows });
+    const unwatch = connection.watch({ allows: options.allows, finish: () => this.finish() });
+    if (!unwatch) {
+      // Its operation ended before it started (completed by the client, or the socket closed): it never listens.
+      this.finished = true;
+      this.unwatch = this.stopListening = () => {};
+      return;
+    }
+    this.unwatch = unwatch;
     this.stopListening = options.listen((event) => this.push(event));
   }
 

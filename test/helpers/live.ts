@@ -143,3 +143,39 @@ export class Feed<T = any> {
 export async function started(app: { logs: Record<string, unknown>[] }, count: number, timeoutMs = 3_000): Promise<void> {
   await until(() => app.logs.filter((line) => line.event === 'subscription_start').length >= count, `${count} subscriptions to start`, timeoutMs);
 }
+
+/** A graphql-ws socket spoken to by hand (no client library), to send what a well-behaved client never would. */
+export interface RawSocket {
+  ws: WebSocket;
+  /** Every message the server sent, parsed. */
+  messages: { type: string; id?: string; payload?: unknown }[];
+  /** How it closed, once it has. */
+  closed: Promise<{ code: number; reason: string }>;
+  /** Sends these messages in one write, so the server reads them in one go. */
+  burst(messages: object[]): void;
+}
+
+/** Opens a socket by hand and signs it in with `connectionParams`, resolving once the server acknowledged it. */
+export async function rawSocket(app: { url: string }, connectionParams: Record<string, unknown>): Promise<RawSocket> {
+  const ws = new WebSocket(`${app.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+  const messages: RawSocket['messages'] = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  ws.on('message', (data) => messages.push(JSON.parse(String(data)) as RawSocket['messages'][number]));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  ws.send(JSON.stringify({ type: 'connection_init', payload: connectionParams }));
+  await until(() => messages.some((m) => m.type === 'connection_ack'), 'connection_ack');
+  return {
+    ws,
+    messages,
+    closed,
+    burst(list) {
+      const tcp = (ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+      tcp.cork();
+      for (const message of list) ws.send(JSON.stringify(message));
+      tcp.uncork();
+    },
+  };
+}

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { idOf } from '../../src/ids.js';
 import { startTestApp, type StartOptions, type TestApp } from '../helpers/app.js';
 import { Client, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
-import { openSocket, started, until, type GymSocket } from '../helpers/live.js';
+import { openSocket, rawSocket, started, until, type GymSocket } from '../helpers/live.js';
 
 const CHECK_INS = 'subscription { checkIns { at method door member { name } } }';
 const MY_CHECK_INS = 'subscription { myCheckIns { at method } }';
@@ -386,5 +386,88 @@ describe('limits', () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => app.keycard.services.live.checkedIn({ ...row, id: i + 1 })));
     expect(await s.closed()).toMatchObject({ code: 1008, reason: 'too many events waiting: the connection reads too slowly' });
     expect(desk.values.length).toBeLessThan(10);
+  });
+});
+
+describe('what a hostile client sends', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' } });
+  });
+  afterAll(async () => app?.close());
+
+  test('reusing an id that is still live closes the socket (4409), so completing and resubscribing cannot pile up subscriptions', async () => {
+    const staff = await signIn(app, 'staff');
+    const raw = await rawSocket(app, { authorization: `Bearer ${staff.token}` });
+    const subscribe = { id: 'a', type: 'subscribe', payload: { query: CHECK_INS } };
+    // In one read: each complete frees the id as graphql-ws sees it while the subscription before it is still starting.
+    raw.burst([subscribe, ...Array.from({ length: 10 }, () => [{ id: 'a', type: 'complete' }, subscribe]).flat()]);
+    expect(await raw.closed).toMatchObject({ code: 4409 });
+    await checkIn(app);
+    expect(raw.messages.filter((m) => m.type === 'next')).toEqual([]);
+  });
+
+  test('a client that sends without reading is cut off once a megabyte waits for it, before it is even signed in', async () => {
+    const ws = new (await import('ws')).default(`${app.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    await new Promise((resolve) => ws.once('open', resolve));
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    const tcp = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    // Each ping is answered with a pong echoing its 90 kB payload, which this client never reads.
+    const ping = JSON.stringify({ type: 'ping', payload: { pad: 'x'.repeat(90_000) } });
+    for (let i = 0; i < 150 && ws.readyState === ws.OPEN; i++) {
+      ws.send(ping);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await until(() => app.logs.some((line) => line.msg === 'a socket was cut off: it sends but does not read'), 'the server to cut the socket off', 10_000);
+    tcp.resume();
+    expect(await closed).toBe(1006);
+  });
+
+  test('a document graphql-js cannot validate without throwing fails that operation alone', async () => {
+    const staff = await signIn(app, 'staff');
+    const s = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
+    const before = await subscriptionsStarted(app);
+    const desk = s.watch(CHECK_INS);
+    await started(app, before + 1);
+    const odd = s.watch('subscription ($skip: Boolean!) { myCheckIns @skip(if: $skip) { at } }', { skip: false });
+    expect(((await odd.failed()) as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    await checkIn(app);
+    await desk.next();
+    expect(s.closes).toEqual([]);
+  });
+});
+
+describe('a production gym', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { NODE_ENV: 'production' } });
+  });
+  afterAll(async () => app?.close());
+
+  test('names no field a subscription document got wrong (no "Did you mean"), as over HTTP', async () => {
+    const staff = await signIn(app, 'staff');
+    const s = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
+    const errors = (await s.watch('subscription { myCheckIns { at } } fragment F on Query { membr } fragment G on Mutation { setRol }').failed()) as {
+      message: string;
+    }[];
+    expect(errors.length).toBeGreaterThan(0);
+    expect(JSON.stringify(errors)).not.toMatch(/Did you mean|member|setRole/);
+  });
+});
+
+describe('stopping with a client that ignores the close', () => {
+  test('cuts it off after a short grace instead of holding the stop for the whole HTTP drain', async () => {
+    const app = await startTestApp();
+    try {
+      const staff = await signIn(app, 'staff');
+      const raw = await rawSocket(app, { authorization: `Bearer ${staff.token}` });
+      (raw.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      const stopping = Date.now();
+      await app.keycard.close();
+      expect(Date.now() - stopping).toBeLessThan(5_000);
+    } finally {
+      await app.close().catch(() => undefined);
+    }
   });
 });
