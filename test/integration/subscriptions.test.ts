@@ -99,7 +99,7 @@ describe('events on the live access sheet', () => {
     expect(s.closes).toEqual([]);
   });
 
-  test('a subscription document is held to the limits of HTTP: depth, aliases, tokens, and variables that do not coerce', async () => {
+  test('a subscription document is held to the limits of HTTP: depth, aliases, tokens, cost, and variables that do not coerce', async () => {
     const staff = await signIn(app, 'staff');
     const s = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
     const codeOf = async (query: string, variables?: Record<string, unknown>) =>
@@ -111,6 +111,11 @@ describe('events on the live access sheet', () => {
     const huge = `subscription { checkIns { ${'at '.repeat(1200)} } }`;
     expect(await codeOf(huge)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
     expect(await codeOf('subscription { nope }')).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    // Within the depth limit, but a page of a hundred members' pages of sixty: over the cost budget, as over HTTP.
+    const costly = 'subscription { checkIns { member { checkIns(first: 100) { edges { node { member { checkIns(first: 60) { edges { cursor } } } } } } } } }';
+    const refused = (await s.watch(costly).failed()) as { message: string; extensions?: { code?: string } }[];
+    expect(refused.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(refused[0]!.message).toMatch(/^Cost limit of 5000 exceeded/);
     expect(await codeOf('subscription ($n: Int!) { checkIns { member { checkIns(first: $n) { edges { cursor } } } } }', { n: 'many' })).toEqual([
       'BAD_USER_INPUT',
     ]);
