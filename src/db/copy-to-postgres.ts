@@ -24,6 +24,7 @@ const TABLES: { name: string; from: SQLiteTable; to: PgTable; orderBy: Column; i
   { name: 'refresh_tokens', from: sqliteSchema.refreshTokens, to: pgSchema.refreshTokens, orderBy: sqliteSchema.refreshTokens.id, identity: true },
   { name: 'rate_limits', from: sqliteSchema.rateLimits, to: pgSchema.rateLimits, orderBy: sqliteSchema.rateLimits.key, identity: false },
   { name: 'app_secrets', from: sqliteSchema.appSecrets, to: pgSchema.appSecrets, orderBy: sqliteSchema.appSecrets.name, identity: false },
+  { name: 'oidc_records', from: sqliteSchema.oidcRecords, to: pgSchema.oidcRecords, orderBy: sqliteSchema.oidcRecords.key, identity: false },
 ];
 
 /** Rows read and written per statement: well under PostgreSQL's 65,535 parameters for the widest table. */
@@ -47,7 +48,7 @@ export async function copySqliteToPostgres(source: SqliteGymData, targetUrl: str
       if (existing && existing.n > 0) throw new Error('the PostgreSQL database already holds members: copy only into an empty one');
       // A server started on it once, before any member signed up, leaves the plans, its own pairwise secret and a few
       // counters: the copy's rows replace them (the SQLite gym's secret is the one its partners' subjects rest on).
-      for (const table of [pgSchema.plans, pgSchema.appSecrets, pgSchema.rateLimits, pgSchema.loginFailures, pgSchema.sessions]) await tx.delete(table);
+      for (const table of [pgSchema.plans, pgSchema.appSecrets, pgSchema.rateLimits, pgSchema.loginFailures, pgSchema.sessions, pgSchema.oidcRecords]) await tx.delete(table);
       for (const table of TABLES) {
         let total = 0;
         for (let offset = 0; ; offset += BATCH) {

@@ -1,10 +1,10 @@
 import type { PubSub } from '../live/pubsub.js';
 import type { AuthMethodName, RoleName } from '../shared/roles.js';
-import type { CheckInRow, MemberRow, MembershipRow, MemberStatusName, PlanCodeName, PlanRow, RefreshTokenRow } from './schema.js';
+import type { CheckInRow, MemberRow, MembershipRow, MemberStatusName, OidcRecordRow, PlanCodeName, PlanRow, RefreshTokenRow } from './schema.js';
 import type { QueueOptions } from '../shared/postgres.js';
 import type { Script, Step } from '../shared/steps.js';
 
-export type { CheckInRow, MemberRow, MembershipRow, PlanRow, RefreshTokenRow };
+export type { CheckInRow, MemberRow, MembershipRow, OidcRecordRow, PlanRow, RefreshTokenRow };
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -147,6 +147,20 @@ export interface GymQueries {
 
   /** Deletes up to `batch` expired rate-limit counters; how many went. */
   deleteExpiredRateLimits(now: Date, batch: number): Step<number>;
+
+  // The OpenID Provider's records (src/oidc/adapter.ts), each under the hash of its model and id.
+  /** Stores a record, replacing the one under the same key. */
+  upsertOidcRecord(record: OidcRecordRow): Step<void>;
+  oidcRecord(key: string): Step<OidcRecordRow | undefined>;
+  oidcRecordByUid(model: string, uid: string): Step<OidcRecordRow | undefined>;
+  oidcRecordByUserCode(model: string, userCode: string): Step<OidcRecordRow | undefined>;
+  consumeOidcRecord(key: string, at: number): Step<void>;
+  deleteOidcRecord(key: string): Step<void>;
+  /** Deletes every record of a grant: the grant's codes and tokens end with it. */
+  deleteOidcGrant(grantId: string): Step<void>;
+  /** Deletes every record about a member (the provider's sessions, grants, codes and tokens). How many went. */
+  deleteOidcRecordsOf(memberId: number): Step<number>;
+  deleteExpiredOidcRecords(now: number): Step<void>;
 
   // Keycard's own secrets.
   insertSecretIfAbsent(name: string, value: string, createdAt: Date): Step<void>;

@@ -5,9 +5,9 @@ import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { GYM_PG_MIGRATIONS_DIR } from '../shared/paths.js';
 import { openPostgres, postgresHealth, serializable, type PostgresDatabase, type QueueOptions } from '../shared/postgres.js';
-import type { GymData, GymQueries, NewCheckIn, NewMember, NewRefreshToken, SessionRecord, SheetPage } from './data.js';
+import type { GymData, GymQueries, NewCheckIn, NewMember, NewRefreshToken, OidcRecordRow, SessionRecord, SheetPage } from './data.js';
 import * as pgSchema from './pg-schema.js';
-import { appSecrets, checkIns, loginFailures, members, memberships, plans, rateLimits, refreshTokens, sessions } from './pg-schema.js';
+import { appSecrets, checkIns, loginFailures, members, memberships, oidcRecords, plans, rateLimits, refreshTokens, sessions } from './pg-schema.js';
 import type { MembershipRow, PlanCodeName, PlanRow } from './schema.js';
 import { runAsync, type Script } from '../shared/steps.js';
 
@@ -250,6 +250,35 @@ export class PgQueries implements GymQueries {
   }
   async deleteExpiredSessions(now: number) {
     await this.db.delete(sessions).where(lte(sessions.expiresAt, now));
+  }
+
+  async upsertOidcRecord(record: OidcRecordRow) {
+    const { key, ...rest } = record;
+    await this.db.insert(oidcRecords).values(record).onConflictDoUpdate({ target: oidcRecords.key, set: rest });
+  }
+  async oidcRecord(key: string) {
+    return first(await this.db.select().from(oidcRecords).where(eq(oidcRecords.key, key)));
+  }
+  async oidcRecordByUid(model: string, uid: string) {
+    return first(await this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.uid, uid))).limit(1));
+  }
+  async oidcRecordByUserCode(model: string, userCode: string) {
+    return first(await this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.userCode, userCode))).limit(1));
+  }
+  async consumeOidcRecord(key: string, at: number) {
+    await this.db.update(oidcRecords).set({ consumedAt: at }).where(eq(oidcRecords.key, key));
+  }
+  async deleteOidcRecord(key: string) {
+    await this.db.delete(oidcRecords).where(eq(oidcRecords.key, key));
+  }
+  async deleteOidcGrant(grantId: string) {
+    await this.db.delete(oidcRecords).where(eq(oidcRecords.grantId, grantId));
+  }
+  async deleteOidcRecordsOf(memberId: number) {
+    return (await this.db.delete(oidcRecords).where(eq(oidcRecords.memberId, memberId))).rowCount ?? 0;
+  }
+  async deleteExpiredOidcRecords(now: number) {
+    await this.db.delete(oidcRecords).where(lte(oidcRecords.expiresAt, now));
   }
 
   async refreshByHash(tokenHash: string) {

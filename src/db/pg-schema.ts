@@ -124,3 +124,25 @@ export const appSecrets = pgTable('app_secrets', {
   value: text('value').notNull(),
   createdAt: timestamp_ms('created_at').notNull(),
 });
+
+/** See schema.ts: the OpenID Provider's records, keyed by a hash, never by the code or token itself. */
+export const oidcRecords = pgTable(
+  'oidc_records',
+  {
+    key: text('key').primaryKey(),
+    model: text('model').notNull(),
+    payload: text('payload').notNull(),
+    memberId: integer('member_id').references(() => members.id, { onDelete: 'cascade' }),
+    grantId: text('grant_id'),
+    uid: text('uid'),
+    userCode: text('user_code'),
+    expiresAt: millis('expires_at'),
+    consumedAt: millis('consumed_at'),
+  },
+  (t) => [
+    index('oidc_records_grant_id_idx').on(t.grantId),
+    index('oidc_records_uid_idx').on(t.uid),
+    index('oidc_records_member_id_idx').on(t.memberId),
+    index('oidc_records_expires_at_idx').on(t.expiresAt),
+  ],
+);

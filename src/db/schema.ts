@@ -158,6 +158,36 @@ export const appSecrets = sqliteTable('app_secrets', {
   createdAt: timestamp('created_at').notNull(),
 });
 
+/**
+ * What the gym's OpenID Provider keeps (oidc-provider's models: its sessions, interactions, grants, authorization
+ * codes, access and refresh tokens for partners), through the adapter in src/oidc/adapter.ts. Each row is keyed by
+ * the SHA-256 of its model and id, never the id itself, and the payload is stored without the id: like Keycard's own
+ * refresh tokens and sessions, a copy of the database holds no code or token a client could present.
+ */
+export const oidcRecords = sqliteTable(
+  'oidc_records',
+  {
+    key: text('key').primaryKey(),
+    model: text('model').notNull(),
+    /** The record as oidc-provider gave it, as JSON, without the id it is found by. */
+    payload: text('payload').notNull(),
+    /** The member it is about (its accountId), so that ending a member's credentials ends these in one statement. */
+    memberId: integer('member_id').references(() => members.id, { onDelete: 'cascade' }),
+    grantId: text('grant_id'),
+    uid: text('uid'),
+    userCode: text('user_code'),
+    /** Milliseconds since the epoch; null for a record that does not expire by itself. */
+    expiresAt: integer('expires_at'),
+    consumedAt: integer('consumed_at'),
+  },
+  (t) => [
+    index('oidc_records_grant_id_idx').on(t.grantId),
+    index('oidc_records_uid_idx').on(t.uid),
+    index('oidc_records_member_id_idx').on(t.memberId),
+    index('oidc_records_expires_at_idx').on(t.expiresAt),
+  ],
+);
+
 export type PlanRow = typeof plans.$inferSelect;
 export type MemberRow = typeof members.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;
@@ -165,3 +195,4 @@ export type CheckInRow = typeof checkIns.$inferSelect;
 export type MemberStatusName = MemberRow['status'];
 export type PlanCodeName = PlanRow['code'];
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
+export type OidcRecordRow = typeof oidcRecords.$inferSelect;

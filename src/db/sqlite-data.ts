@@ -4,7 +4,7 @@ import { GYM_MIGRATIONS_DIR } from '../shared/paths.js';
 import { immediately, openSqlite, sqliteHealth, type SqliteDatabase } from '../shared/sqlite.js';
 import type { GymData, GymQueries, NewCheckIn, NewMember, NewRefreshToken, SessionRecord, SheetPage } from './data.js';
 import * as schema from './schema.js';
-import { appSecrets, checkIns, loginFailures, members, memberships, plans, rateLimits, refreshTokens, sessions } from './schema.js';
+import { appSecrets, checkIns, loginFailures, members, memberships, oidcRecords, plans, rateLimits, refreshTokens, sessions, type OidcRecordRow } from './schema.js';
 import { InProcessPubSub, type PubSub } from '../live/pubsub.js';
 import { runSync, type Script } from '../shared/steps.js';
 
@@ -215,6 +215,35 @@ class SqliteQueries implements GymQueries {
   }
   deleteExpiredSessions(now: number) {
     this.db.delete(sessions).where(lte(sessions.expiresAt, now)).run();
+  }
+
+  upsertOidcRecord(record: OidcRecordRow) {
+    const { key, ...rest } = record;
+    this.db.insert(oidcRecords).values(record).onConflictDoUpdate({ target: oidcRecords.key, set: rest }).run();
+  }
+  oidcRecord(key: string) {
+    return this.db.select().from(oidcRecords).where(eq(oidcRecords.key, key)).get();
+  }
+  oidcRecordByUid(model: string, uid: string) {
+    return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.uid, uid))).get();
+  }
+  oidcRecordByUserCode(model: string, userCode: string) {
+    return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.userCode, userCode))).get();
+  }
+  consumeOidcRecord(key: string, at: number) {
+    this.db.update(oidcRecords).set({ consumedAt: at }).where(eq(oidcRecords.key, key)).run();
+  }
+  deleteOidcRecord(key: string) {
+    this.db.delete(oidcRecords).where(eq(oidcRecords.key, key)).run();
+  }
+  deleteOidcGrant(grantId: string) {
+    this.db.delete(oidcRecords).where(eq(oidcRecords.grantId, grantId)).run();
+  }
+  deleteOidcRecordsOf(memberId: number) {
+    return this.db.delete(oidcRecords).where(eq(oidcRecords.memberId, memberId)).run().changes;
+  }
+  deleteExpiredOidcRecords(now: number) {
+    this.db.delete(oidcRecords).where(lte(oidcRecords.expiresAt, now)).run();
   }
 
   refreshByHash(tokenHash: string) {

@@ -136,6 +136,8 @@ export async function refresh(ctx: Context, refreshToken: string): Promise<AuthP
 export function* endCredentials(q: GymQueries, memberId: number, keepFamilyId?: string): Script<number> {
   const version = (yield* step(q.bumpCredentialVersion(memberId))) ?? 0;
   yield* step(q.deleteSessionsOf(memberId));
+  // Signing in with the gym ends too: the provider's sessions and grants, and every code and token a partner holds.
+  yield* step(q.deleteOidcRecordsOf(memberId));
   yield* RefreshTokens.revokeAllFor(q, memberId, keepFamilyId === undefined ? undefined : { familyId: keepFamilyId, credentialVersion: version });
   return version;
 }

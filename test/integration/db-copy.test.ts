@@ -15,7 +15,7 @@ import { startTestApp } from '../helpers/app.js';
 import { createTestPgDatabase, TEST_DATABASE_URL, type TestPgDatabase } from '../helpers/pg.js';
 
 const run = promisify(execFile);
-const TABLES = ['plans', 'members', 'memberships', 'check_ins', 'sessions', 'login_failures', 'refresh_tokens', 'rate_limits', 'app_secrets'];
+const TABLES = ['plans', 'members', 'memberships', 'check_ins', 'sessions', 'login_failures', 'refresh_tokens', 'rate_limits', 'app_secrets', 'oidc_records'];
 
 /** `npm run db:copy`, as an operator runs it, from a gym's real SQLite file into a real, empty PostgreSQL database. */
 describe.skipIf(!TEST_DATABASE_URL)('db:copy, SQLite to PostgreSQL', () => {

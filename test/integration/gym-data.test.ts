@@ -1,6 +1,6 @@
 import { RateLimiterDrizzle } from 'rate-limiter-flexible';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Engine, GymData, GymQueries, NewCheckIn, NewRefreshToken } from '../../src/db/data.js';
+import type { Engine, GymData, GymQueries, NewCheckIn, NewRefreshToken, OidcRecordRow } from '../../src/db/data.js';
 import { openPgGymData } from '../../src/db/pg-data.js';
 import { openSqliteGymData } from '../../src/db/sqlite-data.js';
 import { step } from '../../src/shared/steps.js';
@@ -434,6 +434,55 @@ function suite(engine: Engine, open: () => Promise<Opened>): void {
       expect(second.remainingPoints).toBe(0);
       await expect(limiter.consume('someone')).rejects.toMatchObject({ remainingPoints: 0 });
       expect((await limiter.consume('someone else')).remainingPoints).toBe(1);
+    });
+  });
+
+  describe("the OpenID Provider's records", () => {
+    const record = (key: string, extra: Partial<OidcRecordRow> = {}): OidcRecordRow => ({
+      key,
+      model: 'AccessToken',
+      payload: JSON.stringify({ kind: 'AccessToken', key }),
+      memberId: null,
+      grantId: null,
+      uid: null,
+      userCode: null,
+      expiresAt: T0 + 60_000,
+      consumedAt: null,
+      ...extra,
+    });
+
+    it('stores, replaces, finds by key, uid and user code, and consumes a record', async () => {
+      await data.upsertOidcRecord(record('a', { model: 'Session', uid: 'u1' }));
+      await data.upsertOidcRecord(record('a', { model: 'Session', uid: 'u1', payload: '{"again":true}' }));
+      expect(await data.oidcRecord('a')).toEqual(record('a', { model: 'Session', uid: 'u1', payload: '{"again":true}' }));
+      expect((await data.oidcRecordByUid('Session', 'u1'))?.key).toBe('a');
+      expect(await data.oidcRecordByUid('Interaction', 'u1')).toBeUndefined();
+      await data.upsertOidcRecord(record('b', { model: 'DeviceCode', userCode: 'ABCD' }));
+      expect((await data.oidcRecordByUserCode('DeviceCode', 'ABCD'))?.key).toBe('b');
+      await data.consumeOidcRecord('b', T0);
+      expect((await data.oidcRecord('b'))?.consumedAt).toBe(T0);
+      await data.deleteOidcRecord('a');
+      expect(await data.oidcRecord('a')).toBeUndefined();
+    });
+
+    it("deletes a grant's records, a member's records, and the expired ones", async () => {
+      const alice = await member('alice@keycard.test');
+      const bob = await member('bob@keycard.test');
+      await data.upsertOidcRecord(record('g1-code', { grantId: 'g1', memberId: alice.id }));
+      await data.upsertOidcRecord(record('g1-token', { grantId: 'g1', memberId: alice.id }));
+      await data.upsertOidcRecord(record('g2-token', { grantId: 'g2', memberId: alice.id }));
+      await data.upsertOidcRecord(record('bob-token', { grantId: 'g3', memberId: bob.id }));
+      await data.upsertOidcRecord(record('old', { expiresAt: T0 - 1 }));
+      await data.upsertOidcRecord(record('forever', { expiresAt: null }));
+      await data.deleteOidcGrant('g1');
+      expect(await data.oidcRecord('g1-code')).toBeUndefined();
+      expect(await data.oidcRecord('g1-token')).toBeUndefined();
+      expect(await data.deleteOidcRecordsOf(alice.id)).toBe(1);
+      expect(await data.oidcRecord('bob-token')).toBeDefined();
+      await data.deleteExpiredOidcRecords(T0);
+      expect(await data.oidcRecord('old')).toBeUndefined();
+      expect(await data.oidcRecord('forever')).toBeDefined();
+      expect(await data.oidcRecord('bob-token')).toBeDefined();
     });
   });
 

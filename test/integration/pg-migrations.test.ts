@@ -97,7 +97,7 @@ describe.skipIf(!TEST_DATABASE_URL)('the PostgreSQL migrations, on a real server
         expect(result.status).toBe(0);
       }
       expect(Object.keys(await pgShape(poolPg)).sort()).toEqual(
-        ['app_secrets', 'check_ins', 'login_failures', 'members', 'memberships', 'plans', 'rate_limits', 'refresh_tokens', 'sessions'],
+        ['app_secrets', 'check_ins', 'login_failures', 'members', 'memberships', 'oidc_records', 'plans', 'rate_limits', 'refresh_tokens', 'sessions'],
       );
     } finally {
       await poolPg.end();
