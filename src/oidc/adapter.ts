@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { GymData } from '../db/data.js';
+import { MAX_ROW_ID } from '../ids.js';
+
+/**
+ * The models whose id is the secret a client or browser presents (a code, a token): stored without it, found by its
+ * hash. The provider's own Session is the exception: it looks its sessions up by uid (not by the cookie) and needs
+ * the id back from the record, so a Session keeps its id in the payload.
+ */
+const KEEPS_ID = new Set(['Session']);
+
+/** A member's id as the provider's accountId: the decimal id, nothing else. */
+export function memberIdOfAccount(accountId: unknown): number | null {
+  if (typeof accountId !== 'string' || !/^[1-9]\d{0,9}$/.test(accountId)) return null;
+  const id = Number(accountId);
+  return id <= MAX_ROW_ID ? id : null;
+}
+
+/**
+ * oidc-provider's storage through Keycard's data layer (CONTRACT section 13): its sessions, interactions, grants,
+ * codes and tokens in the gym's own database, on either engine, never in memory. One adapter per model, as
+ * oidc-provider asks; every row is keyed by the SHA-256 of the model and id.
+ */
+export class KeycardOidcAdapter implements Adapter {
+  constructor(
+    private readonly data: GymData,
+    private readonly model: string,
+  ) {}
+
+  private key(id: string): string {
+    return createHash('sha256').update(`${this.model}\0${id}`).digest('base64url');
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const stored: AdapterPayload = { ...payload };
+    if (!KEEPS_ID.has(this.model) && stored.jti === id) delete stored.jti;
+    await this.data.upsertOidcRecord({
+      key: this.key(id),
+      model: this.model,
+      payload: JSON.stringify(stored),
+      memberId: memberIdOfAccount(payload.accountId),
+      grantId: payload.grantId ?? null,
+      uid: payload.uid ?? null,
+      userCode: payload.userCode ?? null,
+      expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : null,
+      consumedAt: null,
+    });
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return this.payloadOf(await this.data.oidcRecord(this.key(id)), id);
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.payloadOf(await this.data.oidcRecordByUid(this.model, uid));
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.payloadOf(await this.data.oidcRecordByUserCode(this.model, userCode));
+  }
+
+  async consume(id: string): Promise<void> {
+    await this.data.consumeOidcRecord(this.key(id), Date.now());
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.data.deleteOidcRecord(this.key(id));
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.data.deleteOidcGrant(grantId);
+  }
+
+  private payloadOf(row: Awaited<ReturnType<GymData['oidcRecord']>>, id?: string): AdapterPayload | undefined {
+    // An expired record is gone, whether or not the sweep has removed it yet.
+    if (!row || (row.expiresAt !== null && row.expiresAt <= Date.now())) return undefined;
+    const payload = JSON.parse(row.payload) as AdapterPayload;
+    if (id !== undefined && payload.jti === undefined && !KEEPS_ID.has(this.model)) payload.jti = id;
+    if (row.consumedAt !== null) payload.consumed = Math.floor(row.consumedAt / 1000);
+    return payload;
+  }
+}

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeycardOidcAdapter, memberIdOfAccount } from '../../src/oidc/adapter.js';
+import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/** The OpenID Provider's storage on the run's engine, through the real migrations: what oidc-provider asks of an adapter. */
+describe("the OpenID Provider's adapter", () => {
+  let database: TestDatabase;
+  let memberId: number;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    const member = await database.data.insertMember({ email: 'alice@keycard.test', name: 'Alice', passwordHash: 'x', createdAt: new Date() });
+    memberId = member!.id;
+  });
+  afterAll(async () => database?.close());
+
+  it('finds what it stored until it expires, with its id, and never keeps a code or token in the clear', async () => {
+    const codes = new KeycardOidcAdapter(database.data, 'AuthorizationCode');
+    const code = 'a-secret-authorization-code-value';
+    await codes.upsert(code, { jti: code, kind: 'AuthorizationCode', accountId: String(memberId), grantId: 'grant-1', clientId: 'pool' }, 60);
+    expect(await codes.find(code)).toMatchObject({ jti: code, accountId: String(memberId), grantId: 'grant-1' });
+    // Another model, the same id: a different record.
+    expect(await new KeycardOidcAdapter(database.data, 'AccessToken').find(code)).toBeUndefined();
+    const rows = await database.sql.all<{ key: string; payload: string; member_id: number }>('select key, payload, member_id from oidc_records');
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(code);
+    expect(rows[0]!.member_id).toBe(memberId);
+    await new KeycardOidcAdapter(database.data, 'AccessToken').upsert('gone', { jti: 'gone', kind: 'AccessToken' }, -1);
+    expect(await new KeycardOidcAdapter(database.data, 'AccessToken').find('gone')).toBeUndefined();
+  });
+
+  it('marks a consumed code, finds sessions by uid, and revokes everything of a grant', async () => {
+    const codes = new KeycardOidcAdapter(database.data, 'AuthorizationCode');
+    const tokens = new KeycardOidcAdapter(database.data, 'RefreshToken');
+    const sessions = new KeycardOidcAdapter(database.data, 'Session');
+    await codes.upsert('code-2', { jti: 'code-2', kind: 'AuthorizationCode', grantId: 'grant-2' }, 60);
+    await codes.consume('code-2');
+    expect((await codes.find('code-2'))?.consumed).toBeGreaterThan(0);
+    await sessions.upsert('session-id', { jti: 'session-id', kind: 'Session', uid: 'uid-1', accountId: String(memberId) }, 600);
+    expect(await sessions.findByUid('uid-1')).toMatchObject({ jti: 'session-id', uid: 'uid-1' });
+    await tokens.upsert('refresh-2', { jti: 'refresh-2', kind: 'RefreshToken', grantId: 'grant-2' }, 600);
+    await tokens.revokeByGrantId('grant-2');
+    expect(await codes.find('code-2')).toBeUndefined();
+    expect(await tokens.find('refresh-2')).toBeUndefined();
+    await sessions.destroy('session-id');
+    expect(await sessions.find('session-id')).toBeUndefined();
+  });
+
+  it('takes an accountId only as a member id spelled plainly', () => {
+    expect(memberIdOfAccount('42')).toBe(42);
+    for (const bad of ['042', '4.2', '-1', '', ' 42', '99999999999', 42, undefined]) expect(memberIdOfAccount(bad)).toBeNull();
+  });
+});
