@@ -1,0 +1,129 @@
+import { CombinedGraphQLErrors, gql, type TypedDocumentNode } from '@apollo/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idOf } from '../../src/ids.js';
+import type { RoleName } from '../../src/shared/roles.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Client, DEMO } from '../helpers/client.js';
+import { until } from '../helpers/live.js';
+import { decodeJwt } from '../helpers/tokens.js';
+import { createApolloClient, Tokens } from './apollo-bearer.js';
+
+/**
+ * The README's Apollo Client code (./apollo-bearer.ts) against a real gym: real HTTP on port 0, real tokens from real
+ * logins. Nothing here is mocked; what the gym did is read from its own request log.
+ */
+
+const ME: TypedDocumentNode<{ me: { name: string } }> = gql`
+  query Me {
+    me {
+      name
+    }
+  }
+`;
+
+/**
+ * The same access token, aged: the gym's own issuer signs the same claims (member, role, sign-in) as if a minute past
+ * its lifetime ago. Waiting is no option: the gym accepts a token up to 30 s past its `exp` (its clock tolerance), so
+ * even a 1 s ACCESS_TOKEN_TTL would keep each test waiting over half a minute.
+ */
+function expired(app: TestApp, accessToken: string): string {
+  const { payload } = decodeJwt(accessToken);
+  const member = { id: idOf('Member', String(payload.sub))!, role: payload.role as RoleName, tokenVersion: Number(payload.ver) };
+  return app.keycard.services.accessTokens.issue(member, String(payload.sid), Date.now() - app.config.accessTokenTtlMs - 60_000).token;
+}
+
+/** The gym's log line of each HTTP request after the first `mark` log lines, once `count` of them are there. */
+async function requestsAfter(app: TestApp, mark: number, count: number): Promise<Record<string, unknown>[]> {
+  const lines = () => app.logs.slice(mark).filter((line) => line.msg === 'request');
+  await until(() => lines().length >= count, `${count} requests in the log`);
+  return lines();
+}
+
+const named = (lines: Record<string, unknown>[], operation: string) => lines.filter((line) => line.operation === operation);
+
+describe('Apollo Client 4 with bearer tokens (the README snippet)', () => {
+  let app: TestApp;
+  let url: string;
+  beforeAll(async () => {
+    app = await startTestApp();
+    url = `${app.url}/graphql`;
+  });
+  afterAll(() => app.close());
+
+  async function signedIn(): Promise<Tokens> {
+    const tokens = new Tokens(url);
+    await tokens.signIn(DEMO.alice.email, DEMO.alice.password);
+    return tokens;
+  }
+
+  it('answers a signed-in query with the access token from login', async () => {
+    const tokens = await signedIn();
+    const mark = app.logs.length;
+    const { data } = await createApolloClient(url, tokens).query({ query: ME });
+    expect(data?.me.name).toBe('Alice Member');
+    expect(named(await requestsAfter(app, mark, 1), 'Me')).toEqual([expect.objectContaining({ status: 200, auth: 'TOKEN' })]);
+  });
+
+  it('refreshes once when the gym refuses the expired access token, and the operation succeeds with the new one', async () => {
+    const tokens = await signedIn();
+    const { refreshToken } = tokens;
+    tokens.accessToken = expired(app, tokens.accessToken!);
+    const mark = app.logs.length;
+    const { data } = await createApolloClient(url, tokens).query({ query: ME });
+    expect(data?.me.name).toBe('Alice Member');
+    // The gym refused the old token (401), the refresh went through once, and the retry carried the new token.
+    const lines = await requestsAfter(app, mark, 3);
+    expect(lines.map((line) => [line.operation, line.status, line.outcome])).toEqual([
+      ['Me', 401, 'errors:UNAUTHENTICATED'],
+      ['Refresh', 200, 'ok'],
+      ['Me', 200, 'ok'],
+    ]);
+    expect(lines[2]).toMatchObject({ auth: 'TOKEN' });
+    expect(tokens.refreshToken).not.toBe(refreshToken);
+  });
+
+  it('shares one refresh among five operations refused at the same time, and all five succeed', async () => {
+    const tokens = await signedIn();
+    const first = tokens.refreshToken!;
+    tokens.accessToken = expired(app, tokens.accessToken!);
+    const client = createApolloClient(url, tokens);
+    const mark = app.logs.length;
+    // Five requests on the wire at once (Apollo would otherwise merge identical queries in flight into one).
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => client.query({ query: ME, fetchPolicy: 'no-cache', context: { queryDeduplication: false } })),
+    );
+    expect(results.map((r) => r.data?.me.name)).toEqual(Array(5).fill('Alice Member'));
+    const lines = await requestsAfter(app, mark, 11);
+    expect(named(lines, 'Refresh')).toHaveLength(1);
+    expect(named(lines, 'Me').map((line) => line.status).sort()).toEqual([200, 200, 200, 200, 200, 401, 401, 401, 401, 401]);
+    // The refresh token rotated exactly once: the sign-in is intact, and the token it handed back is the one that works.
+    expect(tokens.refreshToken).not.toBe(first);
+    const renewed = await new Client(app.url).gql('mutation ($t: String!) { refresh(refreshToken: $t) { refreshToken } }', { t: tokens.refreshToken });
+    expect(renewed.errors).toBeUndefined();
+  });
+
+  it("hands the caller the gym's UNAUTHENTICATED when the refresh is refused (signed out), after one refresh and no loop", async () => {
+    const tokens = await signedIn();
+    // Signed out elsewhere: the sign-in's refresh tokens are revoked; the (stateless) access token then expires.
+    const logout = await new Client(app.url).gql('mutation ($t: String!) { logout(refreshToken: $t) }', { t: tokens.refreshToken });
+    expect(logout.data).toEqual({ logout: true });
+    tokens.accessToken = expired(app, tokens.accessToken!);
+    const client = createApolloClient(url, tokens);
+    const mark = app.logs.length;
+
+    const error = await client.query({ query: ME, fetchPolicy: 'no-cache' }).then(() => null, (e: unknown) => e);
+    expect(CombinedGraphQLErrors.is(error)).toBe(true);
+    expect((error as CombinedGraphQLErrors).errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(tokens).toMatchObject({ accessToken: null, refreshToken: null });
+    // Once signed out, the next operation fails the same way at once: no refresh is even tried.
+    const again = await client.query({ query: ME, fetchPolicy: 'no-cache' }).then(() => null, (e: unknown) => e);
+    expect((again as CombinedGraphQLErrors).errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+
+    const lines = await requestsAfter(app, mark, 3);
+    expect(lines.map((line) => [line.operation, line.status, line.outcome])).toEqual([
+      ['Me', 401, 'errors:UNAUTHENTICATED'],
+      ['Refresh', 200, 'errors:UNAUTHENTICATED'],
+      ['Me', 200, 'errors:UNAUTHENTICATED'],
+    ]);
+  });
+});

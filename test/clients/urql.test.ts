@@ -1,0 +1,132 @@
+import { gql, type TypedDocumentNode } from '@urql/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idOf } from '../../src/ids.js';
+import type { RoleName } from '../../src/shared/roles.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Client, DEMO, LOGIN } from '../helpers/client.js';
+import { until } from '../helpers/live.js';
+import { decodeJwt } from '../helpers/tokens.js';
+import { createUrqlClient, type TokenStore } from './urql.js';
+
+/**
+ * The README's urql code (./urql.ts) against a real gym: real HTTP on port 0, real tokens from real logins. Nothing
+ * here is mocked; what the gym did is read from its own request log.
+ */
+
+const ME: TypedDocumentNode<{ me: { name: string } | null }> = gql('query Me { me { name } }');
+/** Fresh from the network each time: urql's document cache would otherwise answer a repeated query itself. */
+const NETWORK = { requestPolicy: 'network-only' } as const;
+
+/**
+ * The same access token, aged: the gym's own issuer signs the same claims (member, role, sign-in) as if a minute past
+ * its lifetime ago. Waiting is no option: the gym accepts a token up to 30 s past its `exp` (its clock tolerance), so
+ * even a 1 s ACCESS_TOKEN_TTL would keep each test waiting over half a minute.
+ */
+function expired(app: TestApp, accessToken: string): string {
+  const { payload } = decodeJwt(accessToken);
+  const member = { id: idOf('Member', String(payload.sub))!, role: payload.role as RoleName, tokenVersion: Number(payload.ver) };
+  return app.keycard.services.accessTokens.issue(member, String(payload.sid), Date.now() - app.config.accessTokenTtlMs - 60_000).token;
+}
+
+/** The gym's log line of each HTTP request after the first `mark` log lines, once `count` of them are there. */
+async function requestsAfter(app: TestApp, mark: number, count: number): Promise<Record<string, unknown>[]> {
+  const lines = () => app.logs.slice(mark).filter((line) => line.msg === 'request');
+  await until(() => lines().length >= count, `${count} requests in the log`);
+  return lines();
+}
+
+const named = (lines: Record<string, unknown>[], operation: string) => lines.filter((line) => line.operation === operation);
+
+describe('urql with @urql/exchange-auth (the README snippet)', () => {
+  let app: TestApp;
+  let url: string;
+  beforeAll(async () => {
+    app = await startTestApp();
+    url = `${app.url}/graphql`;
+  });
+  afterAll(() => app.close());
+
+  /** Alice's tokens from a real `login` (mode TOKEN), as the app would store them. */
+  async function signedIn(): Promise<TokenStore> {
+    const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } });
+    expect(res.errors).toBeUndefined();
+    const { accessToken, refreshToken } = res.data.login;
+    return { accessToken, refreshToken };
+  }
+
+  it('answers a signed-in query, sent as POST with the access token', async () => {
+    const tokens = await signedIn();
+    const mark = app.logs.length;
+    const result = await createUrqlClient(url, tokens).query(ME, {}, NETWORK).toPromise();
+    expect(result.error).toBeUndefined();
+    expect(result.data?.me?.name).toBe('Alice Member');
+    expect(await requestsAfter(app, mark, 1)).toEqual([expect.objectContaining({ method: 'POST', operation: 'Me', status: 200, auth: 'TOKEN' })]);
+  });
+
+  it('refreshes once when the gym refuses the expired access token, and the operation succeeds with the new one', async () => {
+    const tokens = await signedIn();
+    const { refreshToken } = tokens;
+    tokens.accessToken = expired(app, tokens.accessToken!);
+    const mark = app.logs.length;
+    const result = await createUrqlClient(url, tokens).query(ME, {}, NETWORK).toPromise();
+    expect(result.error).toBeUndefined();
+    expect(result.data?.me?.name).toBe('Alice Member');
+    // The gym refused the old token (401), the refresh went through once, and the retry carried the new token.
+    const lines = await requestsAfter(app, mark, 3);
+    expect(lines.map((line) => [line.operation, line.status, line.outcome])).toEqual([
+      ['Me', 401, 'errors:UNAUTHENTICATED'],
+      ['Refresh', 200, 'ok'],
+      ['Me', 200, 'ok'],
+    ]);
+    expect(lines[2]).toMatchObject({ auth: 'TOKEN' });
+    expect(tokens.refreshToken).not.toBe(refreshToken);
+  });
+
+  it('shares one refresh among five operations refused at the same time, and all five succeed', async () => {
+    const tokens = await signedIn();
+    const first = tokens.refreshToken;
+    tokens.accessToken = expired(app, tokens.accessToken!);
+    const client = createUrqlClient(url, tokens);
+    const mark = app.logs.length;
+    // Five different documents (an alias each): urql would otherwise share one request among identical operations.
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => client.query<Record<string, { name: string }>>(`query Me { m${i}: me { name } }`, {}, NETWORK).toPromise()),
+    );
+    expect(results.map((r) => r.error)).toEqual(Array(5).fill(undefined));
+    expect(results.map((r, i) => r.data?.[`m${i}`]?.name)).toEqual(Array(5).fill('Alice Member'));
+    const lines = await requestsAfter(app, mark, 11);
+    expect(named(lines, 'Refresh')).toHaveLength(1);
+    expect(named(lines, 'Me').map((line) => line.status).sort()).toEqual([200, 200, 200, 200, 200, 401, 401, 401, 401, 401]);
+    // The refresh token rotated exactly once: the sign-in is intact, and the token it handed back is the one that works.
+    expect(tokens.refreshToken).not.toBe(first);
+    const renewed = await new Client(app.url).gql('mutation ($t: String!) { refresh(refreshToken: $t) { refreshToken } }', { t: tokens.refreshToken });
+    expect(renewed.errors).toBeUndefined();
+  });
+
+  it("hands the caller the gym's UNAUTHENTICATED when the refresh is refused (signed out), after one refresh and no loop", async () => {
+    const tokens = await signedIn();
+    // Signed out elsewhere: the sign-in's refresh tokens are revoked; the (stateless) access token then expires.
+    const logout = await new Client(app.url).gql('mutation ($t: String!) { logout(refreshToken: $t) }', { t: tokens.refreshToken });
+    expect(logout.data).toEqual({ logout: true });
+    tokens.accessToken = expired(app, tokens.accessToken!);
+    const client = createUrqlClient(url, tokens);
+    const mark = app.logs.length;
+
+    const result = await client.query(ME, {}, NETWORK).toPromise();
+    expect(result.error?.graphQLErrors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(tokens).toEqual({ accessToken: null, refreshToken: null });
+    // Once signed out, the next operation fails the same way at once: no refresh is even tried.
+    const again = await client.query(ME, {}, NETWORK).toPromise();
+    expect(again.error?.graphQLErrors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+
+    // The refused token, the refused refresh (it carries the stale token too), the held operation sent once more as
+    // it was, and the next one, without a token.
+    const lines = await requestsAfter(app, mark, 4);
+    expect(lines.map((line) => [line.operation, line.status, line.outcome])).toEqual([
+      ['Me', 401, 'errors:UNAUTHENTICATED'],
+      ['Refresh', 401, 'errors:UNAUTHENTICATED'],
+      ['Me', 401, 'errors:UNAUTHENTICATED'],
+      ['Me', 200, 'errors:UNAUTHENTICATED'],
+    ]);
+  });
+});
