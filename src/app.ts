@@ -19,6 +19,8 @@ import { createService, type Service } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
 import { createLiveServer } from './live/server.js';
+import { interactionRoutes } from './oidc/interactions.js';
+import { createOidcProvider, OIDC_PATHS } from './oidc/provider.js';
 import proxyaddr from 'proxy-addr';
 
 export interface AppOptions {
@@ -98,6 +100,20 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     log,
   };
   const schema = buildSchema();
+  const oidc = createOidcProvider({
+    issuer: config.publicUrl,
+    data,
+    keyRing,
+    partnerTokens,
+    clients: config.oidcClients,
+    cookieKeys: config.sessionSecrets,
+    // Keycard sets the forwarded headers itself before the provider sees a request (below).
+    proxy: true,
+    production: config.production,
+    log,
+  });
+  const publicUrl = new URL(config.publicUrl);
+  const clientOrigins = [...new Set(config.oidcClients.flatMap((c) => c.redirectUris.map((uri) => new URL(uri).origin)))];
 
   // Every process keeps its own copy of the key ring: each reads KEYS_DIR again, so a key added by keys:rotate on any
   // instance sharing the folder signs everywhere within the interval (and verifies at once: see reloadForUnknownKid).
@@ -116,6 +132,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       'sweep rate limits': () => rateLimits.sweep(),
       'sweep refresh tokens': () => refreshTokens.sweep(),
       'sweep sessions': () => sessions.sweep(),
+      'sweep the OpenID Provider': () => data.deleteExpiredOidcRecords(Date.now()),
     },
     log,
   );
@@ -137,10 +154,18 @@ export async function createApp({ config, database: data, keyRing, logger }: App
         res.setHeader('Cache-Control', 'public, max-age=300');
         res.json(keyRing.jwks());
       });
-      app.get('/.well-known/openid-configuration', (_req, res) => {
-        res.setHeader('Cache-Control', 'public, max-age=3600');
-        // Only what is true today: where the keys are. Keycard issues no ID tokens, so it claims no OpenID metadata.
-        res.json({ issuer: config.publicUrl, jwks_uri: `${config.publicUrl}/.well-known/jwks.json` });
+      // Sign in with the gym: the OpenID Provider's pages, then its own endpoints (discovery, authorization, token,
+      // userinfo, revocation). The JWKS above is the provider's too: one key ring for everything Keycard signs.
+      app.use('/interaction', interactionRoutes({ provider: oidc.provider, services, clientOrigins, log }));
+      app.use((req, res, next) => {
+        if (!OIDC_PATHS.test(req.path)) return next();
+        // The provider speaks as PUBLIC_URL, whatever Host or X-Forwarded-* a client sent: its discovery document and
+        // redirects name the gym's public address, never one a request chose. The client's address is Express's,
+        // under TRUST_PROXY.
+        req.headers['x-forwarded-host'] = publicUrl.host;
+        req.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+        req.headers['x-forwarded-for'] = req.ip ?? '';
+        oidc.callback(req, res);
       });
     },
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),

@@ -7,6 +7,7 @@ import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, 
 import type { HttpLimits } from './shared/server.js';
 import type { RateLimitRules } from './auth/rate-limits.js';
 import type { LiveLimits } from './live/server.js';
+import type { OidcClientConfig } from './oidc/provider.js';
 
 /** The windows of the per-member limits: long enough to stop a flood, short enough that a real member never waits long. */
 const HOUR_MS = 3_600_000;
@@ -44,6 +45,8 @@ const EnvSchema = z.object({
   PARTNERS: z.string().default('pool=pool:swim'),
   PARTNER_TOKEN_TTL: duration('1h'),
   PAIRWISE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  OIDC_CLIENTS: z.string().optional(),
+  OIDC_CLIENT_SECRETS: z.string().optional(),
   LOG_LEVEL: logLevel,
   HTTP_REQUEST_TIMEOUT: duration('30s'),
   HTTP_HEADERS_TIMEOUT: duration('10s'),
@@ -99,6 +102,8 @@ export interface Config {
   partnerTokenTtlMs: number;
   /** Overrides the pairwise-subject key Keycard otherwise makes once and keeps in its database. */
   pairwiseSecret: string | undefined;
+  /** The websites that may ask members to sign in with the gym (the gym as an OpenID Provider). */
+  oidcClients: OidcClientConfig[];
 }
 
 function parseTrustProxy(value: string | undefined): false | number | string {
@@ -126,6 +131,43 @@ function trustProxyProblem(trust: false | number | string): string | null {
   } catch {
     return 'must be a hop count or a comma-separated list of proxy addresses, CIDR ranges or loopback, linklocal, uniquelocal';
   }
+}
+
+/**
+ * In development the pool next door is a registered client at its usual address, a public one (PKCE alone: there is
+ * no secret to share with it on a laptop); production registers only the clients it is given, each with a secret.
+ */
+const DEVELOPMENT_CLIENTS = 'pool=http://localhost:4100/callback http://127.0.0.1:4100/callback';
+
+/**
+ * `pool=https://pool.example/callback, spa=https://spa.example/cb https://spa.example/cb2` with the secrets of
+ * `pool=<secret>, ...`: the clients, or the problems.
+ */
+function parseOidcClients(text: string, secretsText: string, production: boolean): { clients: OidcClientConfig[]; problems: string[] } {
+  const problems: string[] = [];
+  const secrets = new Map<string, string>();
+  for (const entry of secretsText.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = entry.indexOf('=');
+    const id = entry.slice(0, at).trim();
+    const secret = entry.slice(at + 1).trim();
+    if (at <= 0 || !AUDIENCE.test(id)) problems.push('OIDC_CLIENT_SECRETS: must be client=secret entries separated by commas');
+    else if (secret.length < 32) problems.push(`OIDC_CLIENT_SECRETS: the secret of ${id} must be at least 32 characters`);
+    else secrets.set(id, secret);
+  }
+  const clients: OidcClientConfig[] = [];
+  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [id = '', uris = ''] = entry.split('=').map((s) => s.trim());
+    const redirectUris = uris.split(/\s+/).filter(Boolean);
+    const valid = AUDIENCE.test(id) && redirectUris.length > 0 && redirectUris.every((uri) => /^https?:\/\/[^\s#]+$/.test(uri) && URL.canParse(uri));
+    if (!valid) {
+      problems.push('OIDC_CLIENTS: must be client=redirect_uri[ redirect_uri...] entries separated by commas, e.g. pool=https://pool.example/callback');
+      continue;
+    }
+    if (production && !secrets.has(id)) problems.push(`OIDC_CLIENT_SECRETS: production needs a secret for the client ${id}`);
+    if (production && redirectUris.some((uri) => uri.startsWith('http:'))) problems.push(`OIDC_CLIENTS: production redirects ${id} over HTTPS only`);
+    clients.push({ clientId: id, redirectUris, ...(secrets.has(id) ? { secret: secrets.get(id)! } : {}) });
+  }
+  return { clients, problems };
 }
 
 const AUDIENCE = /^[a-z][a-z0-9-]{0,31}$/;
@@ -178,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     const trustProblem = trustProxyProblem(parseTrustProxy(e.TRUST_PROXY));
     if (trustProblem) problems.push(`TRUST_PROXY: ${trustProblem}`);
+    problems.push(...parseOidcClients(e.OIDC_CLIENTS ?? (production ? '' : DEVELOPMENT_CLIENTS), e.OIDC_CLIENT_SECRETS ?? '', production).problems);
     for (const origin of e.CORS_ORIGINS) {
       if (origin === '*') problems.push('CORS_ORIGINS: "*" cannot be used with credentials; list the origins');
     }
@@ -231,5 +274,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partners: parsePartners(e.PARTNERS)!,
     partnerTokenTtlMs: e.PARTNER_TOKEN_TTL,
     pairwiseSecret: e.PAIRWISE_SECRET,
+    oidcClients: parseOidcClients(e.OIDC_CLIENTS ?? (production ? '' : DEVELOPMENT_CLIENTS), e.OIDC_CLIENT_SECRETS ?? '', production).clients,
   };
 }

@@ -65,6 +65,11 @@ export class KeyRing {
     return this.keys.get(kid);
   }
 
+  /** Every key in the ring, the signer among them. */
+  all(): SigningKey[] {
+    return [...this.keys.values()];
+  }
+
   /** The public JWKS document. */
   jwks(): { keys: SigningKey['jwk'][] } {
     return { keys: [...this.keys.values()].map((k) => k.jwk) };

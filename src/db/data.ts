@@ -154,6 +154,8 @@ export interface GymQueries {
   oidcRecord(key: string): Step<OidcRecordRow | undefined>;
   oidcRecordByUid(model: string, uid: string): Step<OidcRecordRow | undefined>;
   oidcRecordByUserCode(model: string, userCode: string): Step<OidcRecordRow | undefined>;
+  /** A member's records of one model (their grants, to find the one of a client again). */
+  oidcRecordsOf(model: string, memberId: number): Step<OidcRecordRow[]>;
   consumeOidcRecord(key: string, at: number): Step<void>;
   deleteOidcRecord(key: string): Step<void>;
   /** Deletes every record of a grant: the grant's codes and tokens end with it. */

@@ -265,6 +265,9 @@ export class PgQueries implements GymQueries {
   async oidcRecordByUserCode(model: string, userCode: string) {
     return first(await this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.userCode, userCode))).limit(1));
   }
+  async oidcRecordsOf(model: string, memberId: number) {
+    return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.memberId, memberId)));
+  }
   async consumeOidcRecord(key: string, at: number) {
     await this.db.update(oidcRecords).set({ consumedAt: at }).where(eq(oidcRecords.key, key));
   }

@@ -230,6 +230,9 @@ class SqliteQueries implements GymQueries {
   oidcRecordByUserCode(model: string, userCode: string) {
     return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.userCode, userCode))).get();
   }
+  oidcRecordsOf(model: string, memberId: number) {
+    return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.memberId, memberId))).all();
+  }
   consumeOidcRecord(key: string, at: number) {
     this.db.update(oidcRecords).set({ consumedAt: at }).where(eq(oidcRecords.key, key)).run();
   }

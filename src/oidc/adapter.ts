@@ -5,10 +5,11 @@ import { MAX_ROW_ID } from '../ids.js';
 
 /**
  * The models whose id is the secret a client or browser presents (a code, a token): stored without it, found by its
- * hash. The provider's own Session is the exception: it looks its sessions up by uid (not by the cookie) and needs
- * the id back from the record, so a Session keeps its id in the payload.
+ * hash. Two keep their id in the payload: the provider's own Session, which it looks up by uid (not by the cookie)
+ * and needs whole, and a Grant, which no client can present for anything and which Keycard finds again by member and
+ * client to remember a consent.
  */
-const KEEPS_ID = new Set(['Session']);
+const KEEPS_ID = new Set(['Session', 'Grant']);
 
 /** A member's id as the provider's accountId: the decimal id, nothing else. */
 export function memberIdOfAccount(accountId: unknown): number | null {

@@ -50,7 +50,7 @@ describe('starting the server', () => {
   it('serves, then drains and exits cleanly on SIGTERM', async () => {
     const { code, output } = await start(
       { DATABASE_URL: path.join(dir, 'keycard.sqlite'), KEYS_DIR: path.join(dir, 'dev-keys'), SESSION_SECRET: 'y'.repeat(40) },
-      6_000,
+      10_000,
     );
     expect(output).toMatch(/Keycard is serving/);
     expect(output).toMatch(/seeded the demo members/);

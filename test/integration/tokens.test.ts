@@ -207,9 +207,17 @@ describe('keycards: access tokens', () => {
     expect(codes(asRefresh)).toEqual(['UNAUTHENTICATED']);
   });
 
-  it('publishes its keys as a JWKS and its issuer in an OpenID configuration', async () => {
+  it('publishes its keys as a JWKS, and an OpenID configuration under its public address whatever the Host', async () => {
     const config = await (await fetch(`${app.url}/.well-known/openid-configuration`)).json();
-    expect(config).toMatchObject({ issuer: 'https://gym.example.com', jwks_uri: 'https://gym.example.com/.well-known/jwks.json' });
+    // The provider's own document, naming the gym's public address whatever Host the request came with.
+    expect(config).toMatchObject({
+      issuer: 'https://gym.example.com',
+      jwks_uri: 'https://gym.example.com/.well-known/jwks.json',
+      authorization_endpoint: 'https://gym.example.com/oidc/auth',
+      token_endpoint: 'https://gym.example.com/oidc/token',
+    });
+    const forged = await (await fetch(`${app.url}/.well-known/openid-configuration`, { headers: { 'x-forwarded-host': 'evil.example' } })).json();
+    expect(JSON.stringify(forged)).not.toContain('evil.example');
     const res = await fetch(`${app.url}/.well-known/jwks.json`);
     expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
     const jwks = (await res.json()) as any;

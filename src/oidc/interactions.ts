@@ -1,0 +1,222 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import { createContext, type Services } from '../context.js';
+import { createLoaders } from '../db/loaders.js';
+import { isDatabaseUnavailable, KeycardError } from '../errors.js';
+import { login } from '../services/auth.js';
+import { authenticate } from '../shared/strategies.js';
+import { standingOf } from './provider.js';
+
+/** What the member is told when the gym will not let them through, by reason. */
+const REFUSALS = {
+  suspended: 'Your membership of the gym is suspended. Ask at the front desk.',
+  'no membership': 'You have no active membership at the gym, so you cannot use it to sign in here. Renew it at the front desk.',
+} as const;
+
+/** The scopes as a member reads them on the consent page. */
+const SCOPE_WORDS: Record<string, string> = {
+  openid: 'know that it is you (a name for you at this website only, not your gym id)',
+  profile: 'see your name',
+  offline_access: 'keep you signed in while you are away',
+  'pool:swim': 'let you swim, until your membership ends',
+};
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export interface InteractionOptions {
+  provider: Provider;
+  services: Services;
+  /** Origins a form may be sent on to (the clients' redirect URIs): the redirect after a form is a form action too. */
+  clientOrigins: string[];
+  log: Logger;
+}
+
+/**
+ * The gym's own sign-in and consent pages for "Sign in with the gym" (oidc-provider hands over to them at
+ * `/interaction/:uid`). Plain server-rendered HTML, no script at all, under a Content-Security-Policy that allows
+ * nothing but the page's own style and forms to the gym and the client's redirect; each form carries a token bound to
+ * the interaction (and the request must come from the gym's own pages), so another site cannot post them.
+ *
+ * Signing in is Keycard's own `login` (the same password check, throttle and rate limits), and starts the same
+ * session on the access sheet as `login(mode: SESSION)`: a member already signed in at the gym is not asked again.
+ */
+export function interactionRoutes(options: InteractionOptions): Router {
+  const { provider, services, log } = options;
+  const secret = services.config.sessionSecrets[0]!;
+  const router = express.Router();
+  router.use(express.urlencoded({ extended: false, limit: '10kb' }));
+
+  const tokenFor = (uid: string) => createHmac('sha256', secret).update(`interaction\0${uid}`).digest('base64url');
+  const validToken = (uid: string, token: unknown) => {
+    if (typeof token !== 'string') return false;
+    const expected = Buffer.from(tokenFor(uid));
+    const given = Buffer.from(token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+
+  const page = (res: Response, status: number, title: string, body: string) => {
+    const nonce = randomBytes(16).toString('base64');
+    res.status(status);
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.setHeader(
+      'Content-Security-Policy',
+      [
+        "default-src 'none'",
+        `style-src 'nonce-${nonce}'`,
+        `form-action 'self' ${options.clientOrigins.join(' ')}`.trim(),
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+      ].join('; '),
+    );
+    res.send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+        `<title>${escapeHtml(title)} · Keycard gym</title><style nonce="${nonce}">${STYLE}</style></head>` +
+        `<body><main><p class="brand">Keycard gym</p><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`,
+    );
+  };
+
+  const signInPage = (res: Response, uid: string, clientName: string, problem?: string, email = '') =>
+    page(
+      res,
+      problem ? 400 : 200,
+      'Sign in with the gym',
+      `<p>${escapeHtml(clientName)} asks you to sign in with your gym account.</p>` +
+        (problem ? `<p class="problem" role="alert">${escapeHtml(problem)}</p>` : '') +
+        `<form method="post" action="/interaction/${escapeHtml(uid)}/login">` +
+        `<input type="hidden" name="csrf" value="${tokenFor(uid)}">` +
+        `<label>Email <input name="email" type="email" autocomplete="username" required value="${escapeHtml(email)}"></label>` +
+        `<label>Password <input name="password" type="password" autocomplete="current-password" required></label>` +
+        `<button type="submit">Sign in</button></form>` +
+        cancelForm(uid),
+    );
+
+  const cancelForm = (uid: string) =>
+    `<form method="post" action="/interaction/${escapeHtml(uid)}/abort"><input type="hidden" name="csrf" value="${tokenFor(uid)}">` +
+    `<button type="submit" class="secondary">Cancel</button></form>`;
+
+  /** Only forms the gym's own pages sent: a cross-site post fails here even before its token is looked at. */
+  const sameOrigin: RequestHandler = (req, res, next) => {
+    const origin = req.headers.origin;
+    const own = new URL(services.config.publicUrl).origin;
+    if (origin !== undefined && origin !== own && origin !== `${req.protocol}://${req.headers.host}`) {
+      page(res, 403, 'Not allowed', '<p>This form can only be sent from the gym’s own page.</p>');
+      return;
+    }
+    if (!validToken(String(req.params.uid), (req.body as Record<string, unknown>)?.csrf)) {
+      page(res, 403, 'Not allowed', '<p>This form has expired. Go back to the website and start again.</p>');
+      return;
+    }
+    next();
+  };
+
+  const failed = (res: Response, err: unknown) => {
+    if (isDatabaseUnavailable(err)) return page(res, 503, 'Try again', '<p>The gym cannot be reached right now. Try again in a moment.</p>');
+    // An interaction that is unknown or over (its cookie missing, expired, or from another browser).
+    if ((err as { name?: string })?.name === 'SessionNotFound') return page(res, 400, 'Start again', '<p>This sign-in has expired. Go back to the website and start again.</p>');
+    log.error({ err }, 'a sign-in with the gym failed');
+    return page(res, 500, 'Something went wrong', '<p>Go back to the website and try again.</p>');
+  };
+
+  /** Finishes the sign-in for a member, or tells them why the gym will not let them through. */
+  const signedIn = async (req: Request, res: Response, memberId: number): Promise<void> => {
+    const standing = await standingOf(services.data, String(memberId));
+    if (standing === null || typeof standing === 'string') {
+      page(res, 403, 'You cannot sign in here', `<p>${escapeHtml(REFUSALS[standing ?? 'suspended'])}</p>`);
+      return;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: String(memberId) } }, { mergeWithLastSubmission: false });
+  };
+
+  router.get('/:uid', async (req, res) => {
+    try {
+      const details = await provider.interactionDetails(req, res);
+      const client = await provider.Client.find(String(details.params.client_id));
+      const clientName = client?.clientName ?? String(details.params.client_id);
+      if (details.prompt.name === 'login') {
+        // Already on the access sheet: the member only confirms at the consent step.
+        const { viewer } = await authenticate(req, [services.sessions.strategy], { loaders: createLoaders(services.data) });
+        if (viewer) return await signedIn(req, res, viewer.memberId);
+        return signInPage(res, details.uid, clientName);
+      }
+      const scopes = String(details.params.scope ?? '').split(' ').filter((s) => s in SCOPE_WORDS);
+      return page(
+        res,
+        200,
+        `Allow ${clientName}?`,
+        `<p>${escapeHtml(clientName)} would like to:</p><ul>${scopes.map((s) => `<li>${escapeHtml(SCOPE_WORDS[s]!)}</li>`).join('')}</ul>` +
+          `<form method="post" action="/interaction/${escapeHtml(details.uid)}/confirm"><input type="hidden" name="csrf" value="${tokenFor(details.uid)}">` +
+          `<button type="submit">Allow</button></form>` +
+          `<form method="post" action="/interaction/${escapeHtml(details.uid)}/abort"><input type="hidden" name="csrf" value="${tokenFor(details.uid)}">` +
+          `<button type="submit" class="secondary">Deny</button></form>`,
+      );
+    } catch (err) {
+      failed(res, err);
+    }
+  });
+
+  router.post('/:uid/login', sameOrigin, async (req, res) => {
+    try {
+      const details = await provider.interactionDetails(req, res);
+      if (details.prompt.name !== 'login') return page(res, 400, 'Start again', '<p>This step is already done.</p>');
+      const body = req.body as Record<string, unknown>;
+      const email = typeof body.email === 'string' ? body.email : '';
+      const password = typeof body.password === 'string' ? body.password : '';
+      const client = await provider.Client.find(String(details.params.client_id));
+      const clientName = client?.clientName ?? String(details.params.client_id);
+      const context = await createContext(services, req, res, {});
+      let memberId: number;
+      try {
+        // Keycard's own sign-in: the password check, the throttle, and a session on the access sheet.
+        const payload = await login(context, { email, password, mode: 'SESSION' });
+        memberId = payload.member.id;
+      } catch (err) {
+        if (err instanceof KeycardError) return signInPage(res, details.uid, clientName, err.message, email);
+        throw err;
+      }
+      await signedIn(req, res, memberId);
+    } catch (err) {
+      failed(res, err);
+    }
+  });
+
+  router.post('/:uid/confirm', sameOrigin, async (req, res) => {
+    try {
+      const details = await provider.interactionDetails(req, res);
+      if (details.prompt.name !== 'consent' || !details.session?.accountId) return page(res, 400, 'Start again', '<p>This step is already done.</p>');
+      const { prompt, params, session } = details;
+      const grant = details.grantId
+        ? await provider.Grant.find(details.grantId)
+        : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+      if (!grant) return page(res, 400, 'Start again', '<p>This sign-in has expired.</p>');
+      const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+      const grantId = await grant.save();
+      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    } catch (err) {
+      failed(res, err);
+    }
+  });
+
+  router.post('/:uid/abort', sameOrigin, async (req, res) => {
+    try {
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'The member did not allow it.' },
+        { mergeWithLastSubmission: false },
+      );
+    } catch (err) {
+      failed(res, err);
+    }
+  });
+
+  return router;
+}
+
+const STYLE = `body{font:16px/1.5 system-ui,sans-serif;background:#f4f6f8;color:#1b1f23;margin:0}main{max-width:26rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:12px;box-shadow:0 2px 12px #0001}.brand{font-weight:700;color:#0b6e4f;margin:0}h1{font-size:1.4rem}label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.5rem;font:inherit;box-sizing:border-box}button{margin-top:1rem;padding:.6rem 1.2rem;font:inherit;background:#0b6e4f;color:#fff;border:0;border-radius:6px;cursor:pointer}button.secondary{background:#e4e8ec;color:#1b1f23}.problem{color:#a4262c;font-weight:600}form{display:inline-block;margin-right:.5rem}form:first-of-type{display:block}`;

@@ -1,0 +1,183 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { KeyRing } from '../auth/keys.js';
+import type { PartnerTokens } from '../auth/partner-tokens.js';
+import type { GymData } from '../db/data.js';
+import { membershipStatus } from '../services/memberships.js';
+import { KeycardOidcAdapter, memberIdOfAccount } from './adapter.js';
+
+/** A website that may ask members to sign in with the gym (CONTRACT section 13). */
+export interface OidcClientConfig {
+  clientId: string;
+  redirectUris: string[];
+  /** A confidential client's secret (client_secret_basic); none: a public client, held to PKCE alone. */
+  secret?: string;
+}
+
+export interface OidcProviderOptions {
+  issuer: string;
+  data: GymData;
+  keyRing: KeyRing;
+  partnerTokens: PartnerTokens;
+  clients: OidcClientConfig[];
+  /** Keys for the provider's own cookies (its session and interaction cookies): Keycard's session secrets. */
+  cookieKeys: string[];
+  /** Whether the provider believes X-Forwarded-* (Keycard sets them to PUBLIC_URL before it sees a request). */
+  proxy: boolean;
+  production: boolean;
+  log: Logger;
+}
+
+/** The paths the provider answers: its endpoints under /oidc/, and its discovery document. */
+export const OIDC_PATHS = /^\/(oidc\/|\.well-known\/openid-configuration$)/;
+
+/** The scopes a client may ask for: who the member is, their name, staying signed in, and swimming at the pool. */
+export const OIDC_SCOPES = ['openid', 'profile', 'offline_access', 'pool:swim'];
+
+/** The claims each scope releases. `pool:swim` says until when the member may swim: their membership's end. */
+const CLAIMS = { openid: ['sub'], profile: ['name'], 'pool:swim': ['membership_valid_until'] };
+
+/** The member behind an accountId, if they may sign in with the gym now: active, with an active membership. */
+export async function standingOf(data: GymData, accountId: string): Promise<{ memberId: number; name: string; validUntil: Date } | 'suspended' | 'no membership' | null> {
+  const memberId = memberIdOfAccount(accountId);
+  if (memberId === null) return null;
+  const [member] = await data.membersByIds([memberId]);
+  if (!member) return null;
+  if (member.status !== 'ACTIVE') return 'suspended';
+  const [membership] = await data.membershipsByMemberIds([memberId]);
+  if (!membership || membershipStatus(membership) !== 'ACTIVE') return 'no membership';
+  return { memberId, name: member.name, validUntil: membership.validUntil };
+}
+
+/**
+ * The gym as an OpenID Provider: panva's oidc-provider (OpenID Certified), configured for what Keycard does and
+ * nothing more, so its discovery document says only what is true:
+ *
+ * - the authorization code flow with PKCE (S256 only), for the configured clients;
+ * - ID tokens signed with the gym's own ES256 keys (the ring in KEYS_DIR, published at the one JWKS);
+ * - pairwise subjects, equal to the `sub` of a partner token for the same member and partner, so a swimmer is the
+ *   same swimmer whichever way they came;
+ * - refresh tokens only with `offline_access`, rotating on use;
+ * - storage through Keycard's data layer; the interaction pages (sign-in, consent) are Keycard's own (interactions.ts).
+ *
+ * The member rules hold here too: a suspended member, or one without an active membership, is no account to the
+ * provider, so no code, token or refresh is issued for them, whatever was granted before.
+ */
+export function createOidcProvider(options: OidcProviderOptions): { provider: Provider; callback: (req: IncomingMessage, res: ServerResponse) => void } {
+  const { data, keyRing, partnerTokens } = options;
+  // The signing key first: oidc-provider signs with the first key of the algorithm.
+  const jwks = {
+    keys: [keyRing.current, ...keyRing.all().filter((k) => k.kid !== keyRing.current.kid)].map((k) => ({
+      ...(k.privateKey.export({ format: 'jwk' }) as Record<string, unknown>),
+      kid: k.kid,
+      alg: 'ES256',
+      use: 'sig',
+    })),
+  };
+  const configuration: Configuration = {
+    adapter: (model: string) => new KeycardOidcAdapter(data, model),
+    clients: options.clients.map((client) => ({
+      client_id: client.clientId,
+      redirect_uris: client.redirectUris,
+      response_types: ['code'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      subject_type: 'pairwise',
+      id_token_signed_response_alg: 'ES256',
+      ...(client.secret ? { client_secret: client.secret, token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
+    })),
+    clientDefaults: { id_token_signed_response_alg: 'ES256', subject_type: 'pairwise', grant_types: ['authorization_code'], response_types: ['code'] },
+    jwks: jwks as Configuration['jwks'],
+    cookies: { keys: options.cookieKeys, long: { signed: true, sameSite: 'lax' }, short: { signed: true, sameSite: 'lax' } },
+    scopes: OIDC_SCOPES,
+    claims: CLAIMS,
+    subjectTypes: ['pairwise'],
+    pairwiseIdentifier: async (_ctx, accountId, client) => {
+      const memberId = memberIdOfAccount(accountId);
+      if (memberId === null) throw new Error('not a member id');
+      return partnerTokens.pairwiseSubject(memberId, client.clientId);
+    },
+    async findAccount(_ctx, accountId) {
+      const standing = await standingOf(data, accountId);
+      if (standing === null || typeof standing === 'string') return undefined;
+      return {
+        accountId,
+        claims: async () => ({ sub: accountId, name: standing.name, membership_valid_until: Math.floor(standing.validUntil.getTime() / 1000) }),
+      };
+    },
+    // Consent is remembered per member and client, not per browser: a grant already given is found again.
+    async loadExistingGrant(ctx: KoaContextWithOIDC) {
+      const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      const memberId = memberIdOfAccount(ctx.oidc.session?.accountId);
+      if (memberId === null) return undefined;
+      for (const row of await data.oidcRecordsOf('Grant', memberId)) {
+        const payload = JSON.parse(row.payload) as { jti?: string; clientId?: string };
+        if (payload.clientId === ctx.oidc.client!.clientId && payload.jti) {
+          const grant = await ctx.oidc.provider.Grant.find(payload.jti);
+          if (grant) return grant;
+        }
+      }
+      return undefined;
+    },
+    // The ID token carries the claims of the scopes granted (the pool needs the name and the membership's end at once).
+    conformIdTokenClaims: false,
+    // What discovery lists is what works: the code flow only, two ways for a client to authenticate.
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'none'],
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      dPoP: { enabled: false },
+    },
+    enabledJWA: { idTokenSigningAlgValues: ['ES256'], userinfoSigningAlgValues: ['ES256'] },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // Under /oidc/, so the provider answers only there (and for discovery) and every other path stays Keycard's.
+    routes: {
+      authorization: '/oidc/auth',
+      token: '/oidc/token',
+      userinfo: '/oidc/me',
+      revocation: '/oidc/token/revocation',
+      end_session: '/oidc/session/end',
+      code_verification: '/oidc/device',
+      device_authorization: '/oidc/device/auth',
+      backchannel_authentication: '/oidc/backchannel',
+      pushed_authorization_request: '/oidc/request',
+      registration: '/oidc/reg',
+      introspection: '/oidc/token/introspection',
+      challenge: '/oidc/challenge',
+      jwks: '/.well-known/jwks.json',
+    },
+    ttl: {
+      AccessToken: 15 * 60,
+      AuthorizationCode: 60,
+      IdToken: 60 * 60,
+      Interaction: 15 * 60,
+      Grant: 30 * 24 * 60 * 60,
+      Session: 12 * 60 * 60,
+      RefreshToken: 30 * 24 * 60 * 60,
+    },
+    // The provider's error page says what went wrong in OAuth's words, never more (no stack, no internals).
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = errorPage(String(out.error ?? 'error'), String(out.error_description ?? ''));
+    },
+  };
+  const provider = new Provider(options.issuer, configuration);
+  provider.proxy = options.proxy;
+  provider.on('server_error', (_ctx, err) => options.log.error({ err }, 'the OpenID Provider failed'));
+  return { provider, callback: provider.callback() };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function errorPage(error: string, description: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in with the gym</title></head><body><h1>Signing in did not work</h1><p>${escapeHtml(error)}</p><p>${escapeHtml(description)}</p></body></html>`;
+}

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Client, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
+import { FormBrowser, startCodeFlow } from '../helpers/oidc.js';
+import { decodeJwt } from '../helpers/tokens.js';
+
+/**
+ * The gym as an OpenID Provider, through the real code flow: openid-client on the pool's side (PKCE, state and nonce
+ * checked), the gym's own sign-in and consent pages on the other, a real database underneath. The pool's website and
+ * a real browser come in the browser tests; this file holds the provider to its rules.
+ */
+const REDIRECT = 'http://127.0.0.1:4100/callback';
+const SCOPE = 'openid profile pool:swim';
+
+/** Signs `who` in at the gym's page and consents, from the authorization URL to the redirect back to the pool. */
+async function signInAndConsent(browser: FormBrowser, url: string, who: keyof typeof DEMO, options: { consent?: 'allow' | 'deny' } = {}) {
+  let page = await browser.go(url);
+  if (page.html.includes('/login"')) {
+    const login = FormBrowser.form(page.html, '/login');
+    page = await browser.go(`${browser.origin}${login.action}`, { ...login.fields, email: DEMO[who].email, password: DEMO[who].password });
+  }
+  if (page.html.includes('/confirm"')) {
+    const choice = FormBrowser.form(page.html, options.consent === 'deny' ? '/abort' : '/confirm');
+    page = await browser.go(`${browser.origin}${choice.action}`, choice.fields);
+  }
+  return page;
+}
+
+describe('signing in with the gym', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}` } });
+  });
+  afterAll(async () => app?.close());
+
+  it('publishes an honest discovery document: code flow, S256 only, ES256 ID tokens from the one JWKS', async () => {
+    const discovery = (await (await fetch(`${app.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery).toMatchObject({
+      issuer: app.url,
+      authorization_endpoint: `${app.url}/oidc/auth`,
+      token_endpoint: `${app.url}/oidc/token`,
+      jwks_uri: `${app.url}/.well-known/jwks.json`,
+      code_challenge_methods_supported: ['S256'],
+      response_types_supported: ['code'],
+      id_token_signing_alg_values_supported: ['ES256'],
+      subject_types_supported: ['pairwise'],
+    });
+  });
+
+  it("takes a member from the pool through the gym's sign-in and consent and back, with a pairwise subject equal to the partner token's", async () => {
+    const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE });
+    const browser = new FormBrowser(app.url);
+    const back = await signInAndConsent(browser, flow.url, 'alice');
+    expect(back.url.startsWith(`${REDIRECT}?`)).toBe(true);
+    const tokens = await flow.finish(back.url);
+    const claims = tokens.claims()!;
+    expect(claims).toMatchObject({ iss: app.url, aud: 'pool', name: 'Alice Member' });
+    expect(decodeJwt(tokens.id_token!).header).toMatchObject({ alg: 'ES256', kid: app.keyRing.current.kid });
+    // The same swimmer whichever way they came: the partner token's subject for the pool.
+    const alice = await sessionClient(app.url, 'alice');
+    const pass = await alice.gql('mutation { issuePartnerToken(audience: "pool") { token } }');
+    expect(claims.sub).toBe(decodeJwt(pass.data.issuePartnerToken.token).payload.sub);
+    expect(tokens.refresh_token).toBeUndefined();
+  });
+
+  it('sends a member already signed in at the gym, who consented before, straight back', async () => {
+    const browser = new FormBrowser(app.url);
+    await signInAndConsent(browser, (await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE })).url, 'staff');
+    const again = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE });
+    const page = await browser.go(again.url);
+    expect(page.url.startsWith(`${REDIRECT}?`)).toBe(true);
+    expect((await again.finish(page.url)).claims()?.name).toBe('Sam Staff');
+  });
+
+  it('signs in on the access sheet: the gym session it starts is the one login(mode: SESSION) gives', async () => {
+    const browser = new FormBrowser(app.url);
+    await signInAndConsent(browser, (await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE })).url, 'alice');
+    const cookie = [...browser.cookies].filter(([name]) => name === 'keycard.sid').map(([k, v]) => `${k}=${v}`).join('; ');
+    const viewer = await new Client(app.url).gql('{ viewer { authenticated method } me { name } }', {}, { cookie });
+    expect(viewer.data).toEqual({ viewer: { authenticated: true, method: 'SESSION' }, me: { name: 'Alice Member' } });
+  });
+
+  it('tells bob, whose membership has expired, why he cannot sign in, and sends nothing back to the pool', async () => {
+    const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE });
+    const page = await signInAndConsent(new FormBrowser(app.url), flow.url, 'bob');
+    expect(page.status).toBe(403);
+    expect(page.html).toContain('You have no active membership at the gym');
+  });
+
+  it('refuses a wrong password with the login throttle’s words, and a denied consent comes back as access_denied', async () => {
+    const browser = new FormBrowser(app.url);
+    const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE });
+    const page = await browser.go(flow.url);
+    const login = FormBrowser.form(page.html, '/login');
+    const wrong = await browser.go(`${app.url}${login.action}`, { ...login.fields, email: DEMO.admin.email, password: 'not the password at all' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.html).toContain('invalid email or password');
+    const denied = await signInAndConsent(browser, flow.url, 'admin', { consent: 'deny' });
+    const params = new URL(denied.url).searchParams;
+    expect(params.get('error')).toBe('access_denied');
+    await expect(flow.finish(denied.url)).rejects.toMatchObject({ error: 'access_denied' });
+  });
+
+  it('refuses a form posted from another site, or without its token', async () => {
+    const browser = new FormBrowser(app.url);
+    const page = await browser.go((await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE })).url);
+    const login = FormBrowser.form(page.html, '/login');
+    const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const post = (origin: string, fields: Record<string, string>) =>
+      fetch(`${app.url}${login.action}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin, cookie },
+        body: new URLSearchParams({ ...fields, email: DEMO.alice.email, password: DEMO.alice.password }).toString(),
+      });
+    expect((await post('https://evil.example', login.fields)).status).toBe(403);
+    expect((await post(app.url, { csrf: 'forged' })).status).toBe(403);
+  });
+
+  it('ends what the pool holds when the member signs out everywhere', async () => {
+    // offline_access counts only with prompt=consent (OpenID Connect Core 11): the member is asked, then a refresh token comes.
+    const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: `${SCOPE} offline_access`, prompt: 'consent' });
+    const browser = new FormBrowser(app.url);
+    const back = await signInAndConsent(browser, flow.url, 'staff');
+    const tokens = await flow.finish(back.url);
+    expect(tokens.refresh_token).toBeTruthy();
+    const rows = () => app.database.sql.all('select model from oidc_records where member_id = (select id from members where email = ?)', DEMO.staff.email);
+    expect((await rows()).length).toBeGreaterThan(0);
+    const staff = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.staff, mode: 'TOKEN' } });
+    await new Client(app.url).gql('mutation { logoutEverywhere }', {}, { authorization: `Bearer ${staff.data.login.accessToken}` });
+    expect(await rows()).toEqual([]);
+  });
+});
