@@ -62,6 +62,9 @@ export function interactionRoutes(options: InteractionOptions): Router {
     const nonce = randomBytes(16).toString('base64');
     res.status(status);
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    // Same-origin requests keep their Origin (no-referrer, the default elsewhere, makes a browser send `Origin: null`
+    // with a form), which the forms' check relies on; nothing leaves for other sites.
+    res.setHeader('Referrer-Policy', 'same-origin');
     res.setHeader(
       'Content-Security-Policy',
       [

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { Logger } from 'pino';
 import { applyAuthDirective } from '../shared/directive.js';
@@ -10,6 +11,7 @@ import { createPoolContext, partnerTokenStrategy, type PoolContext } from './con
 import type { PoolData } from './db/data.js';
 import { poolResolvers } from './resolvers.js';
 import { PartnerTokenVerifier } from './verifier.js';
+import { poolSite } from './web/site.js';
 
 /** The pool's server: the shared service shell and the card reader behind it. */
 export interface PoolApp extends Service<PoolContext> {
@@ -50,14 +52,20 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
     log,
   });
   const strategy = partnerTokenStrategy(verifier);
+  const schema = buildPoolSchema();
+  // Development without POOL_SESSION_SECRET: a secret for this run only (website sessions end when the pool restarts).
+  const sessionSecret = config.sessionSecret ?? randomBytes(32).toString('base64url');
+  if (!config.sessionSecret) log.warn({}, 'POOL_SESSION_SECRET is not set: the website sessions last until the pool restarts');
   const service = await createService<PoolContext>({
     log,
     production: config.production,
     introspection: config.introspection,
-    schema: buildPoolSchema(),
+    schema,
     sandbox: { document: SANDBOX_DOCUMENT },
     healthy: () => database.healthy(),
     context: (req, _res, requestLog) => createPoolContext(req, requestLog, { db: database, strategy }),
+    // The website: "Sign in with the gym", and a Swim button on the same guarded service as the API.
+    routes: (app) => app.use(poolSite({ config, db: database, schema, sessionSecret, log })),
   });
   return { ...service, verifier };
 }

@@ -23,6 +23,10 @@ const PoolEnvSchema = z.object({
   JWKS_REQUESTS_PER_MINUTE: positiveInt(6),
   GRAPHQL_INTROSPECTION: flag,
   LOG_LEVEL: logLevel,
+  POOL_PUBLIC_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
+  GYM_CLIENT_ID: z.string().min(1).default('pool'),
+  GYM_CLIENT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  POOL_SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 /** The pool's configuration: where the gym is, and how long to trust its keys when it cannot be reached. */
@@ -44,12 +48,25 @@ export interface PoolConfig {
   jwks: { cacheMaxAgeMs: number; staleMaxAgeMs: number; requestsPerMinute: number };
   introspection: boolean;
   logLevel: string;
+  /** Where browsers reach the pool's website: its sign-in callback is `${publicUrl}/callback`. */
+  publicUrl: string;
+  /** The pool as a client of the gym's OpenID Provider; no secret: a public client (development). */
+  gymClient: { clientId: string; secret: string | undefined };
+  /** Signs the website's session cookie; undefined in development: one made at start (sessions last until a restart). */
+  sessionSecret: string | undefined;
 }
 
 export function loadPoolConfig(env: Record<string, string | undefined> = process.env): PoolConfig {
   const parsed = PoolEnvSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) throw new ConfigError(issuesOf(parsed.error));
   const e = parsed.data;
+  if (e.NODE_ENV === 'production') {
+    const problems: string[] = [];
+    if (!e.POOL_SESSION_SECRET) problems.push('POOL_SESSION_SECRET: is required in production (at least 32 characters)');
+    if (!e.GYM_CLIENT_SECRET) problems.push('GYM_CLIENT_SECRET: is required in production (the secret the gym holds for GYM_CLIENT_ID)');
+    if (!e.POOL_PUBLIC_URL) problems.push('POOL_PUBLIC_URL: is required in production (where browsers reach the pool)');
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   const trim = (url: string) => url.replace(/\/+$/, '');
   return {
     production: e.NODE_ENV === 'production',
@@ -62,5 +79,8 @@ export function loadPoolConfig(env: Record<string, string | undefined> = process
     jwks: { cacheMaxAgeMs: e.JWKS_CACHE_MAX_AGE, staleMaxAgeMs: e.JWKS_STALE_MAX_AGE, requestsPerMinute: e.JWKS_REQUESTS_PER_MINUTE },
     introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
     logLevel: e.LOG_LEVEL,
+    publicUrl: trim(e.POOL_PUBLIC_URL ?? `http://localhost:${e.POOL_PORT}`),
+    gymClient: { clientId: e.GYM_CLIENT_ID, secret: e.GYM_CLIENT_SECRET },
+    sessionSecret: e.POOL_SESSION_SECRET,
   };
 }

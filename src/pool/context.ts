@@ -19,7 +19,8 @@ export interface PoolViewer {
   memberId: string;
   /** Partner tokens are issued to gym members; the directive's role check sees a MEMBER. */
   role: 'MEMBER';
-  method: 'TOKEN';
+  /** A partner token (the API), or the website's session after signing in with the gym. */
+  method: 'TOKEN' | 'SESSION';
   scopes: string[];
   swimmer: Swimmer;
 }

@@ -28,6 +28,8 @@ export interface TestPool {
 export interface TestPoolOptions {
   /** SQLite in memory, or a PostgreSQL database of its own; by default the engine of the run (KEYCARD_TEST_ENGINE). */
   engine?: PoolEngine;
+  /** Listen on this port (the gym must know the pool's callback before either starts), instead of any free one. */
+  port?: number;
 }
 
 const RUN_ENGINE: PoolEngine = process.env.KEYCARD_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
@@ -101,7 +103,7 @@ export async function startTestPool(gymUrl: string, env: Record<string, string> 
     }),
   );
   const pool = await createPoolApp({ config, database: data, logger });
-  await new Promise<void>((resolve) => pool.httpServer.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => pool.httpServer.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = pool.httpServer.address() as AddressInfo;
   let closed = false;
   return {
