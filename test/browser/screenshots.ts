@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startTestApp } from '../helpers/app.js';
+import { DEMO } from '../helpers/client.js';
+import { startTestPool } from '../helpers/pool.js';
+import { launchChromium } from './helpers.js';
+
+/**
+ * `npm run screenshots`: the README's pictures of "Sign in with the gym", taken by the browser tests' own helpers
+ * against a real gym and pool (in memory): the gym's sign-in page as the pool sends a member to it, and the pool's
+ * page once they are back and have swum.
+ */
+const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
+
+const poolPort = await freePort();
+const poolUrl = `http://localhost:${poolPort}`;
+const gym = await startTestApp({ env: { OIDC_CLIENTS: `pool=${poolUrl}/callback`, LOG_LEVEL: 'warn' } });
+const pool = await startTestPool(gym.url, { POOL_PUBLIC_URL: poolUrl, POOL_SESSION_SECRET: 's'.repeat(40), LOG_LEVEL: 'warn' }, { port: poolPort, engine: 'sqlite' });
+const browser = await launchChromium();
+try {
+  const page = await browser.newPage({ viewport: { width: 720, height: 560 } });
+  await page.goto(poolUrl);
+  await page.getByRole('link', { name: 'Sign in with the gym' }).click();
+  await page.getByRole('textbox', { name: 'Email' }).fill(DEMO.alice.email);
+  await page.screenshot({ path: path.join(OUT, 'gym-sign-in.png') });
+  await page.getByLabel('Password').fill(DEMO.alice.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.getByRole('button', { name: 'Swim' }).click();
+  await page.screenshot({ path: path.join(OUT, 'pool.png') });
+  console.log(`wrote ${path.relative(process.cwd(), path.join(OUT, 'gym-sign-in.png'))} and ${path.relative(process.cwd(), path.join(OUT, 'pool.png'))}`);
+} finally {
+  await browser.close();
+  await pool.close();
+  await gym.close();
+}
