@@ -100,7 +100,9 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     log,
   };
   const schema = buildSchema();
-  const oidc = createOidcProvider({
+  // The OpenID Provider signs with the key ring as it was when it was made: it is made anew when the ring changes
+  // (keys:rotate on any instance), so ID tokens are signed with the current key and never with one taken out.
+  const makeOidc = () => createOidcProvider({
     issuer: config.publicUrl,
     data,
     keyRing,
@@ -112,6 +114,15 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     production: config.production,
     log,
   });
+  let oidc = makeOidc();
+  let oidcKeys = keyRing.all().map((k) => k.kid).join(' ');
+  const followKeyRing = () => {
+    const kids = keyRing.all().map((k) => k.kid).join(' ');
+    if (kids === oidcKeys) return;
+    oidcKeys = kids;
+    oidc = makeOidc();
+    log.info({ kid: keyRing.current.kid }, 'the OpenID Provider now signs with the current key');
+  };
   const publicUrl = new URL(config.publicUrl);
   const clientOrigins = [...new Set(config.oidcClients.flatMap((c) => c.redirectUris.map((uri) => new URL(uri).origin)))];
 
@@ -119,7 +130,12 @@ export async function createApp({ config, database: data, keyRing, logger }: App
   // instance sharing the folder signs everywhere within the interval (and verifies at once: see reloadForUnknownKid).
   // A bad file is logged by name and skipped.
   const stopKeyReload = scheduleChores(
-    { 'reload signing keys': () => keyRing.reload((file, problem) => log.warn({ file, problem }, 'skipping a file in KEYS_DIR that is not a usable key')) },
+    {
+      'reload signing keys': () => {
+        keyRing.reload((file, problem) => log.warn({ file, problem }, 'skipping a file in KEYS_DIR that is not a usable key'));
+        followKeyRing();
+      },
+    },
     log,
     config.keysReloadIntervalMs,
   );
@@ -156,7 +172,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       });
       // Sign in with the gym: the OpenID Provider's pages, then its own endpoints (discovery, authorization, token,
       // userinfo, revocation). The JWKS above is the provider's too: one key ring for everything Keycard signs.
-      app.use('/interaction', interactionRoutes({ provider: oidc.provider, services, clientOrigins, log }));
+      app.use('/interaction', interactionRoutes({ provider: () => oidc.provider, services, clientOrigins, log }));
       app.use((req, res, next) => {
         if (!OIDC_PATHS.test(req.path)) return next();
         // The provider speaks as PUBLIC_URL, whatever Host or X-Forwarded-* a client sent: its discovery document and

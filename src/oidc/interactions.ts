@@ -28,7 +28,8 @@ function escapeHtml(text: string): string {
 }
 
 export interface InteractionOptions {
-  provider: Provider;
+  /** The provider as it is now (it is made anew when the key ring changes). */
+  provider: () => Provider;
   services: Services;
   /** Origins a form may be sent on to (the clients' redirect URIs): the redirect after a form is a form action too. */
   clientOrigins: string[];
@@ -45,7 +46,7 @@ export interface InteractionOptions {
  * session on the access sheet as `login(mode: SESSION)`: a member already signed in at the gym is not asked again.
  */
 export function interactionRoutes(options: InteractionOptions): Router {
-  const { provider, services, log } = options;
+  const { services, log } = options;
   const secret = services.config.sessionSecrets[0]!;
   const router = express.Router();
   router.use(express.urlencoded({ extended: false, limit: '10kb' }));
@@ -131,13 +132,13 @@ export function interactionRoutes(options: InteractionOptions): Router {
       page(res, 403, 'You cannot sign in here', `<p>${escapeHtml(REFUSALS[standing ?? 'suspended'])}</p>`);
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: String(memberId) } }, { mergeWithLastSubmission: false });
+    await options.provider().interactionFinished(req, res, { login: { accountId: String(memberId) } }, { mergeWithLastSubmission: false });
   };
 
   router.get('/:uid', async (req, res) => {
     try {
-      const details = await provider.interactionDetails(req, res);
-      const client = await provider.Client.find(String(details.params.client_id));
+      const details = await options.provider().interactionDetails(req, res);
+      const client = await options.provider().Client.find(String(details.params.client_id));
       const clientName = client?.clientName ?? String(details.params.client_id);
       if (details.prompt.name === 'login') {
         // Already on the access sheet: the member only confirms at the consent step.
@@ -163,12 +164,12 @@ export function interactionRoutes(options: InteractionOptions): Router {
 
   router.post('/:uid/login', sameOrigin, async (req, res) => {
     try {
-      const details = await provider.interactionDetails(req, res);
+      const details = await options.provider().interactionDetails(req, res);
       if (details.prompt.name !== 'login') return page(res, 400, 'Start again', '<p>This step is already done.</p>');
       const body = req.body as Record<string, unknown>;
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
-      const client = await provider.Client.find(String(details.params.client_id));
+      const client = await options.provider().Client.find(String(details.params.client_id));
       const clientName = client?.clientName ?? String(details.params.client_id);
       const context = await createContext(services, req, res, {});
       let memberId: number;
@@ -188,6 +189,7 @@ export function interactionRoutes(options: InteractionOptions): Router {
 
   router.post('/:uid/confirm', sameOrigin, async (req, res) => {
     try {
+      const provider = options.provider();
       const details = await provider.interactionDetails(req, res);
       if (details.prompt.name !== 'consent' || !details.session?.accountId) return page(res, 400, 'Start again', '<p>This step is already done.</p>');
       const { prompt, params, session } = details;
@@ -208,7 +210,7 @@ export function interactionRoutes(options: InteractionOptions): Router {
 
   router.post('/:uid/abort', sameOrigin, async (req, res) => {
     try {
-      await provider.interactionFinished(
+      await options.provider().interactionFinished(
         req,
         res,
         { error: 'access_denied', error_description: 'The member did not allow it.' },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addSigningKey } from '../../src/auth/keys.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Client, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
 import { FormBrowser, startCodeFlow } from '../helpers/oidc.js';
@@ -29,7 +30,7 @@ async function signInAndConsent(browser: FormBrowser, url: string, who: keyof ty
 describe('signing in with the gym', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}` } });
+    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}`, KEYS_RELOAD_INTERVAL: '1s' } });
   });
   afterAll(async () => app?.close());
 
@@ -129,5 +130,17 @@ describe('signing in with the gym', () => {
     const staff = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.staff, mode: 'TOKEN' } });
     await new Client(app.url).gql('mutation { logoutEverywhere }', {}, { authorization: `Bearer ${staff.data.login.accessToken}` });
     expect(await rows()).toEqual([]);
+  });
+
+  it('signs ID tokens with a key rotated in on the shared folder, once the ring has read it', async () => {
+    const kid = addSigningKey(app.keysDir);
+    let signedWith: unknown;
+    for (let i = 0; i < 30 && signedWith !== kid; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE });
+      const back = await signInAndConsent(new FormBrowser(app.url), flow.url, 'alice');
+      signedWith = decodeJwt((await flow.finish(back.url)).id_token!).header.kid;
+    }
+    expect(signedWith).toBe(kid);
   });
 });
