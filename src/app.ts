@@ -20,7 +20,7 @@ import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
 import { createLiveServer } from './live/server.js';
 import { interactionRoutes } from './oidc/interactions.js';
-import { createOidcProvider, OIDC_PATHS } from './oidc/provider.js';
+import { createOidcProvider, isProviderRoute } from './oidc/provider.js';
 import proxyaddr from 'proxy-addr';
 
 export interface AppOptions {
@@ -174,7 +174,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       // userinfo, revocation). The JWKS above is the provider's too: one key ring for everything Keycard signs.
       app.use('/interaction', interactionRoutes({ provider: () => oidc.provider, services, clientOrigins, log }));
       app.use((req, res, next) => {
-        if (!OIDC_PATHS.test(req.path)) return next();
+        if (!isProviderRoute(req.method, req.path)) return next();
         // The provider speaks as PUBLIC_URL, whatever Host or X-Forwarded-* a client sent: its discovery document and
         // redirects name the gym's public address, never one a request chose. The client's address is Express's,
         // under TRUST_PROXY.

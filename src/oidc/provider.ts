@@ -29,8 +29,18 @@ export interface OidcProviderOptions {
   log: Logger;
 }
 
-/** The paths the provider answers: its endpoints under /oidc/, and its discovery document. */
-export const OIDC_PATHS = /^\/(oidc\/|\.well-known\/openid-configuration$)/;
+/**
+ * Which requests the provider answers: its discovery document, and its endpoints under /oidc/ with the methods they
+ * take (the authorization endpoint and its resumption by uid, the token, userinfo and revocation endpoints). Anything
+ * else stays Keycard's (a JSON 404), never the provider's plain-text one.
+ */
+export function isProviderRoute(method: string, path: string): boolean {
+  if (path === '/.well-known/openid-configuration') return method === 'GET' || method === 'HEAD';
+  if (path === '/oidc/auth' || /^\/oidc\/auth\/[\w-]{1,64}$/.test(path)) return method === 'GET' || method === 'POST';
+  if (path === '/oidc/token' || path === '/oidc/token/revocation') return method === 'POST';
+  if (path === '/oidc/me') return method === 'GET' || method === 'POST';
+  return false;
+}
 
 /** The scopes a client may ask for: who the member is, their name, staying signed in, and swimming at the pool. */
 export const OIDC_SCOPES = ['openid', 'profile', 'offline_access', 'pool:swim'];

@@ -106,9 +106,30 @@ describe('the discovery document', () => {
   });
   afterAll(() => app.close());
 
-  it('says only what is true: the issuer and where its keys are, no ID-token or subject-type claims', async () => {
-    const doc = await (await fetch(`${app.url}/.well-known/openid-configuration`)).json();
-    expect(doc).toEqual({ issuer: app.config.publicUrl, jwks_uri: `${app.config.publicUrl}/.well-known/jwks.json` });
+  it('says only what is true: the code flow with S256, ES256 ID tokens, pairwise subjects, and nothing Keycard does not do', async () => {
+    const doc = (await (await fetch(`${app.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(doc).toMatchObject({
+      issuer: app.config.publicUrl,
+      jwks_uri: `${app.config.publicUrl}/.well-known/jwks.json`,
+      response_types_supported: ['code'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
+      code_challenge_methods_supported: ['S256'],
+      id_token_signing_alg_values_supported: ['ES256'],
+      subject_types_supported: ['pairwise'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'none'],
+    });
+    // Turned off, so not advertised: dynamic registration, pushed requests, device flow, introspection, DPoP, logout.
+    for (const absent of ['registration_endpoint', 'pushed_authorization_request_endpoint', 'device_authorization_endpoint', 'introspection_endpoint', 'dpop_signing_alg_values_supported', 'end_session_endpoint']) {
+      expect(doc, absent).not.toHaveProperty(absent);
+    }
+  });
+
+  it("answers only the provider's own routes and methods; anything else there is Keycard's JSON 404", async () => {
+    for (const [method, path] of [['POST', '/.well-known/openid-configuration'], ['PUT', '/oidc/token'], ['GET', '/oidc/nope'], ['DELETE', '/oidc/auth']]) {
+      const res = await fetch(`${app.url}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(await res.json()).toEqual({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] });
+    }
   });
 });
 
