@@ -20,7 +20,9 @@ import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
 import { createLiveServer } from './live/server.js';
 import { interactionRoutes } from './oidc/interactions.js';
-import { createOidcProvider, isProviderRoute } from './oidc/provider.js';
+import { createOidcProvider, forgetProviderSession, isProviderRoute } from './oidc/provider.js';
+import { authenticate } from './shared/strategies.js';
+import { createLoaders } from './db/loaders.js';
 import proxyaddr from 'proxy-addr';
 
 export interface AppOptions {
@@ -35,6 +37,9 @@ export interface AppOptions {
 export interface KeycardApp extends Service<Context> {
   services: Services;
 }
+
+/** The longest URL the OpenID Provider takes (an authorization request and its parameters). */
+const MAX_AUTHORIZATION_URL = 2_048;
 
 /** The document Sandbox opens with in development: sign in, look around, check in. */
 const SANDBOX_DOCUMENT = `# Sign in as a demo member. SESSION sets the keycard.sid cookie, which Sandbox sends back.
@@ -111,6 +116,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     cookieKeys: config.sessionSecrets,
     // Keycard sets the forwarded headers itself before the provider sees a request (below).
     proxy: true,
+    signedInAt: async (req) => (await authenticate(req, [sessions.strategy], { loaders: createLoaders(data), recordActivity: false })).viewer?.memberId ?? null,
     production: config.production,
     log,
   });
@@ -175,12 +181,25 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       app.use('/interaction', interactionRoutes({ provider: () => oidc.provider, services, clientOrigins, log }));
       app.use((req, res, next) => {
         if (!isProviderRoute(req.method, req.path)) return next();
+        // Every authorization request stores an interaction for a while: its parameters are bounded (a client's real
+        // ones are a few hundred characters), so no one writes kilobytes into the database per request.
+        if (req.originalUrl.length > MAX_AUTHORIZATION_URL) {
+          res.status(414).json({ errors: [{ message: 'Request URI too long', extensions: { code: 'BAD_REQUEST' } }] });
+          return;
+        }
         // The provider speaks as PUBLIC_URL, whatever Host or X-Forwarded-* a client sent: its discovery document and
         // redirects name the gym's public address, never one a request chose. The client's address is Express's,
         // under TRUST_PROXY.
         req.headers['x-forwarded-host'] = publicUrl.host;
         req.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
         req.headers['x-forwarded-for'] = req.ip ?? '';
+        if (req.path === '/oidc/auth') {
+          const cookie = forgetProviderSession(req.headers.cookie);
+          if (cookie === undefined) delete req.headers.cookie;
+          else req.headers.cookie = cookie;
+          // ...and the browser drops it, so the sign-in resumes on the session this request starts, not an older one.
+          for (const name of ['_session', '_session.sig']) res.append('Set-Cookie', `${name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax`);
+        }
         oidc.callback(req, res);
       });
     },

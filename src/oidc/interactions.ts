@@ -126,13 +126,17 @@ export function interactionRoutes(options: InteractionOptions): Router {
   };
 
   /** Finishes the sign-in for a member, or tells them why the gym will not let them through. */
-  const signedIn = async (req: Request, res: Response, memberId: number): Promise<void> => {
+  const signedIn = async (req: Request, res: Response, memberId: number, withPassword: boolean): Promise<void> => {
     const standing = await standingOf(services.data, String(memberId));
     if (standing === null || typeof standing === 'string') {
       page(res, 403, 'You cannot sign in here', `<p>${escapeHtml(REFUSALS[standing ?? 'suspended'])}</p>`);
       return;
     }
-    await options.provider().interactionFinished(req, res, { login: { accountId: String(memberId) } }, { mergeWithLastSubmission: false });
+    // remember: false: the provider's cookie ends with the browser, and counts only beside the access sheet's anyway.
+    // `ts` is when the password was given, so auth_time and max_age hold to it (from the access sheet, auth_time is
+    // when the member confirmed; a website that needs a recent password asks with max_age or prompt=login).
+    const login = { accountId: String(memberId), remember: false, ...(withPassword ? { ts: Math.floor(Date.now() / 1000) } : {}) };
+    await options.provider().interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
   };
 
   router.get('/:uid', async (req, res) => {
@@ -141,9 +145,12 @@ export function interactionRoutes(options: InteractionOptions): Router {
       const client = await options.provider().Client.find(String(details.params.client_id));
       const clientName = client?.clientName ?? String(details.params.client_id);
       if (details.prompt.name === 'login') {
-        // Already on the access sheet: the member only confirms at the consent step.
-        const { viewer } = await authenticate(req, [services.sessions.strategy], { loaders: createLoaders(services.data) });
-        if (viewer) return await signedIn(req, res, viewer.memberId);
+        // Already on the access sheet: the member only confirms at the consent step. Not when the website asked for
+        // the password itself (prompt=login) or for a recent sign-in (max_age): then the password it is.
+        const reasons = details.prompt.reasons;
+        const fresh = reasons.includes('login_prompt') || reasons.includes('max_age');
+        const { viewer } = fresh ? { viewer: null } : await authenticate(req, [services.sessions.strategy], { loaders: createLoaders(services.data), recordActivity: false });
+        if (viewer) return await signedIn(req, res, viewer.memberId, false);
         return signInPage(res, details.uid, clientName);
       }
       const scopes = String(details.params.scope ?? '').split(' ').filter((s) => s in SCOPE_WORDS);
@@ -181,7 +188,7 @@ export function interactionRoutes(options: InteractionOptions): Router {
         if (err instanceof KeycardError) return signInPage(res, details.uid, clientName, err.message, email);
         throw err;
       }
-      await signedIn(req, res, memberId);
+      await signedIn(req, res, memberId, true);
     } catch (err) {
       failed(res, err);
     }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.js';
 import type { PartnerTokens } from '../auth/partner-tokens.js';
@@ -25,8 +25,29 @@ export interface OidcProviderOptions {
   cookieKeys: string[];
   /** Whether the provider believes X-Forwarded-* (Keycard sets them to PUBLIC_URL before it sees a request). */
   proxy: boolean;
+  /**
+   * The member on the access sheet for this browser (its `keycard.sid`), or null: the provider's own session counts
+   * only while the gym's does, for the same member.
+   */
+  signedInAt(req: IncomingMessage): Promise<number | null>;
   production: boolean;
   log: Logger;
+}
+
+/**
+ * The access sheet is the one record of who is signed in at the gym: an authorization request reaches the provider
+ * without the provider's own session cookie (and the browser is told to drop it), so it never signs a member in by
+ * itself. Each sign-in starts a session of the provider's for itself and asks; Keycard's interaction pages answer
+ * from the gym's session (or the password), and the consent already given is found by member and client. So signing out at the gym, or signing in there as someone
+ * else, is what the next "Sign in with the gym" sees, with no step of the provider's own in between.
+ */
+export function forgetProviderSession(cookieHeader: string | undefined): string | undefined {
+  if (cookieHeader === undefined) return undefined;
+  const kept = cookieHeader
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && !/^_session(\.|=)/.test(part));
+  return kept.length ? kept.join('; ') : undefined;
 }
 
 /**
@@ -146,7 +167,7 @@ export function createOidcProvider(options: OidcProviderOptions): { provider: Pr
       dPoP: { enabled: false },
     },
     enabledJWA: { idTokenSigningAlgValues: ['ES256'], userinfoSigningAlgValues: ['ES256'] },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: accessSheetPolicy(options.signedInAt) },
     // Under /oidc/, so the provider answers only there (and for discovery) and every other path stays Keycard's.
     routes: {
       authorization: '/oidc/auth',
@@ -169,7 +190,8 @@ export function createOidcProvider(options: OidcProviderOptions): { provider: Pr
       IdToken: 60 * 60,
       Interaction: 15 * 60,
       Grant: 30 * 24 * 60 * 60,
-      Session: 12 * 60 * 60,
+      // Made for each sign-in (see forgetProviderSession) and needed only until it is done.
+      Session: 60 * 60,
       RefreshToken: 30 * 24 * 60 * 60,
     },
     // The provider's error page says what went wrong in OAuth's words, never more (no stack, no internals).
@@ -184,10 +206,33 @@ export function createOidcProvider(options: OidcProviderOptions): { provider: Pr
   return { provider, callback: provider.callback() };
 }
 
+/**
+ * oidc-provider's own policy, with one more reason to ask for a sign-in: the provider's session alone never signs a
+ * member in. It counts only while this browser is on the gym's access sheet for the same member, so signing out at the
+ * gym (logout, the idle or absolute timeout, logoutEverywhere) signs out of "Sign in with the gym" too, and a browser
+ * now signed in at the gym as someone else is asked who it is.
+ */
+function accessSheetPolicy(signedInAt: (req: IncomingMessage) => Promise<number | null>) {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(
+    new interactionPolicy.Check('access_sheet', 'The member is no longer signed in at the gym', async (ctx) => {
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const memberId = await signedInAt(ctx.req);
+      return memberId !== null && String(memberId) === accountId ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+  );
+  return policy;
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+function plainPage(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Keycard gym</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+}
+
 function errorPage(error: string, description: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in with the gym</title></head><body><h1>Signing in did not work</h1><p>${escapeHtml(error)}</p><p>${escapeHtml(description)}</p></body></html>`;
+  return plainPage('Signing in did not work', `<p>${escapeHtml(error)}</p><p>${escapeHtml(description)}</p>`);
 }

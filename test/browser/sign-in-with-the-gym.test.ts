@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestApp, type TestApp } from '../helpers/app.js';
-import { DEMO, sessionClient, type DemoName } from '../helpers/client.js';
+import { Client, DEMO, sessionClient, type DemoName } from '../helpers/client.js';
 import { startTestPool, type TestPool } from '../helpers/pool.js';
 import { decodeJwt } from '../helpers/tokens.js';
 import { launchChromium } from './helpers.js';
@@ -71,7 +71,8 @@ describe('signing in at the pool with the gym, in a browser', () => {
     const visited: string[] = [];
     page.on('framenavigated', (frame) => visited.push(new URL(frame.url()).pathname));
     await page.getByRole('link', { name: 'Sign in with the gym' }).click();
-    expect(await page.locator('.swimmer').textContent()).toBe('Sam Staff');
+    console.log('SWITCH', page.url(), (await page.content()).slice(0, 700));
+    expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
     expect(visited.some((path) => path.startsWith('/interaction'))).toBe(false);
   });
 
@@ -107,6 +108,52 @@ describe('signing in at the pool with the gym, in a browser', () => {
     expect(await victim.getByRole('heading').textContent()).toBe('Sign-in refused');
     await victim.goto(poolUrl);
     expect(await victim.getByRole('link', { name: 'Sign in with the gym' }).count()).toBe(1);
+  });
+
+  it('signs no one out for a link to the callback with an error, and answers a mangled sign-in cookie with a page, not a fault', async () => {
+    const page = await fresh();
+    await page.goto(poolUrl);
+    await page.getByRole('link', { name: 'Sign in with the gym' }).click();
+    await signInAtTheGym(page, 'staff');
+    if (await page.getByRole('button', { name: 'Allow' }).count()) await page.getByRole('button', { name: 'Allow' }).click();
+    console.log('SWITCH', page.url(), (await page.content()).slice(0, 700));
+    expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
+    await page.goto(`${poolUrl}/callback?error=access_denied`);
+    await page.goto(poolUrl);
+    console.log('SWITCH', page.url(), (await page.content()).slice(0, 700));
+    expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
+    const mangled = await fetch(`${poolUrl}/callback?code=x&state=y`, { headers: { cookie: 'pool.signin=%E0%A4%A' } });
+    expect(mangled.status).toBe(400);
+  });
+
+  it('follows the member signed in at the gym: a browser now signed in there as someone else comes back to the pool as them', async () => {
+    const page = await fresh();
+    await page.goto(poolUrl);
+    await page.getByRole('link', { name: 'Sign in with the gym' }).click();
+    await signInAtTheGym(page, 'alice');
+    if (await page.getByRole('button', { name: 'Allow' }).count()) await page.getByRole('button', { name: 'Allow' }).click();
+    expect(await page.locator('.swimmer').textContent()).toBe('Alice Member');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // Staff signs in at the gym in this browser (the gym's session cookie is now theirs).
+    const staff = await sessionClient(gym.url, 'staff');
+    await page.context().addCookies([{ name: 'keycard.sid', value: staff.cookies.get('keycard.sid')!, url: gym.url, httpOnly: true, sameSite: 'Lax' }]);
+    await page.getByRole('link', { name: 'Sign in with the gym' }).click();
+    await page.waitForURL((url) => url.origin === poolUrl || url.pathname.startsWith('/interaction/'));
+    if (new URL(page.url()).pathname.startsWith('/interaction/')) await page.getByRole('button', { name: 'Allow' }).click();
+    expect(await page.locator('.swimmer').textContent()).toBe('Sam Staff');
+  });
+
+  it("asks for the password again once the member signed out at the gym, whatever the provider's own cookie says", async () => {
+    const page = await fresh();
+    await page.goto(poolUrl);
+    await page.getByRole('link', { name: 'Sign in with the gym' }).click();
+    await signInAtTheGym(page, 'admin');
+    if (await page.getByRole('button', { name: 'Allow' }).count()) await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    const [gymCookie] = await page.context().cookies(gym.url).then((all) => all.filter((c) => c.name === 'keycard.sid'));
+    await new Client(gym.url).gql('mutation { logout }', {}, { cookie: `keycard.sid=${gymCookie!.value}` });
+    await page.getByRole('link', { name: 'Sign in with the gym' }).click();
+    expect(await page.getByRole('heading').textContent()).toBe('Sign in with the gym');
   });
 
   it('tells bob, whose membership has expired, why the gym will not let him through', async () => {

@@ -16,6 +16,7 @@ export class FormBrowser {
     let body = form ? new URLSearchParams(form).toString() : undefined;
     for (let hops = 0; next && hops < 10; hops++) {
       if (!next.startsWith(this.origin)) return { url: next, status: 302, html: '' };
+      if (body === undefined && next.endsWith('#')) next = next.slice(0, -1);
       const res: Response = await fetch(next, {
         method: body ? 'POST' : 'GET',
         redirect: 'manual',
@@ -45,10 +46,10 @@ export class FormBrowser {
 
   /** The action and fields of the page's form whose action ends with `suffix`. */
   static form(html: string, suffix: string): { action: string; fields: Record<string, string> } {
-    for (const match of html.matchAll(/<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/g)) {
+    for (const match of html.matchAll(/<form [^>]*method="post" action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)) {
       if (!match[1]!.endsWith(suffix)) continue;
       const fields: Record<string, string> = {};
-      for (const input of match[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[input[1]!] = input[2]!;
+      for (const input of match[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/?>/g)) fields[input[1]!] = input[2]!;
       return { action: match[1]!, fields };
     }
     throw new Error(`no form ending in ${suffix} on the page:\n${html.slice(0, 500)}`);

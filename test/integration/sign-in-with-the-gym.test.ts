@@ -143,4 +143,29 @@ describe('signing in with the gym', () => {
     }
     expect(signedWith).toBe(kid);
   });
+
+  it("ends with the gym's session: after a logout at the gym, the next sign-in asks for the password again", async () => {
+    const browser = new FormBrowser(app.url);
+    await signInAndConsent(browser, (await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE })).url, 'alice');
+    const cookie = `keycard.sid=${browser.cookies.get('keycard.sid')}`;
+    await new Client(app.url).gql('mutation { logout }', {}, { cookie });
+    browser.cookies.delete('keycard.sid');
+    const again = await browser.go((await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE })).url);
+    expect(again.html).toContain('/login"');
+  });
+
+  it('asks for the password when the website asks for it (prompt=login), even beside a gym session', async () => {
+    const browser = new FormBrowser(app.url);
+    await signInAndConsent(browser, (await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE })).url, 'alice');
+    const page = await browser.go((await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE, prompt: 'login' })).url);
+    expect(page.html).toContain('/login"');
+  });
+
+  it('refuses an authorization request too long to be a real one, storing nothing', async () => {
+    const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE });
+    const before = await app.database.sql.all("select key from oidc_records where model = 'Interaction'");
+    const res = await fetch(`${flow.url}&login_hint=${'x'.repeat(3000)}`, { redirect: 'manual' });
+    expect(res.status).toBe(414);
+    expect(await app.database.sql.all("select key from oidc_records where model = 'Interaction'")).toHaveLength(before.length);
+  });
 });

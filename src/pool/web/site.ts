@@ -37,9 +37,16 @@ const setCookie = (req: Request, value: PoolCookie | null) => {
   (req as unknown as { session: PoolCookie | null }).session = value;
 };
 
-const SESSION_COOKIE = 'pool.session';
-const FLOW_COOKIE = 'pool.signin';
-const MAX_SESSION_MS = 24 * 60 * 60_000;
+/**
+ * At most as long as a partner token lives (an hour): the pool does not hear of a suspension or a sign-out at the gym,
+ * so a session outlives neither by more than a keycard for the pool would.
+ */
+const MAX_SESSION_MS = 60 * 60_000;
+/**
+ * How long a fetched discovery document serves /login before it asks the gym again: not long, since /login asking is
+ * how a member learns the gym is down before being sent there; and never more than one request at a time.
+ */
+const DISCOVERY_FRESH_MS = 1_000;
 const SWIM = parse('mutation { swim { admittedAt } }');
 
 export interface PoolSiteOptions {
@@ -61,6 +68,10 @@ export interface PoolSiteOptions {
 export function poolSite(options: PoolSiteOptions): Router {
   const { config, db, schema, log } = options;
   const secure = config.production;
+  // In production the cookies carry the browser-enforced prefixes: `__Host-` (Secure, Path=/, no Domain) for the
+  // session, `__Secure-` for the flow cookie, which lives on /callback only. No sibling host can plant either.
+  const SESSION_COOKIE = secure ? '__Host-pool.session' : 'pool.session';
+  const FLOW_COOKIE = secure ? '__Secure-pool.signin' : 'pool.signin';
   const router = express.Router();
   const callbackUrl = `${config.publicUrl}/callback`;
   router.use(express.urlencoded({ extended: false, limit: '2kb' }));
@@ -71,16 +82,27 @@ export function poolSite(options: PoolSiteOptions): Router {
   );
 
   let discovered: Promise<openid.Configuration> | undefined;
+  let discoveredAt = 0;
+  let fetching = false;
   /**
-   * The gym's OpenID configuration, fetched once (again after a failure: the gym may have been down). `fresh`: fetched
-   * now, so a sign-in that is about to send the member to the gym finds out first whether the gym can be reached.
+   * The gym's OpenID configuration, fetched once and again after a failure (the gym may have been down). `fresh`: no
+   * older than DISCOVERY_FRESH_MS, so a sign-in about to send the member to the gym finds out first whether the gym
+   * can be reached, without every visit to /login costing the gym a request.
    */
   const gym = (fresh = false) => {
-    if (fresh) discovered = undefined;
+    // A fetch under way serves every sign-in that starts meanwhile: at most one request to the gym at a time.
+    if (fresh && !fetching && Date.now() - discoveredAt > DISCOVERY_FRESH_MS) discovered = undefined;
+    if (!discovered) {
+      discoveredAt = Date.now();
+      fetching = true;
+    }
     discovered ??= openid
       .discovery(new URL(config.gymIssuer ?? config.gymUrl), config.gymClient.clientId, config.gymClient.secret, config.gymClient.secret ? undefined : openid.None(), {
         ...(new URL(config.gymUrl).protocol === 'http:' ? { execute: [openid.allowInsecureRequests] } : {}),
         timeout: 5,
+      })
+      .finally(() => {
+        fetching = false;
       })
       .catch((err: unknown) => {
         discovered = undefined;
@@ -170,10 +192,14 @@ export function poolSite(options: PoolSiteOptions): Router {
 
   router.get('/callback', async (req, res) => {
     const pending = openFlow(cookieFrom(req, FLOW_COOKIE), options.sessionSecret);
-    res.clearCookie(FLOW_COOKIE, { path: '/callback' });
+    res.clearCookie(FLOW_COOKIE, { path: '/callback', secure });
     const here = new URL(req.originalUrl, config.publicUrl);
-    if (here.searchParams.get('error') === 'access_denied') {
-      setCookie(req, { notice: 'You did not allow the pool to use your gym account, so you are not signed in.' });
+    // A refusal counts only as the answer to this browser's own sign-in (its state): a link to /callback?error=...
+    // from anywhere else changes nothing, and even the real one only adds a notice.
+    if (here.searchParams.get('error') === 'access_denied' && pending && equal(here.searchParams.get('state') ?? '', pending.state)) {
+      const cookie = cookieOf(req);
+      if (cookie && !swimmerOf(req)) cookie.notice = 'You did not allow the pool to use your gym account, so you are not signed in.';
+      else if (!cookie) setCookie(req, { notice: 'You did not allow the pool to use your gym account, so you are not signed in.' });
       res.redirect(303, '/');
       return;
     }
@@ -256,7 +282,13 @@ function openFlow(sealed: string | undefined, secret: string): PendingSignIn | n
 function cookieFrom(req: Request, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [key, ...value] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(value.join('='));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      // Not what the pool wrote (it writes only URL-safe base64): no pending sign-in, never an error.
+      return undefined;
+    }
   }
   return undefined;
 }
