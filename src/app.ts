@@ -19,6 +19,7 @@ import { createService, type Service } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
 import { createLiveServer } from './live/server.js';
+import { RateLimitedError } from './errors.js';
 import { interactionRoutes } from './oidc/interactions.js';
 import { createOidcProvider, forgetProviderSession, isProviderRoute } from './oidc/provider.js';
 import { authenticate } from './shared/strategies.js';
@@ -179,7 +180,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       // Sign in with the gym: the OpenID Provider's pages, then its own endpoints (discovery, authorization, token,
       // userinfo, revocation). The JWKS above is the provider's too: one key ring for everything Keycard signs.
       app.use('/interaction', interactionRoutes({ provider: () => oidc.provider, services, clientOrigins, log }));
-      app.use((req, res, next) => {
+      app.use(async (req, res, next) => {
         if (!isProviderRoute(req.method, req.path)) return next();
         // Every authorization request stores an interaction for a while: its parameters are bounded (a client's real
         // ones are a few hundred characters), so no one writes kilobytes into the database per request.
@@ -194,6 +195,15 @@ export async function createApp({ config, database: data, keyRing, logger }: App
         req.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
         req.headers['x-forwarded-for'] = req.ip ?? '';
         if (req.path === '/oidc/auth') {
+          // Each authorization request stores an interaction: counted per client address, as sign-ups are.
+          try {
+            await rateLimits.consume('authorize', addressKey(req.ip ?? req.socket.remoteAddress));
+          } catch (err) {
+            if (!(err instanceof RateLimitedError)) return next(err);
+            res.setHeader('Retry-After', String(err.retryAfterSeconds));
+            res.status(429).json({ errors: [{ message: err.message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: err.retryAfterSeconds } }] });
+            return;
+          }
           const cookie = forgetProviderSession(req.headers.cookie);
           if (cookie === undefined) delete req.headers.cookie;
           else req.headers.cookie = cookie;

@@ -11,6 +11,7 @@ import type { OidcClientConfig } from './oidc/provider.js';
 
 /** The windows of the per-member limits: long enough to stop a flood, short enough that a real member never waits long. */
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -41,6 +42,7 @@ const EnvSchema = z.object({
   REFRESH_MAX_PER_MEMBER: positiveInt(300),
   REFRESH_MAX_FAMILIES_PER_MEMBER: positiveInt(30),
   CHECKIN_MAX_PER_MEMBER: positiveInt(60),
+  OIDC_AUTHORIZE_MAX_PER_ADDRESS: positiveInt(30),
   GYM_TIMEZONE: timezone,
   PARTNERS: z.string().default('pool=pool:swim'),
   PARTNER_TOKEN_TTL: duration('1h'),
@@ -260,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       refresh: { points: e.REFRESH_MAX_PER_MEMBER, windowMs: HOUR_MS },
       checkIn: { points: e.CHECKIN_MAX_PER_MEMBER, windowMs: HOUR_MS },
       passwordCheck: { points: e.LOGIN_MAX_FAILURES_PER_EMAIL, windowMs: e.LOGIN_WINDOW },
+      authorize: { points: e.OIDC_AUTHORIZE_MAX_PER_ADDRESS, windowMs: MINUTE_MS },
     },
     maxRefreshFamiliesPerMember: e.REFRESH_MAX_FAMILIES_PER_MEMBER,
     gymTimezone: e.GYM_TIMEZONE,

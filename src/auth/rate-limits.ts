@@ -15,6 +15,8 @@ export interface RateLimitRules {
   checkIn: RateLimitRule;
   /** Wrong current passwords given to changePassword, per member: their own count, not the login throttle's. */
   passwordCheck: RateLimitRule;
+  /** "Sign in with the gym" authorization requests from one client address (each stores an interaction). */
+  authorize: RateLimitRule;
 }
 
 export interface RateLimitRule {
@@ -37,6 +39,7 @@ const MESSAGES: Record<RateLimitName, string> = {
   refresh: 'Too many refreshes for this account; try again later',
   checkIn: 'Too many check-ins; try again later',
   passwordCheck: 'Too many wrong current passwords; try again later',
+  authorize: 'Too many sign-ins with the gym from this address; try again later',
 };
 
 /**
@@ -66,6 +69,7 @@ export class RateLimits {
       refresh: limiter('refresh'),
       checkIn: limiter('checkIn'),
       passwordCheck: limiter('passwordCheck'),
+      authorize: limiter('authorize'),
     };
   }
 

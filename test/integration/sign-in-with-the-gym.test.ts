@@ -30,7 +30,7 @@ async function signInAndConsent(browser: FormBrowser, url: string, who: keyof ty
 describe('signing in with the gym', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}`, KEYS_RELOAD_INTERVAL: '1s' } });
+    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}`, KEYS_RELOAD_INTERVAL: '1s', OIDC_AUTHORIZE_MAX_PER_ADDRESS: '500' } });
   });
   afterAll(async () => app?.close());
 
@@ -167,5 +167,24 @@ describe('signing in with the gym', () => {
     const res = await fetch(`${flow.url}&login_hint=${'x'.repeat(3000)}`, { redirect: 'manual' });
     expect(res.status).toBe(414);
     expect(await app.database.sql.all("select key from oidc_records where model = 'Interaction'")).toHaveLength(before.length);
+  });
+});
+
+describe('authorization requests from one address', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}`, OIDC_AUTHORIZE_MAX_PER_ADDRESS: '2' } });
+  });
+  afterAll(async () => app?.close());
+
+  it('are counted: past the limit the next is RATE_LIMITED with Retry-After, and stores nothing', async () => {
+    const url = (await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE })).url;
+    for (let i = 0; i < 2; i++) expect((await fetch(url, { redirect: 'manual' })).status).toBe(303);
+    const stored = await app.database.sql.all("select key from oidc_records where model = 'Interaction'");
+    const refused = await fetch(url, { redirect: 'manual' });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await refused.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('RATE_LIMITED');
+    expect(await app.database.sql.all("select key from oidc_records where model = 'Interaction'")).toHaveLength(stored.length);
   });
 });
