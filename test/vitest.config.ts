@@ -12,6 +12,9 @@ const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL?.trim();
  * shared suite runs both; the migrations, the copy and the cluster tests are PostgreSQL's own), or reads SQLite itself
  * (the fuzzer's "nothing changed" fingerprint), or starts real servers on SQLite files (startup).
  */
+/** The tests that run in headless Chromium. */
+const BROWSER = ['test/browser/**/*.test.ts', 'test/clients/apollo-cookie.test.ts'];
+
 const ENGINE_SPECIFIC = ['gym-data', 'pg-migrations', 'db-copy', 'fuzz', 'startup', 'processes'].map((name) => `test/integration/${name}.test.ts`);
 
 export default defineConfig({
@@ -31,7 +34,13 @@ export default defineConfig({
     projects: [
       // Everything, the gym on SQLite (in memory): what `npm test` needs nothing else for.
       // It alone says whether the PostgreSQL run is on, so the line is printed once.
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
+      {
+        extends: true,
+        test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: BROWSER, globalSetup: ['test/global-setup.ts'] },
+      },
+      // The files that drive Chromium, after the others: a browser's processes would otherwise take the two cores from
+      // the tests that measure time (the fuzzer's event-loop watch, real processes starting, timeouts).
+      { extends: true, test: { name: 'browser', include: BROWSER, sequence: { groupOrder: 1 } } },
       // The integration suite again, every gym on a PostgreSQL database of its own, when TEST_DATABASE_URL names a server.
       ...(TEST_DATABASE_URL
         ? [
