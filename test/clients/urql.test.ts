@@ -1,12 +1,9 @@
 import { gql, type TypedDocumentNode } from '@urql/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idOf } from '../../src/ids.js';
-import type { RoleName } from '../../src/shared/roles.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Client, DEMO, LOGIN } from '../helpers/client.js';
-import { until } from '../helpers/live.js';
-import { decodeJwt } from '../helpers/tokens.js';
 import { createUrqlClient, type TokenStore } from './urql.js';
+import { expired, named, requestsAfter } from './gym-log.js';
 
 /**
  * The README's urql code (./urql.ts) against a real gym: real HTTP on port 0, real tokens from real logins. Nothing
@@ -16,26 +13,6 @@ import { createUrqlClient, type TokenStore } from './urql.js';
 const ME: TypedDocumentNode<{ me: { name: string } | null }> = gql('query Me { me { name } }');
 /** Fresh from the network each time: urql's document cache would otherwise answer a repeated query itself. */
 const NETWORK = { requestPolicy: 'network-only' } as const;
-
-/**
- * The same access token, aged: the gym's own issuer signs the same claims (member, role, sign-in) as if a minute past
- * its lifetime ago. Waiting is no option: the gym accepts a token up to 30 s past its `exp` (its clock tolerance), so
- * even a 1 s ACCESS_TOKEN_TTL would keep each test waiting over half a minute.
- */
-function expired(app: TestApp, accessToken: string): string {
-  const { payload } = decodeJwt(accessToken);
-  const member = { id: idOf('Member', String(payload.sub))!, role: payload.role as RoleName, tokenVersion: Number(payload.ver) };
-  return app.keycard.services.accessTokens.issue(member, String(payload.sid), Date.now() - app.config.accessTokenTtlMs - 60_000).token;
-}
-
-/** The gym's log line of each HTTP request after the first `mark` log lines, once `count` of them are there. */
-async function requestsAfter(app: TestApp, mark: number, count: number): Promise<Record<string, unknown>[]> {
-  const lines = () => app.logs.slice(mark).filter((line) => line.msg === 'request');
-  await until(() => lines().length >= count, `${count} requests in the log`);
-  return lines();
-}
-
-const named = (lines: Record<string, unknown>[], operation: string) => lines.filter((line) => line.operation === operation);
 
 describe('urql with @urql/exchange-auth (the README snippet)', () => {
   let app: TestApp;

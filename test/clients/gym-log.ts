@@ -1,0 +1,31 @@
+import { idOf } from '../../src/ids.js';
+import type { RoleName } from '../../src/shared/roles.js';
+import type { TestApp } from '../helpers/app.js';
+import { until } from '../helpers/live.js';
+import { decodeJwt } from '../helpers/tokens.js';
+
+/**
+ * What the client tests share (not part of any snippet): a token aged by the gym itself, and the gym's own request log
+ * to see what a client really sent.
+ */
+
+/**
+ * The same access token, aged: the gym's own issuer signs the same claims (member, role, sign-in) as if a minute past
+ * its lifetime ago. Waiting is no option: the gym accepts a token up to 30 s past its `exp` (its clock tolerance), so
+ * even a 1 s ACCESS_TOKEN_TTL would keep each test waiting over half a minute.
+ */
+export function expired(app: TestApp, accessToken: string): string {
+  const { payload } = decodeJwt(accessToken);
+  const member = { id: idOf('Member', String(payload.sub))!, role: payload.role as RoleName, tokenVersion: Number(payload.ver) };
+  return app.keycard.services.accessTokens.issue(member, String(payload.sid), Date.now() - app.config.accessTokenTtlMs - 60_000).token;
+}
+
+/** The gym's log line of each HTTP request after the first `mark` log lines, once `count` of them are there. */
+export async function requestsAfter(app: TestApp, mark: number, count: number): Promise<Record<string, unknown>[]> {
+  const lines = () => app.logs.slice(mark).filter((line) => line.msg === 'request');
+  await until(() => lines().length >= count, `${count} requests in the log`);
+  return lines();
+}
+
+/** The log lines of one operation. */
+export const named = (lines: Record<string, unknown>[], operation: string) => lines.filter((line) => line.operation === operation);
