@@ -60,6 +60,24 @@ const paths = fc.oneof(
       '/.well-known/../graphql', '/', '/graphql;x', '/graphql?query=%7B', '/graphql?query=x&query=y', '/graphql?access_token=abc', '/graphql?%', '*',
     ),
   },
+  // Sign in with the gym: the provider's endpoints and Keycard's interaction pages, with and without sense.
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '/oidc/auth',
+      '/oidc/auth?client_id=pool&response_type=code&scope=openid%20pool%3Aswim&redirect_uri=http%3A%2F%2Flocalhost%3A4100%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=s&nonce=n',
+      '/oidc/auth?client_id=pool&response_type=token&redirect_uri=https%3A%2F%2Fevil.example%2F',
+      '/oidc/auth/x',
+      '/oidc/token',
+      '/oidc/token/revocation',
+      '/oidc/me',
+      '/oidc/session/end',
+      '/interaction/x',
+      '/interaction/x/login',
+      '/interaction/x/confirm',
+      '/interaction/%E0%A4%A/abort',
+    ),
+  },
   { weight: 2, arbitrary: fc.array(fc.constantFrom(...PATH_PIECES), { maxLength: 12 }).map((pieces) => `/${pieces.join('')}`) },
   { weight: 1, arbitrary: fc.constantFrom(2_000, 12_000).map((n) => `/${'y'.repeat(n)}`) },
 );

@@ -59,15 +59,20 @@ export function problemsWith(request: FuzzRequest, sent: Record<string, string>,
   for (const [what, pattern] of LEAKS) if (pattern.test(text)) problems.push(`the body shows ${what}: ${excerpt(text, pattern)}`);
   for (const secret of secrets) if (text.includes(secret)) problems.push('the body repeats a credential the request carried');
   if (headers['x-powered-by']) problems.push('X-Powered-By is set');
+  // The provider's userinfo endpoint answers 401 with its challenge to a request without a token, as OAuth says.
+  const providerRoute = /^\/(oidc|interaction)\//.test(request.path);
   if (status === 401) {
-    if (!sent.authorization) problems.push('401 to a request that presented no bearer token');
+    if (!sent.authorization && !providerRoute) problems.push('401 to a request that presented no bearer token');
     if (!String(headers['www-authenticate'] ?? '').startsWith('Bearer')) problems.push('401 without a Bearer challenge');
   }
   // A HEAD answer has no body; Node's own HTTP parser refuses a malformed or oversized head with an empty one.
   if (request.method === 'HEAD') return problems;
   const contentType = String(headers['content-type'] ?? '');
   if (text === '' && !contentType && (status === 400 || status === 431)) return problems;
-  const route = request.path.split('?', 1)[0];
+  const route = request.path.split('?', 1)[0]!;
+  // The OpenID Provider and the gym's sign-in pages speak to browsers and OAuth clients: HTML pages, redirects and
+  // OAuth's own JSON errors are theirs to answer with; what holds for them is what held above (no 5xx, no leak).
+  if (providerRoute) return problems;
   // Sandbox's page, in development, for a browser that asks for HTML.
   if (contentType.startsWith('text/html')) {
     if (!(request.method === 'GET' && route === '/graphql' && status === 200)) problems.push(`an HTML answer (${status}) to ${request.method} ${route}`);
@@ -118,6 +123,8 @@ export function didSomething(response: FuzzResponse): boolean {
  * lower down (a field of its payload) did its work, and legitimately changed things.
  */
 export function mustLeaveDatabaseUnchanged(request: FuzzRequest, response: FuzzResponse): boolean {
+  // An authorization request stores its interaction, a sign-in page may count a login: not refusals to hold to that.
+  if (/^\/(oidc|interaction)\//.test(request.path)) return false;
   const body = bodyOf(response);
   if (!body || !('data' in body)) return true;
   if (request.document === undefined) return false;
