@@ -22,8 +22,6 @@ import { createLiveServer } from './live/server.js';
 import { RateLimitedError } from './errors.js';
 import { interactionRoutes } from './oidc/interactions.js';
 import { createOidcProvider, forgetProviderSession, isProviderRoute } from './oidc/provider.js';
-import { authenticate } from './shared/strategies.js';
-import { createLoaders } from './db/loaders.js';
 import proxyaddr from 'proxy-addr';
 
 export interface AppOptions {
@@ -117,7 +115,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     cookieKeys: config.sessionSecrets,
     // Keycard sets the forwarded headers itself before the provider sees a request (below).
     proxy: true,
-    signedInAt: async (req) => (await authenticate(req, [sessions.strategy], { loaders: createLoaders(data), recordActivity: false })).viewer?.memberId ?? null,
+    signedInAt: (req) => sessions.memberOf(req),
     production: config.production,
     log,
   });

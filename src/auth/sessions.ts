@@ -3,6 +3,7 @@ import { parse as parseCookie } from 'cookie';
 import { sign, unsign } from 'cookie-signature';
 import session from 'express-session';
 import type { GymData } from '../db/data.js';
+import { createLoaders } from '../db/loaders.js';
 import { thenStep, type Step } from '../shared/steps.js';
 import { stillHolds } from './credential-version.js';
 import type { Presented } from '../shared/strategies.js';
@@ -143,6 +144,14 @@ export class Sessions {
     this.readIds.set(req, sid);
     return { memberId: member.id, role: member.role, method: 'SESSION', expiresAt: new Date(deadline), scopes: [] };
   };
+
+  /**
+   * The member this request's session cookie signs in, or null, judged as the strategy judges it but without
+   * recording activity: for the sign-in with the gym, which only asks who is on the access sheet.
+   */
+  async memberOf(req: Presented): Promise<number | null> {
+    return (await this.strategy(req, { loaders: createLoaders(this.options.data), recordActivity: false }))?.memberId ?? null;
+  }
 
   /**
    * The session this request's cookie names, or null: no cookie, a signature that none of the secrets made (a

@@ -1,12 +1,11 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { createContext, type Services } from '../context.js';
-import { createLoaders } from '../db/loaders.js';
 import { isDatabaseUnavailable, KeycardError } from '../errors.js';
 import { login } from '../services/auth.js';
-import { authenticate } from '../shared/strategies.js';
+import { escapeHtml, sameSecret, sendPage, type Site } from '../shared/pages.js';
 import { standingOf } from './provider.js';
 
 /** What the member is told when the gym will not let them through, by reason. */
@@ -22,10 +21,6 @@ const SCOPE_WORDS: Record<string, string> = {
   offline_access: 'keep you signed in while you are away',
   'pool:swim': 'let you swim, until your membership ends',
 };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 export interface InteractionOptions {
   /** The provider as it is now (it is made anew when the key ring changes). */
@@ -52,36 +47,15 @@ export function interactionRoutes(options: InteractionOptions): Router {
   router.use(express.urlencoded({ extended: false, limit: '10kb' }));
 
   const tokenFor = (uid: string) => createHmac('sha256', secret).update(`interaction\0${uid}`).digest('base64url');
-  const validToken = (uid: string, token: unknown) => {
-    if (typeof token !== 'string') return false;
-    const expected = Buffer.from(tokenFor(uid));
-    const given = Buffer.from(token);
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  };
+  const validToken = (uid: string, token: unknown) => sameSecret(token, tokenFor(uid));
 
-  const page = (res: Response, status: number, title: string, body: string) => {
-    const nonce = randomBytes(16).toString('base64');
-    res.status(status);
-    res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    // Same-origin requests keep their Origin (no-referrer, the default elsewhere, makes a browser send `Origin: null`
-    // with a form), which the forms' check relies on; nothing leaves for other sites.
-    res.setHeader('Referrer-Policy', 'same-origin');
-    res.setHeader(
-      'Content-Security-Policy',
-      [
-        "default-src 'none'",
-        `style-src 'nonce-${nonce}'`,
-        `form-action 'self' ${options.clientOrigins.join(' ')}`.trim(),
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-      ].join('; '),
-    );
-    res.send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-        `<title>${escapeHtml(title)} · Keycard gym</title><style nonce="${nonce}">${STYLE}</style></head>` +
-        `<body><main><p class="brand">Keycard gym</p><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`,
-    );
+  const site: Site = {
+    brand: 'Keycard gym',
+    titleSuffix: ' · Keycard gym',
+    style: STYLE,
+    formAction: `'self' ${options.clientOrigins.join(' ')}`.trim(),
   };
+  const page = (res: Response, status: number, title: string, body: string) => sendPage(res, site, status, title, body);
 
   const signInPage = (res: Response, uid: string, clientName: string, problem?: string, email = '') =>
     page(
@@ -103,9 +77,9 @@ export function interactionRoutes(options: InteractionOptions): Router {
     `<button type="submit" class="secondary">Cancel</button></form>`;
 
   /** Only forms the gym's own pages sent: a cross-site post fails here even before its token is looked at. */
+  const own = new URL(services.config.publicUrl).origin;
   const sameOrigin: RequestHandler = (req, res, next) => {
     const origin = req.headers.origin;
-    const own = new URL(services.config.publicUrl).origin;
     if (origin !== undefined && origin !== own && origin !== `${req.protocol}://${req.headers.host}`) {
       page(res, 403, 'Not allowed', '<p>This form can only be sent from the gym’s own page.</p>');
       return;
@@ -149,8 +123,8 @@ export function interactionRoutes(options: InteractionOptions): Router {
         // the password itself (prompt=login) or for a recent sign-in (max_age): then the password it is.
         const reasons = details.prompt.reasons;
         const fresh = reasons.includes('login_prompt') || reasons.includes('max_age');
-        const { viewer } = fresh ? { viewer: null } : await authenticate(req, [services.sessions.strategy], { loaders: createLoaders(services.data), recordActivity: false });
-        if (viewer) return await signedIn(req, res, viewer.memberId, false);
+        const memberId = fresh ? null : await services.sessions.memberOf(req);
+        if (memberId !== null) return await signedIn(req, res, memberId, false);
         return signInPage(res, details.uid, clientName);
       }
       const scopes = String(details.params.scope ?? '').split(' ').filter((s) => s in SCOPE_WORDS);

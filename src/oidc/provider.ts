@@ -5,6 +5,7 @@ import type { KeyRing } from '../auth/keys.js';
 import type { PartnerTokens } from '../auth/partner-tokens.js';
 import type { GymData } from '../db/data.js';
 import { membershipStatus } from '../services/memberships.js';
+import { escapeHtml } from '../shared/pages.js';
 import { KeycardOidcAdapter, memberIdOfAccount } from './adapter.js';
 
 /** A website that may ask members to sign in with the gym (CONTRACT section 13). */
@@ -225,14 +226,7 @@ function accessSheetPolicy(signedInAt: (req: IncomingMessage) => Promise<number 
   return policy;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function plainPage(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Keycard gym</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
-}
-
 function errorPage(error: string, description: string): string {
-  return plainPage('Signing in did not work', `<p>${escapeHtml(error)}</p><p>${escapeHtml(description)}</p>`);
+  const title = 'Signing in did not work';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · Keycard gym</title></head><body><main><h1>${title}</h1><p>${escapeHtml(error)}</p><p>${escapeHtml(description)}</p></main></body></html>`;
 }

@@ -1,4 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { parse as parseCookie } from 'cookie';
 import cookieSession from 'cookie-session';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { execute, parse, type GraphQLSchema } from 'graphql';
@@ -8,7 +9,8 @@ import type { PoolConfig } from '../config.js';
 import type { PoolContext, PoolViewer } from '../context.js';
 import type { PoolData } from '../db/data.js';
 import { recentVisits } from '../visits.js';
-import { page, escapeHtml } from './pages.js';
+import { escapeHtml, sameSecret, sendPage as sendSitePage } from '../../shared/pages.js';
+import { POOL_SITE } from './pages.js';
 
 /** Who is signed in at the pool's website, as its session cookie holds it (signed, so only the pool writes it). */
 interface SwimmerSession {
@@ -122,23 +124,14 @@ export function poolSite(options: PoolSiteOptions): Router {
     const given = (req.body as Record<string, unknown> | undefined)?.csrf;
     const origin = req.headers.origin;
     const sameOrigin = origin === undefined || origin === config.publicUrl || origin === `${req.protocol}://${req.headers.host}`;
-    if (!swimmer || typeof given !== 'string' || !sameOrigin || !equal(given, swimmer.csrf)) {
+    if (!swimmer || !sameOrigin || !sameSecret(given, swimmer.csrf)) {
       sendPage(res, 403, 'Not allowed', '<p>This form has expired. <a href="/">Back to the pool</a>.</p>');
       return;
     }
     next();
   };
 
-  const sendPage = (res: Response, status: number, title: string, body: string) => {
-    const { html, csp } = page(title, body);
-    // Referrer-Policy same-origin: the pool's own forms carry their Origin (no-referrer would send `Origin: null`).
-    res
-      .status(status)
-      .setHeader('Content-Type', 'text/html; charset=utf-8')
-      .setHeader('Content-Security-Policy', csp)
-      .setHeader('Referrer-Policy', 'same-origin')
-      .send(html);
-  };
+  const sendPage = (res: Response, status: number, title: string, body: string) => sendSitePage(res, POOL_SITE, status, title, body);
 
   router.get('/', async (req, res) => {
     const swimmer = swimmerOf(req);
@@ -191,12 +184,13 @@ export function poolSite(options: PoolSiteOptions): Router {
   });
 
   router.get('/callback', async (req, res) => {
-    const pending = openFlow(cookieFrom(req, FLOW_COOKIE), options.sessionSecret);
+    // The cookie package decodes what it can and leaves the rest as it came: a mangled value is no pending sign-in.
+    const pending = openFlow(parseCookie(req.headers.cookie ?? '')[FLOW_COOKIE], options.sessionSecret);
     res.clearCookie(FLOW_COOKIE, { path: '/callback', secure });
     const here = new URL(req.originalUrl, config.publicUrl);
     // A refusal counts only as the answer to this browser's own sign-in (its state): a link to /callback?error=...
     // from anywhere else changes nothing, and even the real one only adds a notice.
-    if (here.searchParams.get('error') === 'access_denied' && pending && equal(here.searchParams.get('state') ?? '', pending.state)) {
+    if (here.searchParams.get('error') === 'access_denied' && pending && sameSecret(here.searchParams.get('state'), pending.state)) {
       const cookie = cookieOf(req);
       if (cookie && !swimmerOf(req)) cookie.notice = 'You did not allow the pool to use your gym account, so you are not signed in.';
       else if (!cookie) setCookie(req, { notice: 'You did not allow the pool to use your gym account, so you are not signed in.' });
@@ -255,12 +249,6 @@ export function poolSite(options: PoolSiteOptions): Router {
   return router;
 }
 
-function equal(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /** The pending sign-in, signed: the browser carries it to the gym and back, and cannot change it. */
 function sealFlow(pending: PendingSignIn, secret: string): string {
   const body = Buffer.from(JSON.stringify(pending)).toString('base64url');
@@ -270,25 +258,11 @@ function sealFlow(pending: PendingSignIn, secret: string): string {
 function openFlow(sealed: string | undefined, secret: string): PendingSignIn | null {
   if (!sealed) return null;
   const [body = '', signature = ''] = sealed.split('.');
-  if (!equal(signature, createHmac('sha256', secret).update(`flow\0${body}`).digest('base64url'))) return null;
+  if (!sameSecret(signature, createHmac('sha256', secret).update(`flow\0${body}`).digest('base64url'))) return null;
   try {
     const value = JSON.parse(Buffer.from(body, 'base64url').toString()) as Partial<PendingSignIn>;
     return typeof value.verifier === 'string' && typeof value.state === 'string' && typeof value.nonce === 'string' ? (value as PendingSignIn) : null;
   } catch {
     return null;
   }
-}
-
-function cookieFrom(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key !== name) continue;
-    try {
-      return decodeURIComponent(value.join('='));
-    } catch {
-      // Not what the pool wrote (it writes only URL-safe base64): no pending sign-in, never an error.
-      return undefined;
-    }
-  }
-  return undefined;
 }
