@@ -71,7 +71,6 @@ describe('signing in at the pool with the gym, in a browser', () => {
     const visited: string[] = [];
     page.on('framenavigated', (frame) => visited.push(new URL(frame.url()).pathname));
     await page.getByRole('link', { name: 'Sign in with the gym' }).click();
-    console.log('SWITCH', page.url(), (await page.content()).slice(0, 700));
     expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
     expect(visited.some((path) => path.startsWith('/interaction'))).toBe(false);
   });
@@ -116,11 +115,9 @@ describe('signing in at the pool with the gym, in a browser', () => {
     await page.getByRole('link', { name: 'Sign in with the gym' }).click();
     await signInAtTheGym(page, 'staff');
     if (await page.getByRole('button', { name: 'Allow' }).count()) await page.getByRole('button', { name: 'Allow' }).click();
-    console.log('SWITCH', page.url(), (await page.content()).slice(0, 700));
     expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
     await page.goto(`${poolUrl}/callback?error=access_denied`);
     await page.goto(poolUrl);
-    console.log('SWITCH', page.url(), (await page.content()).slice(0, 700));
     expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
     const mangled = await fetch(`${poolUrl}/callback?code=x&state=y`, { headers: { cookie: 'pool.signin=%E0%A4%A' } });
     expect(mangled.status).toBe(400);
