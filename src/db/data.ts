@@ -156,7 +156,11 @@ export interface GymQueries {
   oidcRecordByUserCode(model: string, userCode: string): Step<OidcRecordRow | undefined>;
   /** A member's records of one model (their grants, to find the one of a client again). */
   oidcRecordsOf(model: string, memberId: number): Step<OidcRecordRow[]>;
-  consumeOidcRecord(key: string, at: number): Step<void>;
+  /**
+   * Marks a record consumed, if nothing has yet: whether this call did. Two requests presenting one code or refresh
+   * token at the same moment both read it unconsumed; only one of them gets `true` here.
+   */
+  consumeOidcRecord(key: string, at: number): Step<boolean>;
   deleteOidcRecord(key: string): Step<void>;
   /** Deletes every record of a grant: the grant's codes and tokens end with it. */
   deleteOidcGrant(grantId: string): Step<void>;

@@ -269,7 +269,9 @@ export class PgQueries implements GymQueries {
     return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.memberId, memberId)));
   }
   async consumeOidcRecord(key: string, at: number) {
-    await this.db.update(oidcRecords).set({ consumedAt: at }).where(eq(oidcRecords.key, key));
+    // Under READ COMMITTED a second UPDATE of the row waits for the first to commit, then sees it consumed: one wins.
+    const result = await this.db.update(oidcRecords).set({ consumedAt: at }).where(and(eq(oidcRecords.key, key), isNull(oidcRecords.consumedAt)));
+    return result.rowCount === 1;
   }
   async deleteOidcRecord(key: string) {
     await this.db.delete(oidcRecords).where(eq(oidcRecords.key, key));

@@ -234,7 +234,7 @@ class SqliteQueries implements GymQueries {
     return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.model, model), eq(oidcRecords.memberId, memberId))).all();
   }
   consumeOidcRecord(key: string, at: number) {
-    this.db.update(oidcRecords).set({ consumedAt: at }).where(eq(oidcRecords.key, key)).run();
+    return this.db.update(oidcRecords).set({ consumedAt: at }).where(and(eq(oidcRecords.key, key), isNull(oidcRecords.consumedAt))).run().changes === 1;
   }
   deleteOidcRecord(key: string) {
     this.db.delete(oidcRecords).where(eq(oidcRecords.key, key)).run();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { GymData } from '../db/data.js';
 import { MAX_ROW_ID } from '../ids.js';
 
@@ -10,6 +10,11 @@ import { MAX_ROW_ID } from '../ids.js';
  * client to remember a consent.
  */
 const KEEPS_ID = new Set(['Session', 'Grant']);
+
+/** Where a record is stored: the SHA-256 of its model and id, so that a code or token is never a key in the clear. */
+function recordKey(model: string, id: string): string {
+  return createHash('sha256').update(`${model}\0${id}`).digest('base64url');
+}
 
 /** A member's id as the provider's accountId: the decimal id, nothing else. */
 export function memberIdOfAccount(accountId: unknown): number | null {
@@ -30,7 +35,7 @@ export class KeycardOidcAdapter implements Adapter {
   ) {}
 
   private key(id: string): string {
-    return createHash('sha256').update(`${this.model}\0${id}`).digest('base64url');
+    return recordKey(this.model, id);
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -61,8 +66,18 @@ export class KeycardOidcAdapter implements Adapter {
     return this.payloadOf(await this.data.oidcRecordByUserCode(this.model, userCode));
   }
 
+  /**
+   * oidc-provider reads a code or refresh token, sees it unconsumed, then consumes it: two requests presenting it at
+   * the same moment would both pass that read and both be given tokens. Consuming is therefore conditional here, and
+   * the request that finds it already consumed is treated as oidc-provider treats a second use that comes later
+   * (RFC 6749 10.5, OAuth 2.0 Security BCP 4.14): refused, and the grant with everything issued from it revoked.
+   */
   async consume(id: string): Promise<void> {
-    await this.data.consumeOidcRecord(this.key(id), Date.now());
+    const key = this.key(id);
+    if (await this.data.consumeOidcRecord(key, Date.now())) return;
+    const grantId = (await this.data.oidcRecord(key))?.grantId;
+    if (grantId) await Promise.all([this.data.deleteOidcGrant(grantId), this.data.deleteOidcRecord(recordKey('Grant', grantId))]);
+    throw new errors.InvalidGrant(`${this.model} already used`);
   }
 
   async destroy(id: string): Promise<void> {

@@ -75,7 +75,19 @@ export async function startCodeFlow(issuer: string, options: { clientId: string;
   });
   return {
     url: url.toString(),
+    /** What a token request of the pool's own carries, for tests that send it by hand. */
+    verifier,
     /** Completes the flow at the redirect the browser came back with: state, nonce and PKCE checked by openid-client. */
     finish: (callback: string) => openid.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }),
   };
+}
+
+/** A token request as a client sends it, by hand: to send several at the same moment and read every answer. */
+export async function tokenRequest(issuer: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${issuer}/oidc/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }

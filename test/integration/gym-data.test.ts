@@ -459,8 +459,12 @@ function suite(engine: Engine, open: () => Promise<Opened>): void {
       expect(await data.oidcRecordByUid('Interaction', 'u1')).toBeUndefined();
       await data.upsertOidcRecord(record('b', { model: 'DeviceCode', userCode: 'ABCD' }));
       expect((await data.oidcRecordByUserCode('DeviceCode', 'ABCD'))?.key).toBe('b');
-      await data.consumeOidcRecord('b', T0);
+      expect(await data.consumeOidcRecord('b', T0)).toBe(true);
       expect((await data.oidcRecord('b'))?.consumedAt).toBe(T0);
+      // Consumed once: a second consume (a code or refresh token presented again) is told so, and changes nothing.
+      expect(await data.consumeOidcRecord('b', T0 + 1000)).toBe(false);
+      expect((await data.oidcRecord('b'))?.consumedAt).toBe(T0);
+      expect(await data.consumeOidcRecord('missing', T0)).toBe(false);
       await data.deleteOidcRecord('a');
       expect(await data.oidcRecord('a')).toBeUndefined();
     });

@@ -45,6 +45,22 @@ describe("the OpenID Provider's adapter", () => {
     expect(await sessions.find('session-id')).toBeUndefined();
   });
 
+  it('lets one of two consumes at the same moment through, and answers the other as a reuse: invalid_grant, the grant revoked', async () => {
+    const tokens = new KeycardOidcAdapter(database.data, 'RefreshToken');
+    const grants = new KeycardOidcAdapter(database.data, 'Grant');
+    await grants.upsert('grant-3', { jti: 'grant-3', kind: 'Grant', accountId: String(memberId), clientId: 'pool' }, 600);
+    await tokens.upsert('refresh-3', { jti: 'refresh-3', kind: 'RefreshToken', grantId: 'grant-3' }, 600);
+    await tokens.upsert('refresh-3-sibling', { jti: 'refresh-3-sibling', kind: 'RefreshToken', grantId: 'grant-3' }, 600);
+    const outcomes = await Promise.allSettled([tokens.consume('refresh-3'), tokens.consume('refresh-3')]);
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    expect(refused?.reason).toMatchObject({ statusCode: 400, error: 'invalid_grant' });
+    expect(await grants.find('grant-3')).toBeUndefined();
+    expect(await tokens.find('refresh-3-sibling')).toBeUndefined();
+    // Later, the same: a consumed token stays consumed.
+    await expect(tokens.consume('refresh-3')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('takes an accountId only as a member id spelled plainly', () => {
     expect(memberIdOfAccount('42')).toBe(42);
     for (const bad of ['042', '4.2', '-1', '', ' 42', '99999999999', 42, undefined]) expect(memberIdOfAccount(bad)).toBeNull();

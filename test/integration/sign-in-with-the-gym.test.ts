@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSigningKey } from '../../src/auth/keys.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Client, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
-import { FormBrowser, startCodeFlow } from '../helpers/oidc.js';
+import { FormBrowser, startCodeFlow, tokenRequest } from '../helpers/oidc.js';
 import { decodeJwt } from '../helpers/tokens.js';
 
 /**
@@ -130,6 +130,36 @@ describe('signing in with the gym', () => {
     const staff = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.staff, mode: 'TOKEN' } });
     await new Client(app.url).gql('mutation { logoutEverywhere }', {}, { authorization: `Bearer ${staff.data.login.accessToken}` });
     expect(await rows()).toEqual([]);
+  });
+
+  it('gives tokens for a code once, even to requests presenting it at the same moment, and then revokes what it gave', async () => {
+    const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: `${SCOPE} offline_access`, prompt: 'consent' });
+    const back = await signInAndConsent(new FormBrowser(app.url), flow.url, 'alice');
+    const code = new URL(back.url).searchParams.get('code')!;
+    const redeem = () =>
+      tokenRequest(app.url, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: flow.verifier, client_id: 'pool' });
+    const answers = await Promise.all([redeem(), redeem(), redeem()]);
+    const given = answers.filter((answer) => answer.status === 200);
+    expect(given).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toHaveLength(2);
+    // A code used twice may have been stolen (RFC 6749 4.1.2): what it gave is revoked with its grant.
+    const refresh = await tokenRequest(app.url, { grant_type: 'refresh_token', refresh_token: String(given[0]!.body.refresh_token), client_id: 'pool' });
+    expect(refresh).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it('rotates a refresh token once, even for requests presenting it at the same moment, and then ends the grant', async () => {
+    const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: `${SCOPE} offline_access`, prompt: 'consent' });
+    const tokens = await flow.finish((await signInAndConsent(new FormBrowser(app.url), flow.url, 'alice')).url);
+    const refresh = (token: string) => tokenRequest(app.url, { grant_type: 'refresh_token', refresh_token: token, client_id: 'pool' });
+    // Rotation works one at a time: each refresh token gives the next.
+    const next = await refresh(tokens.refresh_token!);
+    expect(next.status).toBe(200);
+    const answers = await Promise.all([1, 2, 3].map(() => refresh(String(next.body.refresh_token))));
+    const given = answers.filter((answer) => answer.status === 200);
+    expect(given).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toHaveLength(2);
+    // The same refresh token presented twice is reuse: the grant ends, and the one that got through gets nothing more.
+    expect(await refresh(String(given[0]!.body.refresh_token))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
   it('signs ID tokens with a key rotated in on the shared folder, once the ring has read it', async () => {
