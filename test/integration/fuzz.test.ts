@@ -32,11 +32,12 @@ const runs = (n: number) => Math.max(1, Math.round(n * factor));
 console.log(`fuzz seed ${seed} (FUZZ_SEED=${seed} replays it)`);
 
 /**
- * The longest the event loop may be held by one exchange. Generous: on a busy 2-core machine a garbage collection or
- * a neighbour can cost tens of milliseconds, while the stalls this guards against (re-parsing a document per error,
- * an error per field of a huge input each quoting all of it) cost seconds.
+ * The longest the event loop may be held by one exchange. Generous: the longest seen on a quiet 2-core machine is
+ * about 70 ms, but with the rest of the suite running beside it a garbage collection or a neighbour has cost 415 ms,
+ * while the stalls this guards against (re-parsing a document per error, an error per field of a huge input each
+ * quoting all of it) cost seconds. The worst known payload is held to a tighter bound in hardening.test.ts.
  */
-const STALL_LIMIT_MS = 500;
+const STALL_LIMIT_MS = 1000;
 
 /** Counters that refused sign-ins are meant to move, and a session's activity, which reading it slides. */
 const FINGERPRINT = { ignoreTables: ['login_failures', 'rate_limits'], ignoreColumns: { sessions: ['data', 'expires_at'] } };
