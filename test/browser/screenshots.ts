@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startTestApp } from '../helpers/app.js';
 import { DEMO } from '../helpers/client.js';
-import { startTestPool } from '../helpers/pool.js';
+import { startGymAndPool } from './gym-and-pool.js';
 import { launchChromium } from './helpers.js';
 
 /**
@@ -12,10 +11,8 @@ import { launchChromium } from './helpers.js';
  */
 const OUT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'screenshots');
 
-const poolPort = await freePort();
-const poolUrl = `http://localhost:${poolPort}`;
-const gym = await startTestApp({ env: { OIDC_CLIENTS: `pool=${poolUrl}/callback`, LOG_LEVEL: 'warn' } });
-const pool = await startTestPool(gym.url, { POOL_PUBLIC_URL: poolUrl, POOL_SESSION_SECRET: 's'.repeat(40), LOG_LEVEL: 'warn' }, { port: poolPort, engine: 'sqlite' });
+const site = await startGymAndPool({ env: { LOG_LEVEL: 'warn' }, engine: 'sqlite' });
+const { poolUrl } = site;
 const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 720, height: 560 } });
@@ -31,6 +28,5 @@ try {
   console.log(`wrote ${path.relative(process.cwd(), path.join(OUT, 'gym-sign-in.png'))} and ${path.relative(process.cwd(), path.join(OUT, 'pool.png'))}`);
 } finally {
   await browser.close();
-  await pool.close();
-  await gym.close();
+  await site.close();
 }

@@ -1,24 +1,18 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, DEMO, sessionClient, type DemoName } from '../helpers/client.js';
-import { startTestPool, type TestPool } from '../helpers/pool.js';
+import type { TestApp } from '../helpers/app.js';
+import { Client, sessionClient } from '../helpers/client.js';
 import { decodeJwt } from '../helpers/tokens.js';
+import { signInAtTheGym, startGymAndPool, type GymAndPool } from './gym-and-pool.js';
 import { launchChromium } from './helpers.js';
 
 /**
  * "Sign in with the gym" where it lives: the pool's website in headless Chromium, the gym's sign-in and consent pages,
  * and back, with real cookies on both sites (the pool on `localhost`, the gym on `127.0.0.1`).
  */
-async function signInAtTheGym(page: Page, who: DemoName): Promise<void> {
-  await page.getByRole('textbox', { name: 'Email' }).fill(DEMO[who].email);
-  await page.getByLabel('Password').fill(DEMO[who].password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 describe('signing in at the pool with the gym, in a browser', () => {
+  let site: GymAndPool;
   let gym: TestApp;
-  let pool: TestPool;
   let poolUrl: string;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
@@ -29,17 +23,14 @@ describe('signing in at the pool with the gym, in a browser', () => {
   };
 
   beforeAll(async () => {
-    const poolPort = await freePort();
-    poolUrl = `http://localhost:${poolPort}`;
-    gym = await startTestApp({ env: { OIDC_CLIENTS: `pool=${poolUrl}/callback` } });
-    pool = await startTestPool(gym.url, { POOL_PUBLIC_URL: poolUrl, POOL_SESSION_SECRET: 's'.repeat(40) }, { port: poolPort });
+    site = await startGymAndPool();
+    ({ gym, poolUrl } = site);
     browser = await launchChromium();
   });
   afterAll(async () => {
     for (const context of contexts) await context.close();
     await browser?.close();
-    await pool?.close();
-    await gym?.close();
+    await site?.close();
   });
 
   it('goes from the pool page to the gym, signs in, consents, comes back signed in, and swims', async () => {
@@ -57,7 +48,7 @@ describe('signing in at the pool with the gym, in a browser', () => {
     expect(await page.locator('.visits li').count()).toBe(1);
     // The swimmer the pool wrote down is the one a partner token names: one swimmer, whichever way they came.
     const pass = await (await sessionClient(gym.url, 'alice')).gql('mutation { issuePartnerToken(audience: "pool") { token } }');
-    expect(await pool.visitCount(String(decodeJwt(pass.data.issuePartnerToken.token).payload.sub))).toBe(1);
+    expect(await site.pool.visitCount(String(decodeJwt(pass.data.issuePartnerToken.token).payload.sub))).toBe(1);
   });
 
   it('skips the sign-in and the consent on a second visit: straight back, signed in', async () => {
@@ -164,10 +155,7 @@ describe('signing in at the pool with the gym, in a browser', () => {
 
 describe('the pool while the gym is down', () => {
   it('keeps a signed-in swimmer swimming, and says clearly that signing in anew needs the gym', async () => {
-    const poolPort = await freePort();
-    const poolUrl = `http://localhost:${poolPort}`;
-    const gym = await startTestApp({ env: { OIDC_CLIENTS: `pool=${poolUrl}/callback` } });
-    const pool = await startTestPool(gym.url, { POOL_PUBLIC_URL: poolUrl, POOL_SESSION_SECRET: 's'.repeat(40) }, { port: poolPort });
+    const { gym, poolUrl, close } = await startGymAndPool();
     const browser = await launchChromium();
     try {
       const swimmer = await browser.newPage();
@@ -184,7 +172,7 @@ describe('the pool while the gym is down', () => {
       expect(await newcomer.getByRole('heading').textContent()).toBe('The gym cannot be reached');
     } finally {
       await browser.close();
-      await pool.close();
+      await close();
     }
   });
 });
