@@ -38,7 +38,12 @@ function toSigningKey(kid: string, pem: string, file: string): SigningKey {
 export class KeyRing {
   private keys = new Map<string, SigningKey>();
   private signer!: SigningKey;
-  private lastReload = 0;
+  /**
+   * When an unknown kid last made the ring read its directory. Its own clock: the periodic reload (every
+   * KEYS_RELOAD_INTERVAL) must not use up this allowance, or a key rotated in just after a periodic read would be
+   * refused everywhere else until the next one.
+   */
+  private lastUnknownKidReload = -Infinity;
 
   private constructor(private readonly dir: string | null) {}
 
@@ -82,7 +87,6 @@ export class KeyRing {
    */
   reload(onBadFile?: (file: string, problem: string) => void): void {
     if (!this.dir) return;
-    this.lastReload = Date.now();
     let files: string[];
     try {
       files = readdirSync(this.dir).filter((f) => f.endsWith('.pem'));
@@ -108,7 +112,8 @@ export class KeyRing {
    * most once per `minIntervalMs`, so a flood of forged kids cannot turn into a flood of directory reads.
    */
   reloadForUnknownKid(minIntervalMs = 30_000): void {
-    if (!this.dir || Date.now() - this.lastReload < minIntervalMs) return;
+    if (!this.dir || Date.now() - this.lastUnknownKidReload < minIntervalMs) return;
+    this.lastUnknownKidReload = Date.now();
     try {
       this.reload(() => undefined);
     } catch {

@@ -250,4 +250,29 @@ describe('key rotation', () => {
     const jwks = (await (await fetch(`${app.url}/.well-known/jwks.json`)).json()) as any;
     expect(jwks.keys.map((k: { kid: string }) => k.kid)).toEqual([oldKid, newKid]);
   });
+
+  it('verifies at once a token signed with a key another instance rotated in, even just after its own periodic read', async () => {
+    // A second instance on the same database, key folder and issuer, as behind a load balancer.
+    const other = await startTestApp({ database: app.database, keysDir: app.keysDir, env: { PUBLIC_URL: app.url } });
+    try {
+      // Its periodic read of the folder (KEYS_RELOAD_INTERVAL) has just run; then a key is rotated in and this instance signs with it.
+      other.keyRing.reload();
+      const newKid = addSigningKey(app.keysDir);
+      app.keyRing.reload();
+      const token = (await tokenLogin(app, 'alice')).data.login.accessToken as string;
+      expect(decodeJwt(token).header.kid).toBe(newKid);
+      const me = await new Client(other.url).gql(ME, undefined, { authorization: `Bearer ${token}` });
+      expect(me.data?.me?.name).toBe('Alice Member');
+      // An unknown kid reads the folder at most every 30 s, so forged kids cannot make every request read the disk:
+      // a key rotated in again straight away waits for the next read there.
+      addSigningKey(app.keysDir);
+      app.keyRing.reload();
+      const next = (await tokenLogin(app, 'alice')).data.login.accessToken as string;
+      expect(codes(await new Client(other.url).gql(ME, undefined, { authorization: `Bearer ${next}` }))).toEqual(['UNAUTHENTICATED']);
+      other.keyRing.reload();
+      expect((await new Client(other.url).gql(ME, undefined, { authorization: `Bearer ${next}` })).data?.me?.name).toBe('Alice Member');
+    } finally {
+      await other.close();
+    }
+  });
 });
