@@ -33,11 +33,12 @@ console.log(`fuzz seed ${seed} (FUZZ_SEED=${seed} replays it)`);
 
 /**
  * The longest the event loop may be held by one exchange. Generous: the longest seen on a quiet 2-core machine is
- * about 70 ms, but with the rest of the suite running beside it a garbage collection or a neighbour has cost 415 ms,
- * while the stalls this guards against (re-parsing a document per error, an error per field of a huge input each
- * quoting all of it) cost seconds. The worst known payload is held to a tighter bound in hardening.test.ts.
+ * about 70 ms, while the stalls this guards against (re-parsing a document per error, an error per field of a huge
+ * input each quoting all of it) cost seconds. Beside the rest of the suite a garbage collection or the other files on
+ * the two cores have cost up to 550 ms now and then, so a stall over the limit counts only when it comes back as the
+ * same requests are sent again: one a request causes does, one the machine causes does not.
  */
-const STALL_LIMIT_MS = 1000;
+const STALL_LIMIT_MS = 500;
 
 /** Counters that refused sign-ins are meant to move, and a session's activity, which reading it slides. */
 const FINGERPRINT = { ignoreTables: ['login_failures', 'rate_limits'], ignoreColumns: { sessions: ['data', 'expires_at'] } };
@@ -121,7 +122,6 @@ class Target {
       const { request, headers, secrets } = sent[i]!;
       return problemsWith(request, { ...request.headers, ...headers }, secrets, response).map((p) => `#${i}: ${p}`);
     });
-    if (stalledMs > STALL_LIMIT_MS) problems.push(`the event loop was blocked for ${Math.round(stalledMs)} ms`);
     for (const line of this.app.rawLogs().slice(logMark).split('\n').filter(Boolean)) {
       const entry = JSON.parse(line) as { level: number; msg?: string; err?: { message?: string } };
       if (entry.level >= 50) problems.push(`the server logged an error: ${entry.msg} (${entry.err?.message ?? ''})`);
@@ -132,6 +132,16 @@ class Target {
     }
     // Whatever ran may have logged the staff session out or changed a demo member: put them back for the next request.
     for (const [i, response] of responses.entries()) if (ran(response)) await this.credentials.repair(batch[i]!.credential);
+    if (stalledMs > STALL_LIMIT_MS) {
+      // The same requests again, with the credentials as they are now (repaired, so they are judged as before).
+      this.loop.take();
+      const again = await Promise.all(batch.map(({ credential, request }) => send(this.app.url, request, this.credentials.headers(credential))));
+      const againMs = this.loop.take();
+      for (const [i, response] of again.entries()) if (ran(response)) await this.credentials.repair(batch[i]!.credential);
+      if (againMs > STALL_LIMIT_MS) {
+        problems.push(`the event loop was blocked for ${Math.round(stalledMs)} ms, and for ${Math.round(againMs)} ms when the same requests were sent again`);
+      }
+    }
     if (problems.length) {
       const answers = responses.map((r, i) => `#${i}: ${r.status} ${r.text.slice(0, 600)}`);
       throw new Error([...problems, 'answers:', ...answers].join('\n'));
