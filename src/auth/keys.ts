@@ -112,8 +112,9 @@ export class KeyRing {
    * most once per `minIntervalMs`, so a flood of forged kids cannot turn into a flood of directory reads.
    */
   reloadForUnknownKid(minIntervalMs = 30_000): void {
-    if (!this.dir || Date.now() - this.lastUnknownKidReload < minIntervalMs) return;
-    this.lastUnknownKidReload = Date.now();
+    // The monotonic clock: a wall clock set back would otherwise hold these reads off for as long.
+    if (!this.dir || performance.now() - this.lastUnknownKidReload < minIntervalMs) return;
+    this.lastUnknownKidReload = performance.now();
     try {
       this.reload(() => undefined);
     } catch {

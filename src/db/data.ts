@@ -162,8 +162,11 @@ export interface GymQueries {
    */
   consumeOidcRecord(key: string, at: number): Step<boolean>;
   deleteOidcRecord(key: string): Step<void>;
-  /** Deletes every record of a grant: the grant's codes and tokens end with it. */
-  deleteOidcGrant(grantId: string): Step<void>;
+  /**
+   * Deletes every record of a grant: the grant's codes and tokens end with it. With `grantKey`, the Grant record itself
+   * (which does not carry its own id as grant_id) goes in the same statement, so a grant is never left half revoked.
+   */
+  deleteOidcGrant(grantId: string, grantKey?: string): Step<void>;
   /** Deletes every record about a member (the provider's sessions, grants, codes and tokens). How many went. */
   deleteOidcRecordsOf(memberId: number): Step<number>;
   deleteExpiredOidcRecords(now: number): Step<void>;

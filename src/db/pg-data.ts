@@ -11,6 +11,11 @@ import { appSecrets, checkIns, loginFailures, members, memberships, oidcRecords,
 import type { MembershipRow, PlanCodeName, PlanRow } from './schema.js';
 import { runAsync, type Script } from '../shared/steps.js';
 
+/** A grant's records: those issued under it, and with `grantKey` the Grant record itself. */
+function grantRecords(grantId: string, grantKey?: string) {
+  return grantKey ? or(eq(oidcRecords.grantId, grantId), eq(oidcRecords.key, grantKey)) : eq(oidcRecords.grantId, grantId);
+}
+
 type Schema = typeof pgSchema;
 /** The pool's database, or a transaction on one of its connections: the statements read the same on both. */
 type Db = PgDatabase<NodePgQueryResultHKT, Schema>;
@@ -276,8 +281,8 @@ export class PgQueries implements GymQueries {
   async deleteOidcRecord(key: string) {
     await this.db.delete(oidcRecords).where(eq(oidcRecords.key, key));
   }
-  async deleteOidcGrant(grantId: string) {
-    await this.db.delete(oidcRecords).where(eq(oidcRecords.grantId, grantId));
+  async deleteOidcGrant(grantId: string, grantKey?: string) {
+    await this.db.delete(oidcRecords).where(grantRecords(grantId, grantKey));
   }
   async deleteOidcRecordsOf(memberId: number) {
     return (await this.db.delete(oidcRecords).where(eq(oidcRecords.memberId, memberId))).rowCount ?? 0;

@@ -8,6 +8,11 @@ import { appSecrets, checkIns, loginFailures, members, memberships, oidcRecords,
 import { InProcessPubSub, type PubSub } from '../live/pubsub.js';
 import { runSync, type Script } from '../shared/steps.js';
 
+/** A grant's records: those issued under it, and with `grantKey` the Grant record itself. */
+function grantRecords(grantId: string, grantKey?: string) {
+  return grantKey ? or(eq(oidcRecords.grantId, grantId), eq(oidcRecords.key, grantKey)) : eq(oidcRecords.grantId, grantId);
+}
+
 type Db = BetterSQLite3Database<typeof schema>;
 
 /**
@@ -239,8 +244,8 @@ class SqliteQueries implements GymQueries {
   deleteOidcRecord(key: string) {
     this.db.delete(oidcRecords).where(eq(oidcRecords.key, key)).run();
   }
-  deleteOidcGrant(grantId: string) {
-    this.db.delete(oidcRecords).where(eq(oidcRecords.grantId, grantId)).run();
+  deleteOidcGrant(grantId: string, grantKey?: string) {
+    this.db.delete(oidcRecords).where(grantRecords(grantId, grantKey)).run();
   }
   deleteOidcRecordsOf(memberId: number) {
     return this.db.delete(oidcRecords).where(eq(oidcRecords.memberId, memberId)).run().changes;

@@ -76,7 +76,7 @@ export class KeycardOidcAdapter implements Adapter {
     const key = this.key(id);
     if (await this.data.consumeOidcRecord(key, Date.now())) return;
     const grantId = (await this.data.oidcRecord(key))?.grantId;
-    if (grantId) await Promise.all([this.data.deleteOidcGrant(grantId), this.data.deleteOidcRecord(recordKey('Grant', grantId))]);
+    if (grantId) await this.data.deleteOidcGrant(grantId, recordKey('Grant', grantId));
     throw new errors.InvalidGrant(`${this.model} already used`);
   }
 

@@ -483,6 +483,12 @@ function suite(engine: Engine, open: () => Promise<Opened>): void {
       expect(await data.oidcRecord('g1-token')).toBeUndefined();
       expect(await data.deleteOidcRecordsOf(alice.id)).toBe(1);
       expect(await data.oidcRecord('bob-token')).toBeDefined();
+      // The Grant record itself (no grant_id of its own) goes with its records when its key is named.
+      await data.upsertOidcRecord(record('g3-grant', { model: 'Grant', memberId: bob.id }));
+      await data.deleteOidcGrant('g3', 'g3-grant');
+      expect(await data.oidcRecord('g3-grant')).toBeUndefined();
+      expect(await data.oidcRecord('bob-token')).toBeUndefined();
+      await data.upsertOidcRecord(record('bob-token', { grantId: 'g3', memberId: bob.id }));
       await data.deleteExpiredOidcRecords(T0);
       expect(await data.oidcRecord('old')).toBeUndefined();
       expect(await data.oidcRecord('forever')).toBeDefined();
