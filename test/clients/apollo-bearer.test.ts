@@ -1,9 +1,9 @@
 import { CombinedGraphQLErrors, gql, type TypedDocumentNode } from '@apollo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, DEMO } from '../helpers/client.js';
+import { DEMO } from '../helpers/client.js';
 import { createApolloClient, Tokens } from './apollo-bearer.js';
-import { expired, named, requestsAfter } from './gym-log.js';
+import { expectOneSharedRefresh, expired, named, requestsAfter, signOutElsewhere } from './gym-log.js';
 
 /**
  * The README's Apollo Client code (./apollo-bearer.ts) against a real gym: real HTTP on port 0, real tokens from real
@@ -70,21 +70,12 @@ describe('Apollo Client 4 with bearer tokens (the README snippet)', () => {
       Array.from({ length: 5 }, () => client.query({ query: ME, fetchPolicy: 'no-cache', context: { queryDeduplication: false } })),
     );
     expect(results.map((r) => r.data?.me.name)).toEqual(Array(5).fill('Alice Member'));
-    const lines = await requestsAfter(app, mark, 11);
-    expect(named(lines, 'Refresh')).toHaveLength(1);
-    expect(named(lines, 'Me').map((line) => line.status).sort()).toEqual([200, 200, 200, 200, 200, 401, 401, 401, 401, 401]);
-    // The refresh token rotated exactly once: the sign-in is intact, and the token it handed back is the one that works.
-    expect(tokens.refreshToken).not.toBe(first);
-    const renewed = await new Client(app.url).gql('mutation ($t: String!) { refresh(refreshToken: $t) { refreshToken } }', { t: tokens.refreshToken });
-    expect(renewed.errors).toBeUndefined();
+    await expectOneSharedRefresh(app, mark, tokens, first);
   });
 
   it("hands the caller the gym's UNAUTHENTICATED when the refresh is refused (signed out), after one refresh and no loop", async () => {
     const tokens = await signedIn();
-    // Signed out elsewhere: the sign-in's refresh tokens are revoked; the (stateless) access token then expires.
-    const logout = await new Client(app.url).gql('mutation ($t: String!) { logout(refreshToken: $t) }', { t: tokens.refreshToken });
-    expect(logout.data).toEqual({ logout: true });
-    tokens.accessToken = expired(app, tokens.accessToken!);
+    await signOutElsewhere(app, tokens);
     const client = createApolloClient(url, tokens);
     const mark = app.logs.length;
 

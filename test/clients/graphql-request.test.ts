@@ -1,9 +1,9 @@
 import { ClientError } from 'graphql-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, DEMO } from '../helpers/client.js';
+import { DEMO } from '../helpers/client.js';
 import { createGymClient, Tokens } from './graphql-request.js';
-import { expired, named, requestsAfter } from './gym-log.js';
+import { expectOneSharedRefresh, expired, requestsAfter, signOutElsewhere } from './gym-log.js';
 
 /**
  * The README's graphql-request code (./graphql-request.ts) against a real gym: real HTTP on port 0, real tokens from
@@ -62,21 +62,12 @@ describe('graphql-request with lazy headers (the README snippet)', () => {
     const mark = app.logs.length;
     const results = await Promise.all(Array.from({ length: 5 }, () => gym<Me>(ME)));
     expect(results).toEqual(Array(5).fill({ me: { name: 'Alice Member' } }));
-    const lines = await requestsAfter(app, mark, 11);
-    expect(named(lines, 'Refresh')).toHaveLength(1);
-    expect(named(lines, 'Me').map((line) => line.status).sort()).toEqual([200, 200, 200, 200, 200, 401, 401, 401, 401, 401]);
-    // The refresh token rotated exactly once: the sign-in is intact, and the token it handed back is the one that works.
-    expect(tokens.refreshToken).not.toBe(first);
-    const renewed = await new Client(app.url).gql('mutation ($t: String!) { refresh(refreshToken: $t) { refreshToken } }', { t: tokens.refreshToken });
-    expect(renewed.errors).toBeUndefined();
+    await expectOneSharedRefresh(app, mark, tokens, first);
   });
 
   it("throws the gym's UNAUTHENTICATED when the refresh is refused (signed out), after one refresh and no loop", async () => {
     const tokens = await signedIn();
-    // Signed out elsewhere: the sign-in's refresh tokens are revoked; the (stateless) access token then expires.
-    const logout = await new Client(app.url).gql('mutation ($t: String!) { logout(refreshToken: $t) }', { t: tokens.refreshToken });
-    expect(logout.data).toEqual({ logout: true });
-    tokens.accessToken = expired(app, tokens.accessToken!);
+    await signOutElsewhere(app, tokens);
     const gym = createGymClient(url, tokens);
     const mark = app.logs.length;
 

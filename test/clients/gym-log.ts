@@ -1,6 +1,8 @@
+import { expect } from 'vitest';
 import { idOf } from '../../src/ids.js';
 import type { RoleName } from '../../src/shared/roles.js';
 import type { TestApp } from '../helpers/app.js';
+import { Client } from '../helpers/client.js';
 import { until } from '../helpers/live.js';
 import { decodeJwt } from '../helpers/tokens.js';
 
@@ -29,3 +31,30 @@ export async function requestsAfter(app: TestApp, mark: number, count: number): 
 
 /** The log lines of one operation. */
 export const named = (lines: Record<string, unknown>[], operation: string) => lines.filter((line) => line.operation === operation);
+
+/** What every snippet's token holder has: the pair the gym handed out last. */
+interface HeldTokens {
+  accessToken: string | null;
+  refreshToken: string | null;
+}
+
+/**
+ * After five operations sent at once with an expired token (log lines from `mark`): one refresh served all five (five
+ * 401s, then five 200s), and it rotated the refresh token exactly once, so the sign-in is intact and the token it
+ * handed back (`first` was the one before) is the one that works.
+ */
+export async function expectOneSharedRefresh(app: TestApp, mark: number, tokens: HeldTokens, first: string | null): Promise<void> {
+  const lines = await requestsAfter(app, mark, 11);
+  expect(named(lines, 'Refresh')).toHaveLength(1);
+  expect(named(lines, 'Me').map((line) => line.status).sort()).toEqual([200, 200, 200, 200, 200, 401, 401, 401, 401, 401]);
+  expect(tokens.refreshToken).not.toBe(first);
+  const renewed = await new Client(app.url).gql('mutation ($t: String!) { refresh(refreshToken: $t) { refreshToken } }', { t: tokens.refreshToken });
+  expect(renewed.errors).toBeUndefined();
+}
+
+/** Signs the holder's sign-in out elsewhere (its refresh tokens revoked), then ages its (stateless) access token. */
+export async function signOutElsewhere(app: TestApp, tokens: HeldTokens): Promise<void> {
+  const logout = await new Client(app.url).gql('mutation ($t: String!) { logout(refreshToken: $t) }', { t: tokens.refreshToken });
+  expect(logout.data).toEqual({ logout: true });
+  tokens.accessToken = expired(app, tokens.accessToken!);
+}
