@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { DEMO } from '../helpers/client.js';
 import { createApolloClient, Tokens } from './apollo-bearer.js';
-import { expectOneSharedRefresh, expired, named, requestsAfter, signOutElsewhere } from './gym-log.js';
+import { expectOneRefreshAndRetry, expectOneSharedRefresh, expired, named, requestsAfter, signOutElsewhere } from './gym-log.js';
 
 /**
  * The README's Apollo Client code (./apollo-bearer.ts) against a real gym: real HTTP on port 0, real tokens from real
@@ -48,15 +48,7 @@ describe('Apollo Client 4 with bearer tokens (the README snippet)', () => {
     const mark = app.logs.length;
     const { data } = await createApolloClient(url, tokens).query({ query: ME });
     expect(data?.me.name).toBe('Alice Member');
-    // The gym refused the old token (401), the refresh went through once, and the retry carried the new token.
-    const lines = await requestsAfter(app, mark, 3);
-    expect(lines.map((line) => [line.operation, line.status, line.outcome])).toEqual([
-      ['Me', 401, 'errors:UNAUTHENTICATED'],
-      ['Refresh', 200, 'ok'],
-      ['Me', 200, 'ok'],
-    ]);
-    expect(lines[2]).toMatchObject({ auth: 'TOKEN' });
-    expect(tokens.refreshToken).not.toBe(refreshToken);
+    await expectOneRefreshAndRetry(app, mark, tokens, refreshToken);
   });
 
   it('shares one refresh among five operations refused at the same time, and all five succeed', async () => {

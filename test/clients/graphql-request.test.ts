@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { DEMO } from '../helpers/client.js';
 import { createGymClient, Tokens } from './graphql-request.js';
-import { expectOneSharedRefresh, expired, requestsAfter, signOutElsewhere } from './gym-log.js';
+import { expectOneRefreshAndRetry, expectOneSharedRefresh, expired, requestsAfter, signOutElsewhere } from './gym-log.js';
 
 /**
  * The README's graphql-request code (./graphql-request.ts) against a real gym: real HTTP on port 0, real tokens from
@@ -43,15 +43,7 @@ describe('graphql-request with lazy headers (the README snippet)', () => {
     tokens.accessToken = expired(app, tokens.accessToken!);
     const mark = app.logs.length;
     expect(await createGymClient(url, tokens)<Me>(ME)).toEqual({ me: { name: 'Alice Member' } });
-    // The gym refused the old token (401), the refresh went through once, and the retry carried the new token.
-    const lines = await requestsAfter(app, mark, 3);
-    expect(lines.map((line) => [line.operation, line.status, line.outcome])).toEqual([
-      ['Me', 401, 'errors:UNAUTHENTICATED'],
-      ['Refresh', 200, 'ok'],
-      ['Me', 200, 'ok'],
-    ]);
-    expect(lines[2]).toMatchObject({ auth: 'TOKEN' });
-    expect(tokens.refreshToken).not.toBe(refreshToken);
+    await expectOneRefreshAndRetry(app, mark, tokens, refreshToken);
   });
 
   it('shares one refresh among five requests refused at the same time, and all five succeed', async () => {

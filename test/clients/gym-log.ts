@@ -39,6 +39,22 @@ interface HeldTokens {
 }
 
 /**
+ * After one operation sent with an expired token (log lines from `mark`): the gym refused the old token (401), the
+ * refresh went through once, the retry carried the new token, and the holder keeps a rotated refresh token (`before`
+ * was the one it had).
+ */
+export async function expectOneRefreshAndRetry(app: TestApp, mark: number, tokens: HeldTokens, before: string | null): Promise<void> {
+  const lines = await requestsAfter(app, mark, 3);
+  expect(lines.map((line) => [line.operation, line.status, line.outcome])).toEqual([
+    ['Me', 401, 'errors:UNAUTHENTICATED'],
+    ['Refresh', 200, 'ok'],
+    ['Me', 200, 'ok'],
+  ]);
+  expect(lines[2]).toMatchObject({ auth: 'TOKEN' });
+  expect(tokens.refreshToken).not.toBe(before);
+}
+
+/**
  * After five operations sent at once with an expired token (log lines from `mark`): one refresh served all five (five
  * 401s, then five 200s), and it rotated the refresh token exactly once, so the sign-in is intact and the token it
  * handed back (`first` was the one before) is the one that works.
