@@ -46,3 +46,14 @@ export async function signInAtTheGym(page: Page, who: DemoName): Promise<void> {
   await page.getByLabel('Password').fill(DEMO[who].password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
+
+/**
+ * Signs `who` in at the pool from its front page, all the way: "Sign in with the gym", the gym's sign-in page, and
+ * the consent page when the gym asks (not once the member has allowed the pool before).
+ */
+export async function signInAtThePool(page: Page, poolUrl: string, who: DemoName): Promise<void> {
+  await page.goto(poolUrl);
+  await page.getByRole('link', { name: 'Sign in with the gym' }).click();
+  await signInAtTheGym(page, who);
+  if (await page.getByRole('button', { name: 'Allow' }).count()) await page.getByRole('button', { name: 'Allow' }).click();
+}

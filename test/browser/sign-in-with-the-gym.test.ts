@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers/app.js';
 import { Client, sessionClient } from '../helpers/client.js';
 import { decodeJwt } from '../helpers/tokens.js';
-import { signInAtTheGym, startGymAndPool, type GymAndPool } from './gym-and-pool.js';
+import { signInAtTheGym, signInAtThePool, startGymAndPool, type GymAndPool } from './gym-and-pool.js';
 import { launchChromium } from './helpers.js';
 
 /**
@@ -102,10 +102,7 @@ describe('signing in at the pool with the gym, in a browser', () => {
 
   it('signs no one out for a link to the callback with an error, and answers a mangled sign-in cookie with a page, not a fault', async () => {
     const page = await fresh();
-    await page.goto(poolUrl);
-    await page.getByRole('link', { name: 'Sign in with the gym' }).click();
-    await signInAtTheGym(page, 'staff');
-    if (await page.getByRole('button', { name: 'Allow' }).count()) await page.getByRole('button', { name: 'Allow' }).click();
+    await signInAtThePool(page, poolUrl, 'staff');
     expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
     await page.goto(`${poolUrl}/callback?error=access_denied`);
     await page.goto(poolUrl);
@@ -116,10 +113,7 @@ describe('signing in at the pool with the gym, in a browser', () => {
 
   it('follows the member signed in at the gym: a browser now signed in there as someone else comes back to the pool as them', async () => {
     const page = await fresh();
-    await page.goto(poolUrl);
-    await page.getByRole('link', { name: 'Sign in with the gym' }).click();
-    await signInAtTheGym(page, 'alice');
-    if (await page.getByRole('button', { name: 'Allow' }).count()) await page.getByRole('button', { name: 'Allow' }).click();
+    await signInAtThePool(page, poolUrl, 'alice');
     expect(await page.locator('.swimmer').textContent()).toBe('Alice Member');
     await page.getByRole('button', { name: 'Sign out' }).click();
     // Staff signs in at the gym in this browser (the gym's session cookie is now theirs).
@@ -133,10 +127,7 @@ describe('signing in at the pool with the gym, in a browser', () => {
 
   it("asks for the password again once the member signed out at the gym, whatever the provider's own cookie says", async () => {
     const page = await fresh();
-    await page.goto(poolUrl);
-    await page.getByRole('link', { name: 'Sign in with the gym' }).click();
-    await signInAtTheGym(page, 'admin');
-    if (await page.getByRole('button', { name: 'Allow' }).count()) await page.getByRole('button', { name: 'Allow' }).click();
+    await signInAtThePool(page, poolUrl, 'admin');
     await page.getByRole('button', { name: 'Sign out' }).click();
     const [gymCookie] = await page.context().cookies(gym.url).then((all) => all.filter((c) => c.name === 'keycard.sid'));
     await new Client(gym.url).gql('mutation { logout }', {}, { cookie: `keycard.sid=${gymCookie!.value}` });
