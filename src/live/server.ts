@@ -22,6 +22,7 @@ import { createFormatError, isDatabaseUnavailable } from '../errors.js';
 import { createCostLimit } from '../shared/cost-limit.js';
 import { OPERATION_LIMITS, operationLimitRules } from '../shared/limits.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
+import { SUBSCRIBER_EXISTS } from './close-reason.js';
 import { closeFor, LiveCloseCode, LiveConnection, type LiveOperation, type Refusal } from './connection.js';
 import { serveGraphQLWs, type SocketExtra as GlueExtra } from './ws.js';
 
@@ -221,7 +222,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
         }
         if (operation === 'duplicate') {
           // graphql-ws's own code for an id that is still live: a client never reuses one before it ended.
-          socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id.slice(0, 64)} already exists`);
+          socket.close(CloseCode.SubscriberAlreadyExists, SUBSCRIBER_EXISTS);
           return [refusal('This id is already live', 'BAD_REQUEST')];
         }
         if (operation === 'closed') return [refusal('The socket is closing', 'BAD_REQUEST')];

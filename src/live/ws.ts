@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ReasonBoundSocket, SUBSCRIBER_EXISTS } from './close-reason.js';
 
 /** What every socket's graphql-ws state carries: the socket and its upgrade request, and what `accept` added. */
 export type SocketExtra<E> = E & { socket: WebSocket; request: IncomingMessage };
@@ -31,7 +32,8 @@ export interface WsGlue {
  * graphql-ws's protocol (its `makeServer`) on a `ws` server: the thin glue graphql-ws's own `useServer` is, with what a
  * production server needs besides. Failures go to Keycard's log, once, never to the console; a send to a socket that
  * is gone resolves (its close is handled where it closes), so a client that resets never produces a stream of errors;
- * a socket that lets too much pile up unread is cut off; and draining does not wait on a client that ignores the close.
+ * a socket that lets too much pile up unread is cut off; draining does not wait on a client that ignores the close; and
+ * no close reason is ever too long to send, nor repeats what the client sent.
  */
 export function serveGraphQLWs<E extends Record<string, unknown>>(
   wss: WebSocketServer,
@@ -41,6 +43,8 @@ export function serveGraphQLWs<E extends Record<string, unknown>>(
   const server = makeServer(options);
   const { log } = glue;
   wss.options.handleProtocols = handleProtocols;
+  // Every socket is of this class: every close, whoever asks for it, has its reason bounded in one place.
+  wss.options.WebSocket = ReasonBoundSocket;
   wss.on('error', (err) => log.error({ err }, 'the WebSocket server failed'));
 
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
@@ -69,7 +73,8 @@ export function serveGraphQLWs<E extends Record<string, unknown>>(
             if (socket.readyState !== socket.OPEN) return resolve();
             socket.send(data, () => resolve());
           }),
-        close: (code, reason) => socket.close(code, reason),
+        // graphql-ws's reasons are fixed words, but for 4409's, which repeats the client's id.
+        close: (code, reason) => socket.close(code, code === CloseCode.SubscriberAlreadyExists ? SUBSCRIBER_EXISTS : reason),
         onMessage: (handle) =>
           socket.on('message', async (data: Buffer) => {
             if (socket.bufferedAmount > glue.maxBufferedBytes) {

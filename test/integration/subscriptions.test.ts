@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { idOf } from '../../src/ids.js';
 import { startTestApp, type StartOptions, type TestApp } from '../helpers/app.js';
 import { Client, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
-import { openSocket, rawSocket, started, until, type GymSocket } from '../helpers/live.js';
+import { openSocket, rawSocket, started, until, type GymSocket, type RawSocket } from '../helpers/live.js';
 
 const CHECK_INS = 'subscription { checkIns { at method door member { name } } }';
 const MY_CHECK_INS = 'subscription { myCheckIns { at method } }';
@@ -410,6 +410,28 @@ describe('what a hostile client sends', () => {
     expect(await raw.closed).toMatchObject({ code: 4409 });
     await checkIn(app);
     expect(raw.messages.filter((m) => m.type === 'next')).toEqual([]);
+  });
+
+  // Two ways to reuse an id: while graphql-ws still holds it, and in the instant after a complete, when only Keycard does.
+  test.each([
+    ['while it is live', (raw: RawSocket, subscribe: object) => raw.burst([subscribe])],
+    ['right after completing it', (raw: RawSocket, subscribe: object, id: string) => raw.burst(Array.from({ length: 10 }, () => [{ id, type: 'complete' }, subscribe]).flat())],
+  ])('reusing an id of 64 multibyte characters %s closes with 4409 and a short reason that does not repeat it, logging no error', async (_when, reuse) => {
+    const staff = await signIn(app, 'staff');
+    const raw = await rawSocket(app, { authorization: `Bearer ${staff.token}` });
+    const id = '€'.repeat(64);
+    const subscribe = { id, type: 'subscribe', payload: { query: CHECK_INS } };
+    const before = await subscriptionsStarted(app);
+    const logged = app.logs.length;
+    raw.burst([subscribe]);
+    await started(app, before + 1);
+    reuse(raw, subscribe, id);
+    const closed = await raw.closed;
+    expect(closed.code).toBe(4409);
+    // WebSocket's limit on a close reason; past it the socket used to end as 1011 "internal error".
+    expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+    expect(closed.reason).not.toContain('€');
+    expect(app.logs.slice(logged).filter((line) => (line.level as number) >= 50)).toEqual([]);
   });
 
   test('a client that sends without reading is cut off once a megabyte waits for it, before it is even signed in', async () => {
