@@ -118,6 +118,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     signedInAt: (req) => sessions.memberOf(req),
     production: config.production,
     log,
+    refreshReuseGraceMs: config.refreshReuseGraceMs,
   });
   let oidc = makeOidc();
   let oidcKeys = keyRing.all().map((k) => k.kid).join(' ');

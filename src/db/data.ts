@@ -161,6 +161,11 @@ export interface GymQueries {
    * token at the same moment both read it unconsumed; only one of them gets `true` here.
    */
   consumeOidcRecord(key: string, at: number): Step<boolean>;
+  /**
+   * A grant's records of one model consumed at `since` or later: the refresh tokens rotated after one that is presented
+   * again, to tell a retry of the newest token from the reuse of an older one. Few, however old the grant.
+   */
+  oidcRecordsConsumedSince(model: string, grantId: string, since: number): Step<OidcRecordRow[]>;
   deleteOidcRecord(key: string): Step<void>;
   /**
    * Deletes every record of a grant: the grant's codes and tokens end with it. With `grantKey`, the Grant record itself

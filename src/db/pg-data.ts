@@ -1,6 +1,6 @@
 import type { PubSub } from '../live/pubsub.js';
 import { PostgresPubSub } from '../live/pg-pubsub.js';
-import { and, asc, count, desc, eq, gt, ilike, inArray, isNotNull, isNull, lt, lte, ne, notInArray, or, sql, type Column, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, ilike, inArray, isNotNull, isNull, lt, lte, ne, notInArray, or, sql, type Column, type SQL } from 'drizzle-orm';
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { GYM_PG_MIGRATIONS_DIR } from '../shared/paths.js';
@@ -277,6 +277,9 @@ export class PgQueries implements GymQueries {
     // Under READ COMMITTED a second UPDATE of the row waits for the first to commit, then sees it consumed: one wins.
     const result = await this.db.update(oidcRecords).set({ consumedAt: at }).where(and(eq(oidcRecords.key, key), isNull(oidcRecords.consumedAt)));
     return result.rowCount === 1;
+  }
+  async oidcRecordsConsumedSince(model: string, grantId: string, since: number) {
+    return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.grantId, grantId), eq(oidcRecords.model, model), gte(oidcRecords.consumedAt, since)));
   }
   async deleteOidcRecord(key: string) {
     await this.db.delete(oidcRecords).where(eq(oidcRecords.key, key));

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, like, lt, lte, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, like, lt, lte, ne, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { GYM_MIGRATIONS_DIR } from '../shared/paths.js';
 import { immediately, openSqlite, sqliteHealth, type SqliteDatabase } from '../shared/sqlite.js';
@@ -240,6 +240,9 @@ class SqliteQueries implements GymQueries {
   }
   consumeOidcRecord(key: string, at: number) {
     return this.db.update(oidcRecords).set({ consumedAt: at }).where(and(eq(oidcRecords.key, key), isNull(oidcRecords.consumedAt))).run().changes === 1;
+  }
+  oidcRecordsConsumedSince(model: string, grantId: string, since: number) {
+    return this.db.select().from(oidcRecords).where(and(eq(oidcRecords.grantId, grantId), eq(oidcRecords.model, model), gte(oidcRecords.consumedAt, since))).all();
   }
   deleteOidcRecord(key: string) {
     this.db.delete(oidcRecords).where(eq(oidcRecords.key, key)).run();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { GymData } from '../db/data.js';
+import type { GymData, OidcRecordRow } from '../db/data.js';
 import { MAX_ROW_ID } from '../ids.js';
 
 /**
@@ -23,16 +23,44 @@ export function memberIdOfAccount(accountId: unknown): number | null {
   return id <= MAX_ROW_ID ? id : null;
 }
 
+export interface KeycardOidcAdapterOptions {
+  /**
+   * How long after a refresh token is rotated a second presentation of it is taken for a retry (REFRESH_REUSE_GRACE,
+   * the gym's own refresh rule): refused, nothing revoked, while the token it was rotated into is still unused. None
+   * (0, the default): every second presentation is a reuse.
+   */
+  refreshReuseGraceMs?: number;
+}
+
+/** Which rotation of its chain a refresh token is: oidc-provider counts them, the first token having none. */
+function rotationOf(payload: AdapterPayload): number {
+  return typeof payload.rotations === 'number' ? payload.rotations : 0;
+}
+
+/**
+ * Whether two refresh tokens of a grant descend from the same code (one sign-in): oidc-provider carries the first
+ * token's issue time and the sign-in's session into every rotation. A grant is found again for each sign-in of the
+ * member at the client, so it may hold several chains, one per device.
+ */
+function sameChain(a: AdapterPayload, b: AdapterPayload): boolean {
+  return a.iiat === b.iiat && a.sessionUid === b.sessionUid;
+}
+
 /**
  * oidc-provider's storage through Keycard's data layer (CONTRACT section 13): its sessions, interactions, grants,
  * codes and tokens in the gym's own database, on either engine, never in memory. One adapter per model, as
  * oidc-provider asks; every row is keyed by the SHA-256 of the model and id.
  */
 export class KeycardOidcAdapter implements Adapter {
+  private readonly graceMs: number;
+
   constructor(
     private readonly data: GymData,
     private readonly model: string,
-  ) {}
+    options: KeycardOidcAdapterOptions = {},
+  ) {
+    this.graceMs = model === 'RefreshToken' ? (options.refreshReuseGraceMs ?? 0) : 0;
+  }
 
   private key(id: string): string {
     return recordKey(this.model, id);
@@ -54,8 +82,14 @@ export class KeycardOidcAdapter implements Adapter {
     });
   }
 
+  /**
+   * A refresh token retried within the grace of its rotation is not found: oidc-provider then refuses it with
+   * invalid_grant and revokes nothing, where a token it finds consumed makes it revoke the grant (a reuse).
+   */
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return this.payloadOf(await this.data.oidcRecord(this.key(id)), id);
+    const row = await this.data.oidcRecord(this.key(id));
+    if (row && (await this.isRetry(row, Date.now()))) return undefined;
+    return this.payloadOf(row, id);
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -70,13 +104,17 @@ export class KeycardOidcAdapter implements Adapter {
    * oidc-provider reads a code or refresh token, sees it unconsumed, then consumes it: two requests presenting it at
    * the same moment would both pass that read and both be given tokens. Consuming is therefore conditional here, and
    * the request that finds it already consumed is treated as oidc-provider treats a second use that comes later
-   * (RFC 6749 10.5, OAuth 2.0 Security BCP 4.14): refused, and the grant with everything issued from it revoked.
+   * (RFC 6749 10.5, OAuth 2.0 Security BCP 4.14): refused, and the grant with everything issued from it revoked. The
+   * one exception is the gym's own: a refresh token's retry within the grace is refused and revokes nothing, so two
+   * tabs refreshing at once do not sign the member out of the client.
    */
   async consume(id: string): Promise<void> {
     const key = this.key(id);
-    if (await this.data.consumeOidcRecord(key, Date.now())) return;
-    const grantId = (await this.data.oidcRecord(key))?.grantId;
-    if (grantId) await this.data.deleteOidcGrant(grantId, recordKey('Grant', grantId));
+    const now = Date.now();
+    if (await this.data.consumeOidcRecord(key, now)) return;
+    const row = await this.data.oidcRecord(key);
+    if (row && (await this.isRetry(row, now))) throw new errors.InvalidGrant(`${this.model} already used`);
+    if (row?.grantId) await this.data.deleteOidcGrant(row.grantId, recordKey('Grant', row.grantId));
     throw new errors.InvalidGrant(`${this.model} already used`);
   }
 
@@ -88,7 +126,23 @@ export class KeycardOidcAdapter implements Adapter {
     await this.data.deleteOidcGrant(grantId);
   }
 
-  private payloadOf(row: Awaited<ReturnType<GymData['oidcRecord']>>, id?: string): AdapterPayload | undefined {
+  /**
+   * A refresh token presented again within the grace of its rotation, while it was its chain's newest: no token of its
+   * chain rotated after it, so the token it was rotated into is not used yet (or not even stored yet, the winner of a
+   * race still writing it). Anything else spent (later, or an older token) is a reuse, as the gym's own refresh rule
+   * has it (CONTRACT section 4).
+   */
+  private async isRetry(row: OidcRecordRow, now: number): Promise<boolean> {
+    if (this.graceMs <= 0 || row.consumedAt === null || row.grantId === null || now - row.consumedAt > this.graceMs) return false;
+    const token = JSON.parse(row.payload) as AdapterPayload;
+    const spentSince = await this.data.oidcRecordsConsumedSince(this.model, row.grantId, row.consumedAt);
+    return !spentSince.some((other) => {
+      const payload = JSON.parse(other.payload) as AdapterPayload;
+      return other.key !== row.key && sameChain(payload, token) && rotationOf(payload) > rotationOf(token);
+    });
+  }
+
+  private payloadOf(row: OidcRecordRow | undefined, id?: string): AdapterPayload | undefined {
     // An expired record is gone, whether or not the sweep has removed it yet.
     if (!row || (row.expiresAt !== null && row.expiresAt <= Date.now())) return undefined;
     const payload = JSON.parse(row.payload) as AdapterPayload;

@@ -33,6 +33,8 @@ export interface OidcProviderOptions {
   signedInAt(req: IncomingMessage): Promise<number | null>;
   production: boolean;
   log: Logger;
+  /** REFRESH_REUSE_GRACE: a refresh token retried this soon after its rotation is refused without ending the grant. */
+  refreshReuseGraceMs: number;
 }
 
 /**
@@ -108,7 +110,7 @@ export function createOidcProvider(options: OidcProviderOptions): { provider: Pr
     })),
   };
   const configuration: Configuration = {
-    adapter: (model: string) => new KeycardOidcAdapter(data, model),
+    adapter: (model: string) => new KeycardOidcAdapter(data, model, { refreshReuseGraceMs: options.refreshReuseGraceMs }),
     clients: options.clients.map((client) => ({
       client_id: client.clientId,
       redirect_uris: client.redirectUris,

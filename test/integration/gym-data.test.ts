@@ -469,6 +469,18 @@ function suite(engine: Engine, open: () => Promise<Opened>): void {
       expect(await data.oidcRecord('a')).toBeUndefined();
     });
 
+    it("finds a grant's records of one model consumed at an instant or later, and no others", async () => {
+      await data.upsertOidcRecord(record('r0', { model: 'RefreshToken', grantId: 'g1', consumedAt: T0 - 1 }));
+      await data.upsertOidcRecord(record('r1', { model: 'RefreshToken', grantId: 'g1', consumedAt: T0 }));
+      await data.upsertOidcRecord(record('r2', { model: 'RefreshToken', grantId: 'g1', consumedAt: T0 + 1 }));
+      await data.upsertOidcRecord(record('r3', { model: 'RefreshToken', grantId: 'g1' }));
+      await data.upsertOidcRecord(record('code', { model: 'AuthorizationCode', grantId: 'g1', consumedAt: T0 }));
+      await data.upsertOidcRecord(record('other', { model: 'RefreshToken', grantId: 'g2', consumedAt: T0 }));
+      const keys = (await data.oidcRecordsConsumedSince('RefreshToken', 'g1', T0)).map((row) => row.key).sort();
+      expect(keys).toEqual(['r1', 'r2']);
+      expect(await data.oidcRecordsConsumedSince('RefreshToken', 'g1', T0 + 2)).toEqual([]);
+    });
+
     it("deletes a grant's records, a member's records, and the expired ones", async () => {
       const alice = await member('alice@keycard.test');
       const bob = await member('bob@keycard.test');

@@ -45,7 +45,7 @@ describe("the OpenID Provider's adapter", () => {
     expect(await sessions.find('session-id')).toBeUndefined();
   });
 
-  it('lets one of two consumes at the same moment through, and answers the other as a reuse: invalid_grant, the grant revoked', async () => {
+  it('lets one of two consumes at the same moment through, and answers the other as a reuse without a grace: invalid_grant, the grant revoked', async () => {
     const tokens = new KeycardOidcAdapter(database.data, 'RefreshToken');
     const grants = new KeycardOidcAdapter(database.data, 'Grant');
     await grants.upsert('grant-3', { jti: 'grant-3', kind: 'Grant', accountId: String(memberId), clientId: 'pool' }, 600);
@@ -59,6 +59,80 @@ describe("the OpenID Provider's adapter", () => {
     expect(await tokens.find('refresh-3-sibling')).toBeUndefined();
     // Later, the same: a consumed token stays consumed.
     await expect(tokens.consume('refresh-3')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  describe('with a grace for a retried refresh token', () => {
+    const GRACE = { refreshReuseGraceMs: 5_000 };
+    /** A chain's refresh token as oidc-provider stores it: the sign-in's session and first issue time, its rotation. */
+    const token = (grantId: string, rotations?: number, sessionUid = 'session-a') => ({
+      kind: 'RefreshToken',
+      grantId,
+      accountId: String(memberId),
+      sessionUid,
+      iiat: 1_700_000_000,
+      ...(rotations === undefined ? {} : { rotations }),
+    });
+    const grantOf = async (grantId: string) => {
+      await new KeycardOidcAdapter(database.data, 'Grant').upsert(grantId, { jti: grantId, kind: 'Grant', accountId: String(memberId), clientId: 'pool' }, 600);
+    };
+
+    it('lets one of two consumes at the same moment through and refuses the other with invalid_grant, revoking nothing', async () => {
+      const tokens = new KeycardOidcAdapter(database.data, 'RefreshToken', GRACE);
+      await grantOf('grant-4');
+      await tokens.upsert('refresh-4', token('grant-4'), 600);
+      const outcomes = await Promise.allSettled([tokens.consume('refresh-4'), tokens.consume('refresh-4')]);
+      expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+      const refused = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      expect(refused?.reason).toMatchObject({ statusCode: 400, error: 'invalid_grant' });
+      // The winner's successor, as oidc-provider writes it after consuming.
+      await tokens.upsert('refresh-4-next', token('grant-4', 1), 600);
+      expect(await new KeycardOidcAdapter(database.data, 'Grant').find('grant-4')).toBeDefined();
+      expect(await tokens.find('refresh-4-next')).toMatchObject({ grantId: 'grant-4' });
+      // Presented again: not found (oidc-provider's invalid_grant without a revocation), and still not consumable.
+      expect(await tokens.find('refresh-4')).toBeUndefined();
+      await expect(tokens.consume('refresh-4')).rejects.toMatchObject({ error: 'invalid_grant' });
+      expect(await tokens.find('refresh-4-next')).toMatchObject({ grantId: 'grant-4' });
+    });
+
+    it('answers an older token as a reuse within the grace: found consumed, and its consume revokes the grant', async () => {
+      const tokens = new KeycardOidcAdapter(database.data, 'RefreshToken', GRACE);
+      await grantOf('grant-5');
+      await tokens.upsert('refresh-5', token('grant-5'), 600);
+      await tokens.consume('refresh-5');
+      await tokens.upsert('refresh-5-next', token('grant-5', 1), 600);
+      await tokens.consume('refresh-5-next');
+      await tokens.upsert('refresh-5-last', token('grant-5', 2), 600);
+      // The token it was rotated into has been used: this one is no retry.
+      expect((await tokens.find('refresh-5'))?.consumed).toBeGreaterThan(0);
+      // The newest spent one still is.
+      expect(await tokens.find('refresh-5-next')).toBeUndefined();
+      await expect(tokens.consume('refresh-5')).rejects.toMatchObject({ error: 'invalid_grant' });
+      expect(await new KeycardOidcAdapter(database.data, 'Grant').find('grant-5')).toBeUndefined();
+      expect(await tokens.find('refresh-5-last')).toBeUndefined();
+    });
+
+    it("counts only the token's own chain: another sign-in's refresh under the same grant is no use of its successor", async () => {
+      const tokens = new KeycardOidcAdapter(database.data, 'RefreshToken', GRACE);
+      await grantOf('grant-6');
+      await tokens.upsert('phone', token('grant-6', 1, 'session-phone'), 600);
+      await tokens.upsert('laptop', token('grant-6', 3, 'session-laptop'), 600);
+      await tokens.consume('phone');
+      await tokens.consume('laptop');
+      expect(await tokens.find('phone')).toBeUndefined();
+    });
+
+    it('answers a token presented after the grace as a reuse, and gives codes no grace at all', async () => {
+      const tokens = new KeycardOidcAdapter(database.data, 'RefreshToken', { refreshReuseGraceMs: 50 });
+      await tokens.upsert('refresh-7', token('grant-7'), 600);
+      await tokens.consume('refresh-7');
+      // Well past the 50 ms grace, however slow the machine: only waiting longer is needed for this to hold.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await tokens.find('refresh-7'))?.consumed).toBeGreaterThan(0);
+      const codes = new KeycardOidcAdapter(database.data, 'AuthorizationCode', GRACE);
+      await codes.upsert('code-7', { jti: 'code-7', kind: 'AuthorizationCode', grantId: 'grant-7' }, 60);
+      await codes.consume('code-7');
+      expect((await codes.find('code-7'))?.consumed).toBeGreaterThan(0);
+    });
   });
 
   it('takes an accountId only as a member id spelled plainly', () => {

@@ -27,6 +27,25 @@ async function signInAndConsent(browser: FormBrowser, url: string, who: keyof ty
   return page;
 }
 
+/** The pool's first refresh token for alice, through the code flow with offline_access. */
+async function refreshTokenOf(app: TestApp): Promise<string> {
+  // offline_access counts only with prompt=consent (OpenID Connect Core 11).
+  const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: `${SCOPE} offline_access`, prompt: 'consent' });
+  const tokens = await flow.finish((await signInAndConsent(new FormBrowser(app.url), flow.url, 'alice')).url);
+  expect(tokens.refresh_token).toBeTruthy();
+  return tokens.refresh_token!;
+}
+
+/** A refresh as the pool sends it, by hand: several can go at the same moment, and every answer is read. */
+function refresh(app: TestApp, token: string) {
+  return tokenRequest(app.url, { grant_type: 'refresh_token', refresh_token: token, client_id: 'pool' });
+}
+
+/** The status of the provider's userinfo endpoint for an access token: 200 while its grant lives. */
+async function userinfo(app: TestApp, accessToken: string): Promise<number> {
+  return (await fetch(`${app.url}/oidc/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+}
+
 describe('signing in with the gym', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -143,23 +162,32 @@ describe('signing in with the gym', () => {
     expect(given).toHaveLength(1);
     expect(answers.filter((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toHaveLength(2);
     // A code used twice may have been stolen (RFC 6749 4.1.2): what it gave is revoked with its grant.
-    const refresh = await tokenRequest(app.url, { grant_type: 'refresh_token', refresh_token: String(given[0]!.body.refresh_token), client_id: 'pool' });
-    expect(refresh).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await refresh(app, String(given[0]!.body.refresh_token))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
-  it('rotates a refresh token once, even for requests presenting it at the same moment, and then ends the grant', async () => {
-    const flow = await startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: `${SCOPE} offline_access`, prompt: 'consent' });
-    const tokens = await flow.finish((await signInAndConsent(new FormBrowser(app.url), flow.url, 'alice')).url);
-    const refresh = (token: string) => tokenRequest(app.url, { grant_type: 'refresh_token', refresh_token: token, client_id: 'pool' });
-    // Rotation works one at a time: each refresh token gives the next.
-    const next = await refresh(tokens.refresh_token!);
-    expect(next.status).toBe(200);
-    const answers = await Promise.all([1, 2, 3].map(() => refresh(String(next.body.refresh_token))));
+  it('rotates a refresh token for one of two requests presenting it at the same moment, and keeps the grant: a retry is no theft', async () => {
+    const first = await refreshTokenOf(app);
+    const answers = await Promise.all([refresh(app, first), refresh(app, first)]);
     const given = answers.filter((answer) => answer.status === 200);
     expect(given).toHaveLength(1);
-    expect(answers.filter((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toHaveLength(2);
-    // The same refresh token presented twice is reuse: the grant ends, and the one that got through gets nothing more.
-    expect(await refresh(String(given[0]!.body.refresh_token))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(answers.filter((answer) => answer.status === 400 && answer.body.error === 'invalid_grant')).toHaveLength(1);
+    // Within REFRESH_REUSE_GRACE (5 s here), and its successor unused: refused again, still revoking nothing.
+    expect(await refresh(app, first)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await userinfo(app, String(given[0]!.body.access_token))).toBe(200);
+    const next = await refresh(app, String(given[0]!.body.refresh_token));
+    expect(next.status).toBe(200);
+    expect(await refresh(app, String(next.body.refresh_token))).toMatchObject({ status: 200 });
+  });
+
+  it('ends the grant when a refresh token two rotations old comes back, however soon: its successor has been used', async () => {
+    const first = await refreshTokenOf(app);
+    const second = await refresh(app, first);
+    const third = await refresh(app, String(second.body.refresh_token));
+    expect(third.status).toBe(200);
+    expect(await refresh(app, first)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    // Everything issued from the grant goes: the newest refresh token, and the access token it came with.
+    expect(await refresh(app, String(third.body.refresh_token))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await userinfo(app, String(third.body.access_token))).toBe(401);
   });
 
   it('signs ID tokens with a key rotated in on the shared folder, once the ring has read it', async () => {
@@ -216,5 +244,25 @@ describe('authorization requests from one address', () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await refused.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('RATE_LIMITED');
     expect(await app.database.sql.all("select key from oidc_records where model = 'Interaction'")).toHaveLength(stored.length);
+  });
+});
+
+describe('a refresh token of the provider presented again after REFRESH_REUSE_GRACE', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // A grace this short lets the test wait it out in a moment (the default is 5 s); only the wait depends on it.
+    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}`, REFRESH_REUSE_GRACE: '200ms' } });
+  });
+  afterAll(async () => app?.close());
+
+  it('is a reuse even when its successor was never used: the grant ends with everything issued from it', async () => {
+    const first = await refreshTokenOf(app);
+    const next = await refresh(app, first);
+    expect(next.status).toBe(200);
+    // Well past the 200 ms: waiting longer than needed only makes the test surer.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await refresh(app, first)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await refresh(app, String(next.body.refresh_token))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await userinfo(app, String(next.body.access_token))).toBe(401);
   });
 });
