@@ -7,6 +7,7 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
 import { requireIdOf } from '../ids.js';
 import { endCredentials } from './auth.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';
+import { freeText } from './validation.js';
 
 /** `%` and `_` typed into a search box mean themselves, not wildcards. */
 function likePattern(text: string): string {
@@ -20,8 +21,7 @@ export async function listMembers(
 ): Promise<Connection<MemberRow>> {
   const size = pageSize(args.first);
   const afterId = decodeCursor(args.after);
-  const search = args.search?.trim() ?? '';
-  if (search.length > 100) throw new BadUserInputError('search', 'must be at most 100 characters');
+  const search = freeText(args.search ?? '', 'search', 100);
   const pattern = search === '' ? null : likePattern(search.toLowerCase());
   const rows = await ctx.services.data.listMembers({ afterId, pattern, limit: size + 1 });
   for (const row of rows) ctx.loaders.memberById.prime(row.id, row);

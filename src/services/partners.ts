@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import { BadUserInputError, ForbiddenError, MembershipInactiveError } from '../errors.js';
 import { membershipStatus } from './memberships.js';
+import { freeText } from './validation.js';
 
 export interface PartnerTokenModel {
   token: string;
@@ -13,7 +14,7 @@ export interface PartnerTokenModel {
  * longer than the membership or the credential that asked.
  */
 export async function issuePartnerToken(ctx: Context, rawAudience: string): Promise<PartnerTokenModel> {
-  const audience = rawAudience.trim();
+  const audience = freeText(rawAudience, 'audience', 100);
   const partners = ctx.services.partnerTokens;
   if (!partners.isPartner(audience)) {
     throw new BadUserInputError('audience', `is not a partner of the gym (partners: ${partners.audiences().join(', ')})`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toGlobalId } from '../../src/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, sessionClient, type GqlResponse } from '../helpers/client.js';
+import { Client, codes, DEMO, LOGIN, sessionClient, type GqlResponse } from '../helpers/client.js';
 
 /** The one error a refused input gets: its code, and the argument it names (in extensions or the message). */
 function refusal(res: GqlResponse): { code: unknown; names: string } {
@@ -153,5 +153,74 @@ describe('bad input', () => {
     }
     const res = await staff.gql(`{ node(id: "${toGlobalId('CheckIn', 999999)}") { id } }`);
     expect(res.data).toEqual({ node: null });
+  });
+});
+
+/**
+ * Control characters in free text: every argument a member or the staff types as text (a search, a name, a door, an
+ * email, a partner's name) refuses them as bad input naming the argument, on either engine. PostgreSQL's text cannot
+ * hold a NUL at all, and SQLite compares only up to it, so without the one rule a NUL was a fault on one engine and
+ * a different answer on the other.
+ */
+describe('control characters in free text', () => {
+  const CONTROL_CHARACTERS = ['\u0000', '\u0007', '\u001b', '\u007f'];
+  let app: TestApp;
+  let staff: Client;
+  let alice: Client;
+  beforeAll(async () => {
+    // Every sign-up attempt counts against the address, refused ones included: these tests make a few dozen.
+    app = await startTestApp({ env: { SIGNUP_MAX_PER_ADDRESS: '100' } });
+    staff = await sessionClient(app.url, 'staff');
+    alice = await sessionClient(app.url, 'alice');
+  });
+  afterAll(() => app.close());
+
+  /** What a refused request must leave as it was: members, their plans, the access sheet and the keycard families. */
+  const state = async () =>
+    JSON.stringify(
+      await Promise.all(
+        ['members', 'memberships', 'check_ins', 'refresh_tokens'].map((table) => app.database.sql.all(`select * from ${table} order by 1`)),
+      ),
+    );
+
+  const FREE_TEXT: [string, string, (spoiled: (text: string) => string) => Promise<GqlResponse>][] = [
+    ['members(search:)', 'search', (s) => staff.gql('query($t: String) { members(search: $t) { edges { node { id } } } }', { t: s('alice') })],
+    ['checkIn(door:)', 'door', (s) => alice.gql('mutation($t: String) { checkIn(door: $t) { id } }', { t: s('main') })],
+    ['signUp(input.name)', 'input.name', (s) => new Client(app.url).gql(SIGN_UP, { input: { ...good, email: 'typed@example.com', name: s('New Member') } })],
+    ['signUp(input.email)', 'input.email', (s) => new Client(app.url).gql(SIGN_UP, { input: { ...good, email: s('typed@example.com') } })],
+    ['login(input.email)', 'input.email', (s) => new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, email: s(DEMO.alice.email), mode: 'TOKEN' } })],
+    ['issuePartnerToken(audience:)', 'audience', (s) => alice.gql('mutation($t: String!) { issuePartnerToken(audience: $t) { token } }', { t: s('pool') })],
+  ];
+
+  describe.each(FREE_TEXT)('%s', (_field, argument, send) => {
+    it.each(CONTROL_CHARACTERS.map((c) => [`U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`, c]))('refuses %s as BAD_USER_INPUT naming the argument, and changes nothing', async (_shown, control) => {
+      const before = await state();
+      for (const spoil of [() => control, (text: string) => `${text.slice(0, 2)}${control}${text.slice(2)}`, (text: string) => `${text}${control}`]) {
+        const res = await send(spoil);
+        expect(refusal(res), JSON.stringify(spoil('text'))).toEqual({ code: 'BAD_USER_INPUT', names: argument });
+      }
+      expect(await state()).toBe(before);
+    });
+  });
+
+  it('still takes the same arguments without the control character', async () => {
+    const found = await staff.gql('{ members(search: "alice") { edges { node { email } } } }');
+    expect(found.data.members.edges).toEqual([{ node: { email: DEMO.alice.email } }]);
+    expect((await alice.gql('mutation { checkIn(door: "main") { door } }')).data.checkIn.door).toBe('main');
+    expect((await alice.gql('mutation { issuePartnerToken(audience: "pool") { audience } }')).data.issuePartnerToken.audience).toBe('pool');
+  });
+
+  it('takes a password with control characters whole, like any other character, and never answers a NUL with a fault', async () => {
+    // A password is never shown nor stored as text: Argon2 hashes every byte of it, NUL included.
+    const password = 'correct\u0000horse\u0007battery\u001bstaple\u007f';
+    expect((await new Client(app.url).gql(SIGN_UP, { input: { ...good, email: 'nul@example.com', password } })).errors).toBeUndefined();
+    const login = (email: string, p: string) => new Client(app.url).gql(LOGIN, { input: { email, password: p, mode: 'TOKEN' } });
+    expect((await login('nul@example.com', password)).errors).toBeUndefined();
+    expect(codes(await login('nul@example.com', 'correct\u0000'))).toEqual(['INVALID_CREDENTIALS']);
+    expect(codes(await login('nul@example.com', password.replace('staple', 'stapler')))).toEqual(['INVALID_CREDENTIALS']);
+    expect(codes(await login(DEMO.alice.email, '\u0000'))).toEqual(['INVALID_CREDENTIALS']);
+    const change = await alice.gql('mutation($i: ChangePasswordInput!) { changePassword(input: $i) }', { i: { currentPassword: '\u0000'.repeat(12), newPassword: password } });
+    expect(refusal(change)).toEqual({ code: 'INVALID_CREDENTIALS', names: 'input.currentPassword' });
+    expect(codes(await new Client(app.url).gql('mutation { refresh(refreshToken: "\\u0000") { method } }'))).toEqual(['UNAUTHENTICATED']);
   });
 });

@@ -78,6 +78,21 @@ export const junk: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: deepNesting },
 );
 
+/**
+ * Control characters (C0, DEL, C1; NUL is one PostgreSQL's text cannot hold): every free-text argument refuses them
+ * as bad input, and no argument, free text or secret, answers them with a fault.
+ */
+const CONTROL_CHARACTERS = ['\u0000', '\u0001', '\u0007', '\b', '\t', '\n', '\r', '\u000b', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009f'];
+
+/** Mostly `values` as they are, now and then with a control character slipped in at the start, inside or at the end. */
+function sometimesControl(values: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  const spoiled = fc.tuple(values, fc.constantFrom(...CONTROL_CHARACTERS), fc.nat()).map(([text, control, at]) => {
+    const i = at % (text.length + 1);
+    return `${text.slice(0, i)}${control}${text.slice(i)}`;
+  });
+  return fc.oneof({ weight: 3, arbitrary: values }, { weight: 1, arbitrary: spoiled });
+}
+
 const base64url = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split(''));
 const DAY = 86_400_000;
 
@@ -85,33 +100,39 @@ const DAY = 86_400_000;
 function byName(name: string, samples: Samples): fc.Arbitrary<unknown> | undefined {
   switch (name) {
     case 'email':
-      return fc.oneof(
-        fc.constantFrom(...samples.emails),
-        fc.constantFrom(...samples.emails).map((e) => ` ${e.toUpperCase()} `),
-        fc.uuid().map((u) => `fuzz-${u}@keycard.test`),
-        fc.constantFrom('no-at-sign', 'a@', '@b.c', 'a@b', `${'x'.repeat(250)}@keycard.test`, 'a@b.c\u0000', 'ä@ü.de'),
+      return sometimesControl(
+        fc.oneof(
+          fc.constantFrom(...samples.emails),
+          fc.constantFrom(...samples.emails).map((e) => ` ${e.toUpperCase()} `),
+          fc.uuid().map((u) => `fuzz-${u}@keycard.test`),
+          fc.constantFrom('no-at-sign', 'a@', '@b.c', 'a@b', `${'x'.repeat(250)}@keycard.test`, 'a@b.c\u0000', 'ä@ü.de'),
+        ),
       );
     case 'password':
     case 'currentPassword':
     case 'newPassword':
-      return fc.oneof(
-        fc.constantFrom(...samples.passwords),
-        fc.string({ unit: 'grapheme-ascii', minLength: 12, maxLength: 40 }),
-        fc.constantFrom('password1234', '123456789012', 'short', 'x'.repeat(129), 'correct horse battery', '\u0000'.repeat(12), '🔑'.repeat(12)),
+      return sometimesControl(
+        fc.oneof(
+          fc.constantFrom(...samples.passwords),
+          fc.string({ unit: 'grapheme-ascii', minLength: 12, maxLength: 40 }),
+          fc.constantFrom('password1234', '123456789012', 'short', 'x'.repeat(129), 'correct horse battery', '\u0000'.repeat(12), '🔑'.repeat(12)),
+        ),
       );
     case 'name':
-      return fc.oneof(
-        fc.constantFrom('Ada Lovelace', 'Zoë Ça', '李小龍', '  ', '', 'a'.repeat(101), 'Bob\u202Eevil', 'Eve\u200B', 'Al\u0000ice'),
-        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+      return sometimesControl(
+        fc.oneof(
+          fc.constantFrom('Ada Lovelace', 'Zoë Ça', '李小龍', '  ', '', 'a'.repeat(101), 'Bob\u202Eevil', 'Eve\u200B', 'Al\u0000ice'),
+          fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+        ),
       );
     case 'id':
       return ids(samples, [...samples.memberIds, ...samples.checkInIds, ...samples.planIds]);
     case 'memberId':
       return ids(samples, samples.memberIds);
     case 'refreshToken':
-      return fc.oneof(fc.string({ unit: base64url, minLength: 40, maxLength: 90 }), fc.constantFrom('', 'null', 'a.b.c'));
+      return sometimesControl(fc.oneof(fc.string({ unit: base64url, minLength: 40, maxLength: 90 }), fc.constantFrom('', 'null', 'a.b.c')));
     case 'audience':
-      return fc.constantFrom('pool', 'keycard', 'spa', 'POOL', '', ' pool', 'pool\u0000');
+      return sometimesControl(fc.constantFrom('pool', 'keycard', 'spa', 'POOL', '', ' pool', 'pool\u0000'));
     case 'first':
       return fc.oneof(fc.integer({ min: -2, max: 105 }), fc.constantFrom(0, 100, 101, 2 ** 31 - 1, -(2 ** 31)));
     case 'after':
@@ -121,9 +142,9 @@ function byName(name: string, samples: Samples): fc.Arbitrary<unknown> | undefin
         weirdString,
       );
     case 'door':
-      return fc.constantFrom('main', 'side door', '', '   ', 'x'.repeat(65), 'back\u0000', 'front\u202E');
+      return sometimesControl(fc.constantFrom('main', 'side door', '', '   ', 'x'.repeat(65), 'back\u0000', 'front\u202E'));
     case 'search':
-      return fc.constantFrom('alice', '%', '_', "'", '\\', '%_%', 'ADMIN', '@keycard.test', '');
+      return sometimesControl(fc.constantFrom('alice', '%', '_', "'", '\\', '%_%', 'ADMIN', '@keycard.test', ''));
     case 'validUntil':
       return dates;
     default:
