@@ -1,9 +1,7 @@
-import proxyaddr from 'proxy-addr';
-import { clip } from './shared/text.js';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { isPostgresUrl } from './shared/postgres.js';
-import { duration, flag, issuesOf, list, logLevel, port, positiveInt, timezone, withoutEmpty } from './shared/env.js';
+import { duration, flag, issuesOf, list, logLevel, parseTrustProxy, port, positiveInt, timezone, trustProxyProblem, withoutEmpty } from './shared/env.js';
 import type { HttpLimits } from './shared/server.js';
 import type { RateLimitRules } from './auth/rate-limits.js';
 import type { LiveLimits } from './live/server.js';
@@ -106,33 +104,6 @@ export interface Config {
   pairwiseSecret: string | undefined;
   /** The websites that may ask members to sign in with the gym (the gym as an OpenID Provider). */
   oidcClients: OidcClientConfig[];
-}
-
-function parseTrustProxy(value: string | undefined): false | number | string {
-  const text = value?.trim() ?? '';
-  if (text === '' || text === 'false') return false;
-  if (/^\d+$/.test(text)) return Number(text);
-  return text;
-}
-
-/**
- * Why a TRUST_PROXY value is refused, or null. `true` (any case) and the catch-all ranges believe the left-most
- * X-Forwarded-For entry, which any client writes: every per-address limit would be the client's to choose. Anything
- * else must be what Express's `trust proxy` compiles (proxy-addr): names like `loopback`, addresses and CIDR ranges,
- * or a hop count.
- */
-function trustProxyProblem(trust: false | number | string): string | null {
-  if (typeof trust !== 'string') return null;
-  const entries = trust.split(',').map((s) => s.trim());
-  if (entries.some((entry) => /^true$/i.test(entry) || entry === '0.0.0.0/0' || entry === '::/0')) {
-    return `"${clip(trust, 40)}" would trust an X-Forwarded-For written by any client; name your proxies (e.g. loopback, 10.0.0.0/8) or the number of proxy hops (e.g. 1)`;
-  }
-  try {
-    proxyaddr.compile(entries);
-    return null;
-  } catch {
-    return 'must be a hop count or a comma-separated list of proxy addresses, CIDR ranges or loopback, linklocal, uniquelocal';
-  }
 }
 
 /**

@@ -1,4 +1,6 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { clip } from './text.js';
 
 /**
  * The parsers every Keycard service reads its environment with (the gym and the pool alike): durations, ports,
@@ -76,6 +78,48 @@ export const port = (fallback: number) =>
     .min(0, 'must be between 0 and 65535')
     .max(65535, 'must be between 0 and 65535')
     .default(fallback);
+
+/** `TRUST_PROXY` as Express's `trust proxy` takes it: false when unset or `false`, a hop count, or proxy addresses. */
+export function parseTrustProxy(value: string | undefined): false | number | string {
+  const text = value?.trim() ?? '';
+  if (text === '' || text === 'false') return false;
+  if (/^\d+$/.test(text)) return Number(text);
+  return text;
+}
+
+/**
+ * Why a TRUST_PROXY value is refused, or null. `true` (any case) and the catch-all ranges believe the left-most
+ * X-Forwarded-For entry, which any client writes: every per-address limit would be the client's to choose. Anything
+ * else must be what Express's `trust proxy` compiles (proxy-addr): names like `loopback`, addresses and CIDR ranges,
+ * or a hop count.
+ */
+export function trustProxyProblem(trust: false | number | string): string | null {
+  if (typeof trust !== 'string') return null;
+  const entries = trust.split(',').map((s) => s.trim());
+  if (entries.some((entry) => /^true$/i.test(entry) || entry === '0.0.0.0/0' || entry === '::/0')) {
+    return `"${clip(trust, 40)}" would trust an X-Forwarded-For written by any client; name your proxies (e.g. loopback, 10.0.0.0/8) or the number of proxy hops (e.g. 1)`;
+  }
+  try {
+    proxyaddr.compile(entries);
+    return null;
+  } catch {
+    return 'must be a hop count or a comma-separated list of proxy addresses, CIDR ranges or loopback, linklocal, uniquelocal';
+  }
+}
+
+/** A zod field for `TRUST_PROXY`: parsed as Express takes it, refused when it would let clients choose their address. */
+export const trustProxy = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const trust = parseTrustProxy(text);
+    const problem = trustProxyProblem(trust);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return trust;
+  });
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
