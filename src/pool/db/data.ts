@@ -1,4 +1,5 @@
 import type { QueueOptions } from '../../shared/postgres.js';
+import type { SessionRows } from '../../shared/session-store.js';
 import type { Script, Step } from '../../shared/steps.js';
 import type { VisitRow } from './schema.js';
 
@@ -11,6 +12,18 @@ export interface NewVisit {
   name: string;
   admittedAt: Date;
   tokenId: string | null;
+}
+
+/** A website session's row (see the shared session store). */
+export interface PoolSessionRecord {
+  /** The SHA-256 of the session id, never the id. */
+  key: string;
+  /** The swimmer's pairwise subject; null while a sign-in is under way. */
+  subject: string | null;
+  /** express-session's data, as JSON. */
+  data: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
 }
 
 /**
@@ -26,8 +39,14 @@ export interface PoolQueries {
   insertVisit(values: NewVisit): Step<VisitRow>;
 }
 
+/** The website's sessions: what the shared store reads and deletes, and a new session's insert. */
+export interface PoolSessionQueries extends SessionRows {
+  /** Stores a new session; a row already under that key is left alone. */
+  insertSession(record: PoolSessionRecord): Step<void>;
+}
+
 /** The pool's database, on one engine: its statements, its atomic steps, its health. */
-export interface PoolData extends PoolQueries {
+export interface PoolData extends PoolQueries, PoolSessionQueries {
   readonly engine: PoolEngine;
   /**
    * Runs an atomic step: on SQLite in an immediate transaction (the write lock before the first read), on PostgreSQL

@@ -1,12 +1,12 @@
-import { desc, eq, sql } from 'drizzle-orm';
+import { desc, eq, lte, sql } from 'drizzle-orm';
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import { runAsync, type Script } from '../../shared/steps.js';
 import { POOL_PG_MIGRATIONS_DIR } from '../../shared/paths.js';
 import { openPostgres, postgresHealth, serializable, type PostgresDatabase, type QueueOptions } from '../../shared/postgres.js';
-import type { NewVisit, PoolData, PoolQueries } from './data.js';
+import type { NewVisit, PoolData, PoolQueries, PoolSessionRecord } from './data.js';
 import * as pgSchema from './pg-schema.js';
-import { visits } from './pg-schema.js';
+import { sessions, visits } from './pg-schema.js';
 
 type Schema = typeof pgSchema;
 /** The pool's database, or a transaction on one of its connections. */
@@ -50,8 +50,30 @@ class PgPoolQueries implements PoolQueries {
 export class PgPoolData extends PgPoolQueries implements PoolData {
   readonly engine = 'postgres' as const;
 
+  /** Every page of a signed-in swimmer reads its session: prepared under its name on the pool. */
+  private readonly sessionRead;
+
   constructor(private readonly postgres: PostgresDatabase<Schema>) {
     super(postgres.db, { prepared: true });
+    this.sessionRead = postgres.db
+      .select({ data: sessions.data, expiresAt: sessions.expiresAt })
+      .from(sessions)
+      .where(eq(sessions.sid, sql.placeholder('key')))
+      .prepare('pool_session_by_key');
+  }
+
+  async sessionByKey(key: string) {
+    const rows = await this.sessionRead.execute({ key });
+    return rows[0];
+  }
+  async insertSession({ key, subject, data, expiresAt }: PoolSessionRecord) {
+    await this.db.insert(sessions).values({ sid: key, subject, data, expiresAt }).onConflictDoNothing({ target: sessions.sid });
+  }
+  async deleteSession(key: string) {
+    await this.db.delete(sessions).where(eq(sessions.sid, key));
+  }
+  async deleteExpiredSessions(now: number) {
+    await this.db.delete(sessions).where(lte(sessions.expiresAt, now));
   }
 
   /**

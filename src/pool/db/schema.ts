@@ -14,4 +14,22 @@ export const visits = sqliteTable(
   (t) => [index('visits_subject_idx').on(t.subject, t.id)],
 );
 
+/**
+ * The website's sessions (express-session's rows, through the shared store): a sign-in under way, or a swimmer signed
+ * in. Kept here rather than in a signed cookie, so that a sign-out or an expiry ends every copy of the cookie.
+ */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    /** The SHA-256 of the session id, never the id: a copy of the database holds nothing a browser could present. */
+    sid: text('sid').primaryKey(),
+    /** The swimmer's pairwise subject (null while a sign-in is under way): every session of a swimmer in one statement. */
+    subject: text('subject'),
+    data: text('data').notNull(),
+    /** Milliseconds since the epoch: refused on read past it, swept after. */
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('sessions_expires_at_idx').on(t.expiresAt), index('sessions_subject_idx').on(t.subject)],
+);
+
 export type VisitRow = typeof visits.$inferSelect;

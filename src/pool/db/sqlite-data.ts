@@ -1,10 +1,10 @@
-import { desc, eq, sql } from 'drizzle-orm';
+import { desc, eq, lte, sql } from 'drizzle-orm';
 import { runSync, type Script } from '../../shared/steps.js';
 import { POOL_MIGRATIONS_DIR } from '../../shared/paths.js';
 import { immediately, openSqlite, sqliteHealth, type SqliteDatabase } from '../../shared/sqlite.js';
-import type { NewVisit, PoolData, PoolQueries } from './data.js';
+import type { NewVisit, PoolData, PoolQueries, PoolSessionRecord } from './data.js';
 import * as schema from './schema.js';
-import { visits } from './schema.js';
+import { sessions, visits } from './schema.js';
 
 /** The pool's statements on SQLite: every answer at once, on the one connection (inside a transaction and out). */
 export class SqlitePoolData implements PoolData {
@@ -28,6 +28,12 @@ export class SqlitePoolData implements PoolData {
         .limit(sql.placeholder('limit'))
         .prepare(),
       lastVisit: db.select().from(visits).where(eq(visits.subject, sql.placeholder('subject'))).orderBy(desc(visits.id)).limit(1).prepare(),
+      // Every page of a signed-in swimmer reads its session.
+      sessionByKey: db
+        .select({ data: sessions.data, expiresAt: sessions.expiresAt })
+        .from(sessions)
+        .where(eq(sessions.sid, sql.placeholder('key')))
+        .prepare(),
     };
   }
 
@@ -39,6 +45,19 @@ export class SqlitePoolData implements PoolData {
   }
   insertVisit(values: NewVisit) {
     return this.sqlite.db.insert(visits).values(values).returning().get();
+  }
+
+  sessionByKey(key: string) {
+    return this.prepared.sessionByKey.get({ key });
+  }
+  insertSession({ key, subject, data, expiresAt }: PoolSessionRecord) {
+    this.sqlite.db.insert(sessions).values({ sid: key, subject, data, expiresAt }).onConflictDoNothing({ target: sessions.sid }).run();
+  }
+  deleteSession(key: string) {
+    this.sqlite.db.delete(sessions).where(eq(sessions.sid, key)).run();
+  }
+  deleteExpiredSessions(now: number) {
+    this.sqlite.db.delete(sessions).where(lte(sessions.expiresAt, now)).run();
   }
 
   /** An immediate transaction (see {@link immediately}): SQLite's steps never overlap, so they need no queue. */
