@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { Logger } from 'pino';
 import { applyAuthDirective } from '../shared/directive.js';
+import { scheduleChores } from '../shared/housekeeping.js';
 import { createLogger } from '../shared/logger.js';
 import { POOL_SCHEMA_DIR } from '../shared/paths.js';
 import { createService, type Service } from '../shared/server.js';
@@ -11,11 +12,14 @@ import { createPoolContext, partnerTokenStrategy, type PoolContext } from './con
 import type { PoolData } from './db/data.js';
 import { poolResolvers } from './resolvers.js';
 import { PartnerTokenVerifier } from './verifier.js';
+import { PoolSessions } from './web/sessions.js';
 import { poolSite } from './web/site.js';
 
 /** The pool's server: the shared service shell and the card reader behind it. */
 export interface PoolApp extends Service<PoolContext> {
   verifier: PartnerTokenVerifier;
+  /** The website's sessions, in the pool's database. */
+  sessions: PoolSessions;
 }
 
 const SANDBOX_DOCUMENT = `# Get a keycard for the pool at the gym (issuePartnerToken(audience: "pool")), then add the header
@@ -56,16 +60,22 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
   // Development without POOL_SESSION_SECRET: a secret for this run only (website sessions end when the pool restarts).
   const sessionSecret = config.sessionSecret ?? randomBytes(32).toString('base64url');
   if (!config.sessionSecret) log.warn({}, 'POOL_SESSION_SECRET is not set: the website sessions last until the pool restarts');
+  const sessions = new PoolSessions({ data: database, secret: sessionSecret, production: config.production });
+  // Every read refuses a session past its deadline; the sweep only drops the dead rows (one idempotent DELETE, so
+  // processes sweeping at once merely find less to delete).
+  const stopChores = scheduleChores({ 'sweep website sessions': () => sessions.store.sweep() }, log);
   const service = await createService<PoolContext>({
     log,
     production: config.production,
+    trustProxy: config.trustProxy,
     introspection: config.introspection,
     schema,
     sandbox: { document: SANDBOX_DOCUMENT },
     healthy: () => database.healthy(),
     context: (req, _res, requestLog) => createPoolContext(req, requestLog, { db: database, strategy }),
     // The website: "Sign in with the gym", and a Swim button on the same guarded service as the API.
-    routes: (app) => app.use(poolSite({ config, db: database, schema, sessionSecret, log })),
+    routes: (app) => app.use(poolSite({ config, db: database, schema, sessions, log })),
+    onClose: stopChores,
   });
-  return { ...service, verifier };
+  return { ...service, verifier, sessions };
 }

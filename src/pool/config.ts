@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { duration, flag, issuesOf, logLevel, port, positiveInt, withoutEmpty } from '../shared/env.js';
+import { duration, flag, issuesOf, logLevel, port, positiveInt, timezone, trustProxy, withoutEmpty } from '../shared/env.js';
 import { isPostgresUrl } from '../shared/postgres.js';
 
 const PoolEnvSchema = z.object({
@@ -27,6 +27,9 @@ const PoolEnvSchema = z.object({
   GYM_CLIENT_ID: z.string().min(1).default('pool'),
   GYM_CLIENT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   POOL_SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  POOL_LOGIN_MAX_PER_ADDRESS: positiveInt(30),
+  POOL_TIMEZONE: timezone,
+  TRUST_PROXY: trustProxy,
 });
 
 /** The pool's configuration: where the gym is, and how long to trust its keys when it cannot be reached. */
@@ -52,8 +55,14 @@ export interface PoolConfig {
   publicUrl: string;
   /** The pool as a client of the gym's OpenID Provider; no secret: a public client (development). */
   gymClient: { clientId: string; secret: string | undefined };
-  /** Signs the website's session cookie; undefined in development: one made at start (sessions last until a restart). */
+  /** Signs the website's session cookie (the id of a session kept in the pool's database); undefined in development: one made at start (sessions last until a restart). */
   sessionSecret: string | undefined;
+  /** Sign-ins one client address may start in a minute: each stores a session for ten minutes. */
+  loginMaxPerAddress: number;
+  /** The IANA time zone the website shows times in. */
+  timezone: string;
+  /** Express `trust proxy`, as the gym's: false ignores X-Forwarded-For and X-Forwarded-Proto. */
+  trustProxy: false | number | string;
 }
 
 export function loadPoolConfig(env: Record<string, string | undefined> = process.env): PoolConfig {
@@ -82,5 +91,8 @@ export function loadPoolConfig(env: Record<string, string | undefined> = process
     publicUrl: trim(e.POOL_PUBLIC_URL ?? `http://localhost:${e.POOL_PORT}`),
     gymClient: { clientId: e.GYM_CLIENT_ID, secret: e.GYM_CLIENT_SECRET },
     sessionSecret: e.POOL_SESSION_SECRET,
+    loginMaxPerAddress: e.POOL_LOGIN_MAX_PER_ADDRESS,
+    timezone: e.POOL_TIMEZONE,
+    trustProxy: e.TRUST_PROXY,
   };
 }

@@ -4,7 +4,7 @@ import type { TestApp } from '../helpers/app.js';
 import { Client, sessionClient } from '../helpers/client.js';
 import { decodeJwt } from '../helpers/tokens.js';
 import { signInAtTheGym, signInAtThePool, startGymAndPool, type GymAndPool } from './gym-and-pool.js';
-import { launchChromium } from './helpers.js';
+import { launchChromium, onHost } from './helpers.js';
 
 /**
  * "Sign in with the gym" where it lives: the pool's website in headless Chromium, the gym's sign-in and consent pages,
@@ -86,7 +86,7 @@ describe('signing in at the pool with the gym, in a browser', () => {
     });
     await attacker.goto(poolUrl);
     await attacker.getByRole('link', { name: 'Sign in with the gym' }).click();
-    await attacker.context().clearCookies({ name: 'pool.signin' });
+    await attacker.context().clearCookies({ name: 'pool.session' });
     await signInAtTheGym(attacker, 'alice');
     if (await attacker.getByRole('button', { name: 'Allow' }).count()) await attacker.getByRole('button', { name: 'Allow' }).click();
     expect(callbacks).toHaveLength(1);
@@ -100,14 +100,14 @@ describe('signing in at the pool with the gym, in a browser', () => {
     expect(await victim.getByRole('link', { name: 'Sign in with the gym' }).count()).toBe(1);
   });
 
-  it('signs no one out for a link to the callback with an error, and answers a mangled sign-in cookie with a page, not a fault', async () => {
+  it('signs no one out for a link to the callback with an error, and answers a mangled session cookie with a page, not a fault', async () => {
     const page = await fresh();
     await signInAtThePool(page, poolUrl, 'staff');
     expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
     await page.goto(`${poolUrl}/callback?error=access_denied`);
     await page.goto(poolUrl);
     expect(await page.locator('.swimmer').textContent({ timeout: 3000 })).toBe('Sam Staff');
-    const mangled = await fetch(`${poolUrl}/callback?code=x&state=y`, { headers: { cookie: 'pool.signin=%E0%A4%A' } });
+    const mangled = await fetch(`${poolUrl}/callback?code=x&state=y`, { headers: { cookie: 'pool.session=%E0%A4%A' } });
     expect(mangled.status).toBe(400);
   });
 
@@ -133,6 +133,16 @@ describe('signing in at the pool with the gym, in a browser', () => {
     await new Client(gym.url).gql('mutation { logout }', {}, { cookie: `keycard.sid=${gymCookie!.value}` });
     await page.getByRole('link', { name: 'Sign in with the gym' }).click();
     expect(await page.getByRole('heading').textContent()).toBe('Sign in with the gym');
+  });
+
+  it('signs in a person who typed 127.0.0.1: the pool sends them to its public address (localhost), where the flow runs', async () => {
+    const page = await fresh();
+    const typed = onHost(poolUrl, '127.0.0.1');
+    await page.goto(`${typed}/?from=bookmark`);
+    expect(page.url()).toBe(`${poolUrl}/?from=bookmark`);
+    await signInAtThePool(page, typed, 'alice');
+    expect(new URL(page.url()).origin).toBe(poolUrl);
+    expect(await page.locator('.swimmer').textContent()).toBe('Alice Member');
   });
 
   it('tells bob, whose membership has expired, why the gym will not let him through', async () => {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
@@ -10,6 +11,7 @@ import type { SqlitePoolData } from '../../src/pool/db/sqlite-data.js';
 import { afterAll, beforeAll } from 'vitest';
 import { startTestApp, type TestApp } from './app.js';
 import { Client, DEMO, LOGIN, type DemoName, type GqlResponse } from './client.js';
+import { FormBrowser } from './oidc.js';
 import { createTestPgDatabase, type TestPgDatabase } from './pg.js';
 
 export interface TestPool {
@@ -21,6 +23,10 @@ export interface TestPool {
   visitCount(subject?: string): Promise<number>;
   /** Moves a swimmer's visits `ms` into the past. */
   ageVisits(subject: string, ms: number): Promise<void>;
+  /** The website's session rows, as stored. */
+  sessionRows(): Promise<SessionRow[]>;
+  /** Moves every session's deadline `ms` into the past. */
+  ageSessions(ms: number): Promise<void>;
   logs: () => Record<string, unknown>[];
   close(): Promise<void>;
 }
@@ -34,12 +40,23 @@ export interface TestPoolOptions {
 
 const RUN_ENGINE: PoolEngine = process.env.KEYCARD_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
 
-/** What a test looks at or ages in the pool's table, in each engine's SQL (timestamps are milliseconds on SQLite). */
+/** A website session's row: the hashed id, the swimmer's subject (null while signing in), the deadline in ms. */
+export interface SessionRow {
+  sid: string;
+  subject: string | null;
+  expiresAt: number;
+}
+
+/** What a test looks at or ages in the pool's tables, in each engine's SQL (timestamps are milliseconds on SQLite). */
 interface VisitSql {
   count(subject?: string): Promise<number>;
   age(subject: string, ms: number): Promise<void>;
+  sessions(): Promise<SessionRow[]>;
+  ageSessions(ms: number): Promise<void>;
   close(): Promise<void>;
 }
+
+const SESSION_ROWS = 'select sid, subject, expires_at "expiresAt" from sessions order by sid';
 
 function sqliteVisits(data: SqlitePoolData): VisitSql {
   const db = data.sqlite.sqlite;
@@ -49,6 +66,8 @@ function sqliteVisits(data: SqlitePoolData): VisitSql {
         ? (db.prepare('select count(*) n from visits').get() as { n: number }).n
         : (db.prepare('select count(*) n from visits where subject = ?').get(subject) as { n: number }).n,
     age: async (subject, ms) => void db.prepare('update visits set admitted_at = admitted_at - ? where subject = ?').run(ms, subject),
+    sessions: async () => db.prepare(SESSION_ROWS).all() as SessionRow[],
+    ageSessions: async (ms) => void db.prepare('update sessions set expires_at = expires_at - ?').run(ms),
     close: async () => {},
   };
 }
@@ -61,6 +80,8 @@ function postgresVisits(url: string): VisitSql {
       return rows[0].n as number;
     },
     age: async (subject, ms) => void (await pool.query(`update visits set admitted_at = admitted_at - $1 * interval '1 millisecond' where subject = $2`, [ms, subject])),
+    sessions: async () => (await pool.query(SESSION_ROWS)).rows.map((r) => ({ ...r, expiresAt: Number(r.expiresAt) })) as SessionRow[],
+    ageSessions: async (ms) => void (await pool.query('update sessions set expires_at = expires_at - $1', [ms])),
     close: () => pool.end(),
   };
 }
@@ -113,6 +134,8 @@ export async function startTestPool(gymUrl: string, env: Record<string, string> 
     data,
     visitCount: (subject) => visits.count(subject),
     ageVisits: (subject, ms) => visits.age(subject, ms),
+    sessionRows: () => visits.sessions(),
+    ageSessions: (ms) => visits.ageSessions(ms),
     logs: () => lines.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
     async close() {
       if (closed) return;
@@ -146,4 +169,103 @@ export async function poolToken(gym: TestApp, who: DemoName, audience = 'pool'):
 /** One request to the pool with a partner token. */
 export function swim(pool: TestPool, token: string, query = SWIM): Promise<GqlResponse> {
   return new Client(pool.url).gql(query, undefined, { authorization: `Bearer ${token}` });
+}
+
+/** One answer of the pool's website, as its visitor got it (no redirect followed). */
+export interface PoolAnswer {
+  status: number;
+  location: string | undefined;
+  setCookies: string[];
+  html: string;
+}
+
+/**
+ * A person at the pool's website over plain HTTP, for the tests that need no browser: the pool's cookies in a jar of
+ * their own, the gym's sign-in and consent through a FormBrowser, redirects followed by hand. With `publicUrl`, each
+ * request reaches the pool as a TLS-terminating proxy at that address forwards it (its Host, X-Forwarded-Proto).
+ */
+export class PoolVisitor {
+  readonly cookies = new Map<string, string>();
+  readonly gym: FormBrowser;
+  readonly publicUrl: string;
+
+  constructor(
+    readonly pool: TestPool,
+    gymUrl: string,
+    options: { publicUrl?: string } = {},
+  ) {
+    this.gym = new FormBrowser(gymUrl);
+    this.publicUrl = options.publicUrl ?? pool.url;
+  }
+
+  /** The `Cookie` header this visitor sends the pool. */
+  get cookie(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  /** One request to the pool (a path, or a URL on its public address), posting `form` if given; its cookies kept. */
+  async request(pathOrUrl: string, form?: Record<string, string>, headers: Record<string, string> = {}): Promise<PoolAnswer> {
+    const target = new URL(pathOrUrl, this.publicUrl);
+    const proxied = target.origin !== new URL(this.pool.url).origin;
+    const body = form ? new URLSearchParams(form).toString() : undefined;
+    const answer = await new Promise<PoolAnswer>((resolve, reject) => {
+      const req = http.request(`${this.pool.url}${target.pathname}${target.search}`, {
+        method: form ? 'POST' : 'GET',
+        headers: {
+          ...(this.cookies.size ? { cookie: this.cookie } : {}),
+          ...(proxied ? { host: target.host, 'x-forwarded-proto': target.protocol.slice(0, -1) } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', origin: target.origin } : {}),
+          ...headers,
+        },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let html = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (html += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, location: res.headers.location, setCookies: res.headers['set-cookie'] ?? [], html }));
+      });
+      req.end(body);
+    });
+    for (const line of answer.setCookies) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      if (pair.slice(eq + 1) === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(pair.slice(0, eq));
+      else this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+    return answer;
+  }
+
+  /**
+   * "Sign in with the gym" from the pool's /login to the callback, signing `who` in at the gym's page and allowing
+   * the pool when asked. Returns the callback's answer (a redirect home when the pool let them in).
+   */
+  async signIn(who: DemoName): Promise<PoolAnswer> {
+    const login = await this.request('/login');
+    if (login.status !== 303 || !login.location) throw new Error(`/login answered ${login.status}: ${login.html.slice(0, 300)}`);
+    return this.request(await this.callbackFromGym(login.location, who));
+  }
+
+  /** Takes an authorization URL through the gym's pages as `who`: the callback URL the gym sends the browser to. */
+  async callbackFromGym(authorizationUrl: string, who: DemoName): Promise<string> {
+    let page = await this.gym.go(authorizationUrl);
+    if (page.html.includes('/login"')) {
+      const form = FormBrowser.form(page.html, '/login');
+      page = await this.gym.go(`${this.gym.origin}${form.action}`, { ...form.fields, email: DEMO[who].email, password: DEMO[who].password });
+    }
+    if (page.html.includes('/confirm"')) {
+      const form = FormBrowser.form(page.html, '/confirm');
+      page = await this.gym.go(`${this.gym.origin}${form.action}`, form.fields);
+    }
+    if (page.url.startsWith(this.gym.origin)) throw new Error(`the gym kept the visitor (${page.status}): ${page.html.slice(0, 300)}`);
+    return page.url;
+  }
+
+  /** The form token of the signed-in page. */
+  async csrf(): Promise<string> {
+    const page = await this.request('/');
+    const token = /name="csrf" value="([^"]+)"/.exec(page.html)?.[1];
+    if (!token) throw new Error(`not signed in: ${page.html.slice(0, 300)}`);
+    return token;
+  }
 }

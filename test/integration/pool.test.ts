@@ -228,3 +228,21 @@ describe("the pool's database setting", () => {
     expect(() => load({ POOL_DATABASE_POOL_SIZE: '0' })).toThrow(/POOL_DATABASE_POOL_SIZE/);
   });
 });
+
+describe("the pool's website settings", () => {
+  const load = (env: Record<string, string>) => loadPoolConfig({ NODE_ENV: 'test', ...env });
+
+  it('reads TRUST_PROXY as the gym does, refusing a value that would let any client write its own address', () => {
+    expect(load({}).trustProxy).toBe(false);
+    expect(load({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+    expect(load({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(() => load({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY: "true" would trust an X-Forwarded-For written by any client/);
+    expect(() => load({ TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY: must be a hop count/);
+  });
+
+  it('shows times in POOL_TIMEZONE (UTC unless set), an IANA zone', () => {
+    expect(load({}).timezone).toBe('UTC');
+    expect(load({ POOL_TIMEZONE: 'Europe/Paris' }).timezone).toBe('Europe/Paris');
+    expect(() => load({ POOL_TIMEZONE: 'Mars/Olympus' })).toThrow(/POOL_TIMEZONE: must be an IANA time zone/);
+  });
+});
