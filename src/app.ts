@@ -1,3 +1,4 @@
+import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { bearerStrategy } from './auth/bearer.js';
@@ -21,7 +22,7 @@ import { LiveEvents } from './live/events.js';
 import { createLiveServer } from './live/server.js';
 import { RateLimitedError } from './errors.js';
 import { interactionRoutes } from './oidc/interactions.js';
-import { createOidcProvider, forgetProviderSession, isProviderRoute } from './oidc/provider.js';
+import { checkClients, createOidcProvider, forgetProviderSession, isAuthorizationPath, isProviderRoute } from './oidc/provider.js';
 import proxyaddr from 'proxy-addr';
 
 export interface AppOptions {
@@ -39,6 +40,29 @@ export interface KeycardApp extends Service<Context> {
 
 /** The longest URL the OpenID Provider takes (an authorization request and its parameters). */
 const MAX_AUTHORIZATION_URL = 2_048;
+
+const parseAuthorizationForm = express.urlencoded({ extended: false, limit: MAX_AUTHORIZATION_URL, type: () => true });
+
+/**
+ * The parameters of an authorization request sent by POST, as a query string; null when the answer is already sent
+ * (a body that is not a form, or too long: 400 or 413, as any other body Keycard refuses).
+ */
+async function readAuthorizationForm(req: Request, res: Response): Promise<string | null> {
+  if (!req.is('application/x-www-form-urlencoded')) {
+    res.status(400).json({ errors: [{ message: 'An authorization request by POST is a form (application/x-www-form-urlencoded)', extensions: { code: 'BAD_REQUEST' } }] });
+    return null;
+  }
+  try {
+    await new Promise<void>((resolve, reject) => parseAuthorizationForm(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    const status = (err as { status?: number }).status === 413 ? 413 : 400;
+    res.status(status).json({ errors: [{ message: status === 413 ? 'Request too large' : 'Malformed form', extensions: { code: 'BAD_REQUEST' } }] });
+    return null;
+  }
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(req.body as Record<string, unknown>)) if (typeof value === 'string') params.append(name, value);
+  return params.toString();
+}
 
 /** The document Sandbox opens with in development: sign in, look around, check in. */
 const SANDBOX_DOCUMENT = `# Sign in as a demo member. SESSION sets the keycard.sid cookie, which Sandbox sends back.
@@ -106,6 +130,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
   const schema = buildSchema();
   // The OpenID Provider signs with the key ring as it was when it was made: it is made anew when the ring changes
   // (keys:rotate on any instance), so ID tokens are signed with the current key and never with one taken out.
+  const clientOrigins = [...new Set(config.oidcClients.flatMap((c) => c.redirectUris.map((uri) => new URL(uri).origin)))];
   const makeOidc = () => createOidcProvider({
     issuer: config.publicUrl,
     data,
@@ -115,12 +140,14 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     cookieKeys: config.sessionSecrets,
     // Keycard sets the forwarded headers itself before the provider sees a request (below).
     proxy: true,
-    signedInAt: (req) => sessions.memberOf(req),
+    accessSheet: (req) => sessions.memberOf(req),
     production: config.production,
+    clientOrigins,
     log,
     refreshReuseGraceMs: config.refreshReuseGraceMs,
   });
   let oidc = makeOidc();
+  await checkClients(oidc.provider, config.oidcClients);
   let oidcKeys = keyRing.all().map((k) => k.kid).join(' ');
   const followKeyRing = () => {
     const kids = keyRing.all().map((k) => k.kid).join(' ');
@@ -130,7 +157,6 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     log.info({ kid: keyRing.current.kid }, 'the OpenID Provider now signs with the current key');
   };
   const publicUrl = new URL(config.publicUrl);
-  const clientOrigins = [...new Set(config.oidcClients.flatMap((c) => c.redirectUris.map((uri) => new URL(uri).origin)))];
 
   // Every process keeps its own copy of the key ring: each reads KEYS_DIR again, so a key added by keys:rotate on any
   // instance sharing the folder signs everywhere within the interval (and verifies at once: see reloadForUnknownKid).
@@ -181,9 +207,20 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       app.use('/interaction', interactionRoutes({ provider: () => oidc.provider, services, clientOrigins, log }));
       app.use(async (req, res, next) => {
         if (!isProviderRoute(req.method, req.path)) return next();
+        // One provider for the whole request, even if the key ring makes a new one meanwhile.
+        const current = oidc;
+        if (req.method === 'POST' && req.path === '/oidc/auth') {
+          // OpenID Connect Core 3.1.2.1: a POST is the same request with its parameters form-serialized. oidc-provider
+          // takes POST only with a SameSite=None session cookie, which Keycard has no use for (the access sheet decides
+          // who is signed in), so the request goes on as the GET it is equivalent to.
+          const form = await readAuthorizationForm(req, res);
+          if (form === null) return;
+          req.url = `/oidc/auth?${form}`;
+          req.method = 'GET';
+        }
         // Every authorization request stores an interaction for a while: its parameters are bounded (a client's real
         // ones are a few hundred characters), so no one writes kilobytes into the database per request.
-        if (req.originalUrl.length > MAX_AUTHORIZATION_URL) {
+        if (req.originalUrl.length > MAX_AUTHORIZATION_URL || req.url.length > MAX_AUTHORIZATION_URL) {
           res.status(414).json({ errors: [{ message: 'Request URI too long', extensions: { code: 'BAD_REQUEST' } }] });
           return;
         }
@@ -193,8 +230,9 @@ export async function createApp({ config, database: data, keyRing, logger }: App
         req.headers['x-forwarded-host'] = publicUrl.host;
         req.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
         req.headers['x-forwarded-for'] = req.ip ?? '';
-        if (req.path === '/oidc/auth') {
-          // Each authorization request stores an interaction: counted per client address, as sign-ups are.
+        if (isAuthorizationPath(req.path)) {
+          // Each authorization request stores an interaction, and each resumption works on one: counted per client
+          // address, as sign-ups are.
           try {
             await rateLimits.consume('authorize', addressKey(req.ip ?? req.socket.remoteAddress));
           } catch (err) {
@@ -203,13 +241,22 @@ export async function createApp({ config, database: data, keyRing, logger }: App
             res.status(429).json({ errors: [{ message: err.message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: err.retryAfterSeconds } }] });
             return;
           }
-          const cookie = forgetProviderSession(req.headers.cookie);
+        }
+        if (req.path === '/oidc/auth') {
+          const names = current.cookieNames;
+          const cookie = forgetProviderSession(req.headers.cookie, names.session);
           if (cookie === undefined) delete req.headers.cookie;
           else req.headers.cookie = cookie;
           // ...and the browser drops it, so the sign-in resumes on the session this request starts, not an older one.
-          for (const name of ['_session', '_session.sig']) res.append('Set-Cookie', `${name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax`);
+          const secure = current.secureCookies ? '; Secure' : '';
+          for (const name of [names.session, `${names.session}.sig`]) res.append('Set-Cookie', `${name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax${secure}`);
+          try {
+            await current.sessionFromAccessSheet(req, res);
+          } catch (err) {
+            return next(err);
+          }
         }
-        oidc.callback(req, res);
+        current.callback(req, res);
       });
     },
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),

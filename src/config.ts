@@ -47,6 +47,10 @@ const EnvSchema = z.object({
   PAIRWISE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   OIDC_CLIENTS: z.string().optional(),
   OIDC_CLIENT_SECRETS: z.string().optional(),
+  OIDC_CLIENT_NAMES: z.string().default(''),
+  // Read only for the development registration of the pool next door, which lives where the pool says it does.
+  POOL_PORT: port(4100),
+  POOL_PUBLIC_URL: z.url({ message: 'must be an absolute http(s) URL' }).optional(),
   LOG_LEVEL: logLevel,
   HTTP_REQUEST_TIMEOUT: duration('30s'),
   HTTP_HEADERS_TIMEOUT: duration('10s'),
@@ -107,17 +111,33 @@ export interface Config {
 }
 
 /**
- * In development the pool next door is a registered client at its usual address, a public one (PKCE alone: there is
- * no secret to share with it on a laptop); production registers only the clients it is given, each with a secret.
+ * In development the pool next door is a registered client where `npm run pool` serves it (POOL_PUBLIC_URL, else
+ * http://localhost:POOL_PORT, read as the pool reads them, so one environment moves both), a public one (PKCE alone:
+ * there is no secret to share with it on a laptop); production registers only the clients it is given, each with a
+ * secret. One redirect URI on one host: a pairwise client whose redirects span hosts needs a sector identifier, and
+ * the pool sends a person who typed another loopback name (127.0.0.1) to its public URL before signing in.
  */
-const DEVELOPMENT_CLIENTS = 'pool=http://localhost:4100/callback http://127.0.0.1:4100/callback';
+function developmentClients(poolPublicUrl: string | undefined, poolPort: number): string {
+  return `pool=${(poolPublicUrl ?? `http://localhost:${poolPort}`).replace(/\/+$/, '')}/callback`;
+}
 
 /**
  * `pool=https://pool.example/callback, spa=https://spa.example/cb https://spa.example/cb2` with the secrets of
  * `pool=<secret>, ...`: the clients, or the problems.
  */
-function parseOidcClients(text: string, secretsText: string, production: boolean): { clients: OidcClientConfig[]; problems: string[] } {
+function parseOidcClients(text: string, secretsText: string, namesText: string, production: boolean): { clients: OidcClientConfig[]; problems: string[] } {
   const problems: string[] = [];
+  // The pool next door has its name without being told; OIDC_CLIENT_NAMES names the others (or renames it).
+  const names = new Map<string, string>([['pool', 'The pool next door']]);
+  for (const entry of namesText.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = entry.indexOf('=');
+    const id = entry.slice(0, at).trim();
+    const name = entry.slice(at + 1).trim();
+    // A name is shown on the gym's own pages: printable, short, and never mistaken for markup (it is escaped anyway).
+    if (at <= 0 || !AUDIENCE.test(id) || name.length === 0 || name.length > 60 || /[\p{Cc}\p{Cf}<>]/u.test(name)) {
+      problems.push('OIDC_CLIENT_NAMES: must be client=name entries separated by commas (a name of 1 to 60 printable characters), e.g. pool=The pool next door');
+    } else names.set(id, name);
+  }
   const secrets = new Map<string, string>();
   for (const entry of secretsText.split(',').map((s) => s.trim()).filter(Boolean)) {
     const at = entry.indexOf('=');
@@ -138,9 +158,15 @@ function parseOidcClients(text: string, secretsText: string, production: boolean
     }
     if (production && !secrets.has(id)) problems.push(`OIDC_CLIENT_SECRETS: production needs a secret for the client ${id}`);
     if (production && redirectUris.some((uri) => uri.startsWith('http:'))) problems.push(`OIDC_CLIENTS: production redirects ${id} over HTTPS only`);
-    clients.push({ clientId: id, redirectUris, ...(secrets.has(id) ? { secret: secrets.get(id)! } : {}) });
+    clients.push({ clientId: id, redirectUris, name: names.get(id) ?? id, ...(secrets.has(id) ? { secret: secrets.get(id)! } : {}) });
   }
   return { clients, problems };
+}
+
+/** The clients the environment registers: OIDC_CLIENTS, or the pool next door in development. */
+function oidcClientsOf(e: z.infer<typeof EnvSchema>, production: boolean) {
+  const clients = e.OIDC_CLIENTS ?? (production ? '' : developmentClients(e.POOL_PUBLIC_URL, e.POOL_PORT));
+  return parseOidcClients(clients, e.OIDC_CLIENT_SECRETS ?? '', e.OIDC_CLIENT_NAMES, production);
 }
 
 const AUDIENCE = /^[a-z][a-z0-9-]{0,31}$/;
@@ -193,7 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     const trustProblem = trustProxyProblem(parseTrustProxy(e.TRUST_PROXY));
     if (trustProblem) problems.push(`TRUST_PROXY: ${trustProblem}`);
-    problems.push(...parseOidcClients(e.OIDC_CLIENTS ?? (production ? '' : DEVELOPMENT_CLIENTS), e.OIDC_CLIENT_SECRETS ?? '', production).problems);
+    problems.push(...oidcClientsOf(e, production).problems);
     for (const origin of e.CORS_ORIGINS) {
       if (origin === '*') problems.push('CORS_ORIGINS: "*" cannot be used with credentials; list the origins');
     }
@@ -248,6 +274,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partners: parsePartners(e.PARTNERS)!,
     partnerTokenTtlMs: e.PARTNER_TOKEN_TTL,
     pairwiseSecret: e.PAIRWISE_SECRET,
-    oidcClients: parseOidcClients(e.OIDC_CLIENTS ?? (production ? '' : DEVELOPMENT_CLIENTS), e.OIDC_CLIENT_SECRETS ?? '', production).clients,
+    oidcClients: oidcClientsOf(e, production).clients,
   };
 }

@@ -142,15 +142,18 @@ export class Sessions {
       req.res?.cookie(this.cookieName, `s:${sign(sid, this.options.secrets[0]!)}`, { ...this.cookieOptions(), expires: new Date(deadline) });
     }
     this.readIds.set(req, sid);
-    return { memberId: member.id, role: member.role, method: 'SESSION', expiresAt: new Date(deadline), scopes: [] };
+    return { memberId: member.id, role: member.role, method: 'SESSION', expiresAt: new Date(deadline), scopes: [], signedInAt: new Date(data.loginAt) };
   };
 
   /**
-   * The member this request's session cookie signs in, or null, judged as the strategy judges it but without
+   * The member this request's session cookie signs in and when they gave their password, or null, judged as the strategy judges it but without
    * recording activity: for the sign-in with the gym, which only asks who is on the access sheet.
    */
-  async memberOf(req: Presented): Promise<number | null> {
-    return (await this.strategy(req, { loaders: createLoaders(this.options.data), recordActivity: false }))?.memberId ?? null;
+  async memberOf(req: Presented): Promise<{ memberId: number; authTime: number } | null> {
+    const viewer = await this.strategy(req, { loaders: createLoaders(this.options.data), recordActivity: false });
+    if (!viewer) return null;
+    // auth_time is in whole seconds (OpenID Connect Core 2): when the password was given, never later.
+    return { memberId: viewer.memberId, authTime: Math.floor((viewer.signedInAt?.getTime() ?? 0) / 1000) };
   }
 
   /**

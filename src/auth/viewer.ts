@@ -14,6 +14,8 @@ export interface Viewer {
   scopes: readonly string[];
   /** For a token viewer: the refresh family (one per login) the access token was issued in. */
   familyId?: string;
+  /** For a session viewer: when the member gave their password for this session (its login). */
+  signedInAt?: Date;
 }
 
 /** What Query.viewer resolves from: the request's viewer, or nobody. */

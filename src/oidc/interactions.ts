@@ -113,17 +113,19 @@ export function interactionRoutes(options: InteractionOptions): Router {
     await options.provider().interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
   };
 
+  /** The website as the member knows it: its registered name ("The pool next door"), not its client id. */
+  const nameOf = async (clientId: unknown) => (await options.provider().Client.find(String(clientId)))?.clientName ?? String(clientId);
+
   router.get('/:uid', async (req, res) => {
     try {
       const details = await options.provider().interactionDetails(req, res);
-      const client = await options.provider().Client.find(String(details.params.client_id));
-      const clientName = client?.clientName ?? String(details.params.client_id);
+      const clientName = await nameOf(details.params.client_id);
       if (details.prompt.name === 'login') {
         // Already on the access sheet: the member only confirms at the consent step. Not when the website asked for
         // the password itself (prompt=login) or for a recent sign-in (max_age): then the password it is.
         const reasons = details.prompt.reasons;
         const fresh = reasons.includes('login_prompt') || reasons.includes('max_age');
-        const memberId = fresh ? null : await services.sessions.memberOf(req);
+        const memberId = fresh ? null : ((await services.sessions.memberOf(req))?.memberId ?? null);
         if (memberId !== null) return await signedIn(req, res, memberId, false);
         return signInPage(res, details.uid, clientName);
       }
@@ -150,8 +152,7 @@ export function interactionRoutes(options: InteractionOptions): Router {
       const body = req.body as Record<string, unknown>;
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
-      const client = await options.provider().Client.find(String(details.params.client_id));
-      const clientName = client?.clientName ?? String(details.params.client_id);
+      const clientName = await nameOf(details.params.client_id);
       const context = await createContext(services, req, res, {});
       let memberId: number;
       try {

@@ -20,8 +20,9 @@ export async function startGymAndPool(options: { env?: Record<string, string>; e
   const poolPort = await freePort();
   const poolUrl = `http://localhost:${poolPort}`;
   const env = options.env ?? {};
-  const gym = await startTestApp({ env: { OIDC_CLIENTS: `pool=${poolUrl}/callback`, ...env } });
-  const pool = await startTestPool(gym.url, { POOL_PUBLIC_URL: poolUrl, POOL_SESSION_SECRET: 's'.repeat(40), ...env }, { port: poolPort, engine: options.engine });
+  // The gym registers the pool as it does on a laptop: where POOL_PUBLIC_URL says it is (one .env for both).
+  const gym = await startTestApp({ env: { POOL_PUBLIC_URL: poolUrl, ...env } });
+  const pool = await startTestPool(gym.url, { POOL_PUBLIC_URL: poolUrl, ...env }, { port: poolPort, engine: options.engine });
   let gymOpen = true;
   const closeGym = gym.close.bind(gym);
   gym.close = async () => {

@@ -39,7 +39,7 @@ describe('signing in at the pool with the gym, in a browser', () => {
     await page.getByRole('link', { name: 'Sign in with the gym' }).click();
     expect(new URL(page.url()).origin).toBe(gym.url);
     await signInAtTheGym(page, 'alice');
-    expect(await page.getByRole('heading').textContent()).toBe('Allow pool?');
+    expect(await page.getByRole('heading').textContent()).toBe('Allow The pool next door?');
     await page.getByRole('button', { name: 'Allow' }).click();
     expect(new URL(page.url()).origin).toBe(poolUrl);
     expect(await page.locator('.swimmer').textContent()).toBe('Alice Member');

@@ -70,14 +70,22 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
   const port = options.port ?? (await freePort());
   const queries: string[] = [];
   const database = options.database ?? (await openTestDatabase({ onQuery: (sql) => queries.push(sql), ...(options.engine ? { engine: options.engine } : {}) }));
+  // Variables a user would not set, each for a reason; the gym as users run it, with none of these, is started by
+  // test/shipped/.
   const config = loadConfig({
+    // A key folder of this test's own: ./data/keys is the developer's.
     KEYS_DIR: keysDir,
+    // A free port, so that files run side by side.
     PORT: String(port),
     // The issuer is the address the gym really answers on, as partners discover it.
     PUBLIC_URL: `http://127.0.0.1:${port}`,
+    // The test runner's own value, said out loud: Keycard treats it as development (only production changes a default).
     NODE_ENV: 'test',
+    // A fresh database of the run's engine for each app (in-memory SQLite, or a PostgreSQL database of its own).
     DATABASE_URL: database.url,
+    // Known to the tests, which sign cookies with it.
     SESSION_SECRET: TEST_SESSION_SECRET,
+    // The tests read the log lines (what was logged, and that no secret was).
     LOG_LEVEL: 'info',
     ...options.env,
   });

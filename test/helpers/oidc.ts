@@ -57,8 +57,8 @@ export class FormBrowser {
 }
 
 /** The pool's side of the code flow with openid-client: the authorization URL and what completing it needs. */
-export async function startCodeFlow(issuer: string, options: { clientId: string; secret?: string; redirectUri: string; scope: string; prompt?: string }) {
-  const config = await openid.discovery(new URL(issuer), options.clientId, options.secret, options.secret ? undefined : openid.None(), {
+export async function startCodeFlow(issuer: string, options: { clientId: string; secret?: string; redirectUri: string; scope: string; prompt?: string; params?: Record<string, string> }) {
+  const config = await openid.discovery(new URL(issuer), options.clientId, options.secret, options.secret ? openid.ClientSecretBasic(options.secret) : openid.None(), {
     execute: [openid.allowInsecureRequests],
   });
   const verifier = openid.randomPKCECodeVerifier();
@@ -72,6 +72,7 @@ export async function startCodeFlow(issuer: string, options: { clientId: string;
     state,
     nonce,
     ...(options.prompt ? { prompt: options.prompt } : {}),
+    ...options.params,
   });
   return {
     url: url.toString(),

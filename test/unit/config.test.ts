@@ -100,4 +100,32 @@ describe('configuration', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY: must be a hop count or a comma-separated list/);
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
   });
+
+  describe('the development registration of the pool next door', () => {
+    it('registers the pool where npm run pool serves it, one redirect URI on one host, by its name', () => {
+      expect(loadConfig({}).oidcClients).toEqual([{ clientId: 'pool', redirectUris: ['http://localhost:4100/callback'], name: 'The pool next door' }]);
+    });
+
+    it('follows the pool when POOL_PORT or POOL_PUBLIC_URL moves it, as the pool itself reads them', () => {
+      expect(loadConfig({ POOL_PORT: '5100' }).oidcClients[0]!.redirectUris).toEqual(['http://localhost:5100/callback']);
+      expect(loadConfig({ POOL_PORT: '5100', POOL_PUBLIC_URL: 'http://pool.localhost:8080/' }).oidcClients[0]!.redirectUris).toEqual(['http://pool.localhost:8080/callback']);
+    });
+
+    it('registers nothing by default in production, and names clients from OIDC_CLIENT_NAMES', () => {
+      const production = { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) };
+      expect(loadConfig(production).oidcClients).toEqual([]);
+      const clients = loadConfig({
+        ...production,
+        OIDC_CLIENTS: 'pool=https://pool.example/callback, spa=https://spa.example/cb',
+        OIDC_CLIENT_SECRETS: `pool=${'p'.repeat(32)}, spa=${'s'.repeat(32)}`,
+        OIDC_CLIENT_NAMES: 'spa=The spa upstairs',
+      }).oidcClients;
+      expect(clients.map((c) => [c.clientId, c.name])).toEqual([['pool', 'The pool next door'], ['spa', 'The spa upstairs']]);
+    });
+
+    it('refuses a client name that is not one printable line, naming the variable', () => {
+      expect(() => loadConfig({ OIDC_CLIENT_NAMES: 'pool=<b>Pool</b>' })).toThrow(/OIDC_CLIENT_NAMES/);
+      expect(() => loadConfig({ OIDC_CLIENT_NAMES: 'pool=' })).toThrow(/OIDC_CLIENT_NAMES/);
+    });
+  });
 });
