@@ -41,11 +41,17 @@ export default defineConfig({
       // It alone says whether the PostgreSQL run is on, so the line is printed once.
       {
         extends: true,
-        test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: BROWSER, globalSetup: ['test/global-setup.ts'] },
+        test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [...BROWSER, 'test/shipped/**'], globalSetup: ['test/global-setup.ts'] },
       },
       // The files that drive Chromium, after the others: a browser's processes would otherwise take the two cores from
       // the tests that measure time (the fuzzer's event-loop watch, real processes starting, timeouts).
       { extends: true, test: { name: 'browser', include: BROWSER, sequence: { groupOrder: 1 } } },
+      // The built gym and pool, started as `npm start` and `npm run pool` start them, driven in Chromium: what a user
+      // runs, on the defaults and with the README's production configuration. Built once, before they start.
+      {
+        extends: true,
+        test: { name: 'shipped', include: ['test/shipped/**/*.test.ts'], globalSetup: ['test/shipped/build.ts'], sequence: { groupOrder: 1 } },
+      },
       // The integration suite again, every gym on a PostgreSQL database of its own, when TEST_DATABASE_URL names a server.
       ...(TEST_DATABASE_URL
         ? [

@@ -30,7 +30,7 @@ function missingChromium(): string {
  * Launches headless Chromium through playwright-core (which never downloads a browser). Throws, failing the test,
  * when there is none: a browser test that skips itself quietly would hide the very protections it checks.
  */
-export async function launchChromium(options: { loopbackOnly?: boolean } = {}): Promise<Browser> {
+export async function launchChromium(options: { loopbackOnly?: boolean; args?: string[] } = {}): Promise<Browser> {
   const executablePath = findChromium();
   if (!executablePath || !existsSync(executablePath)) throw new Error(missingChromium());
   const args: string[] = [];
@@ -39,6 +39,7 @@ export async function launchChromium(options: { loopbackOnly?: boolean } = {}): 
   // Tests reach only this machine (`localhost` and IP literals): nothing depends on the network, nor waits for it
   // (Sandbox's page loads its script from Apollo's CDN). Pass loopbackOnly: false for pages that need the internet.
   if (options.loopbackOnly ?? true) args.push('--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1');
+  args.push(...(options.args ?? []));
   return chromium.launch({ executablePath, headless: true, args });
 }
 
