@@ -1,4 +1,5 @@
 import * as openid from 'openid-client';
+import { DEMO, type DemoName } from './client.js';
 
 /**
  * A stand-in for a browser at the gym's sign-in pages, over plain fetch: it keeps the cookies each response sets (by
@@ -42,6 +43,23 @@ export class FormBrowser {
       return { url: next, status: res.status, html: await res.text() };
     }
     throw new Error(`too many redirects from ${url}`);
+  }
+
+  /**
+   * Takes an authorization URL through the gym's pages as `who`: signs in when asked, then allows (or denies) when
+   * asked; the page it ends on, usually the redirect back to the website.
+   */
+  async signInAndConsent(url: string, who: DemoName, options: { consent?: 'allow' | 'deny' } = {}): Promise<{ url: string; status: number; html: string }> {
+    let page = await this.go(url);
+    if (page.html.includes('/login"')) {
+      const login = FormBrowser.form(page.html, '/login');
+      page = await this.go(`${this.origin}${login.action}`, { ...login.fields, email: DEMO[who].email, password: DEMO[who].password });
+    }
+    if (page.html.includes('/confirm"')) {
+      const choice = FormBrowser.form(page.html, options.consent === 'deny' ? '/abort' : '/confirm');
+      page = await this.go(`${this.origin}${choice.action}`, choice.fields);
+    }
+    return page;
   }
 
   /** The action and fields of the page's form whose action ends with `suffix`. */

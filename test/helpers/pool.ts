@@ -248,15 +248,7 @@ export class PoolVisitor {
 
   /** Takes an authorization URL through the gym's pages as `who`: the callback URL the gym sends the browser to. */
   async callbackFromGym(authorizationUrl: string, who: DemoName): Promise<string> {
-    let page = await this.gym.go(authorizationUrl);
-    if (page.html.includes('/login"')) {
-      const form = FormBrowser.form(page.html, '/login');
-      page = await this.gym.go(`${this.gym.origin}${form.action}`, { ...form.fields, email: DEMO[who].email, password: DEMO[who].password });
-    }
-    if (page.html.includes('/confirm"')) {
-      const form = FormBrowser.form(page.html, '/confirm');
-      page = await this.gym.go(`${this.gym.origin}${form.action}`, form.fields);
-    }
+    const page = await this.gym.signInAndConsent(authorizationUrl, who);
     if (page.url.startsWith(this.gym.origin)) throw new Error(`the gym kept the visitor (${page.status}): ${page.html.slice(0, 300)}`);
     return page.url;
   }

@@ -12,19 +12,7 @@ import { FormBrowser, startCodeFlow } from '../helpers/oidc.js';
 const REDIRECT = 'http://127.0.0.1:4100/callback';
 const SCOPE = 'openid profile pool:swim';
 
-/** Signs `who` in at the gym's page and consents when asked, from the authorization URL to the redirect back. */
-async function signInAndConsent(browser: FormBrowser, url: string, who: keyof typeof DEMO) {
-  let page = await browser.go(url);
-  if (page.html.includes('/login"')) {
-    const login = FormBrowser.form(page.html, '/login');
-    page = await browser.go(`${browser.origin}${login.action}`, { ...login.fields, email: DEMO[who].email, password: DEMO[who].password });
-  }
-  if (page.html.includes('/confirm"')) {
-    const allow = FormBrowser.form(page.html, '/confirm');
-    page = await browser.go(`${browser.origin}${allow.action}`, allow.fields);
-  }
-  return page;
-}
+const signInAndConsent = (browser: FormBrowser, url: string, who: keyof typeof DEMO) => browser.signInAndConsent(url, who);
 
 const flow = (app: TestApp, params: Record<string, string> = {}) => startCodeFlow(app.url, { clientId: 'pool', redirectUri: REDIRECT, scope: SCOPE, params });
 
@@ -34,6 +22,15 @@ function errorOf(redirect: string): string | null {
   const params = new URL(redirect).searchParams;
   return params.get('error') ?? (params.get('code') ? null : 'no code');
 }
+
+/** The authorization request of `url` sent as a form, as OpenID Connect Core 3.1.2.1 allows. */
+const postAuthorization = (app: TestApp, url: URL) =>
+  fetch(`${app.url}/oidc/auth`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: url.searchParams.toString(),
+  });
 
 describe('signing in with the gym, beyond the plain code flow', () => {
   let app: TestApp;
@@ -84,12 +81,7 @@ describe('signing in with the gym, beyond the plain code flow', () => {
 
   it('takes the authorization request by POST as well as GET (OpenID Connect Core 3.1.2.1), and any other method is a JSON 404', async () => {
     const url = new URL((await flow(app)).url);
-    const posted = await fetch(`${app.url}/oidc/auth`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: url.searchParams.toString(),
-    });
+    const posted = await postAuthorization(app, url);
     expect(posted.status).toBe(303);
     expect(posted.headers.get('location')).toMatch(/^\/interaction\/[\w-]+$/);
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
@@ -145,12 +137,7 @@ describe('authorization requests and their resumption, per client address', () =
   it('counts GET, POST and the resumption path /oidc/auth/<uid> against one limit', async () => {
     const url = new URL((await flow(app)).url);
     expect((await fetch(url, { redirect: 'manual' })).status).toBe(303);
-    const posted = await fetch(`${app.url}/oidc/auth`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: url.searchParams.toString(),
-    });
+    const posted = await postAuthorization(app, url);
     expect(posted.status).toBe(303);
     const uid = posted.headers.get('location')!.split('/').pop()!;
     expect((await fetch(`${app.url}/oidc/auth/${uid}`, { redirect: 'manual' })).status).not.toBe(429);

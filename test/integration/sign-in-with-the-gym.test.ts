@@ -14,18 +14,8 @@ const REDIRECT = 'http://127.0.0.1:4100/callback';
 const SCOPE = 'openid profile pool:swim';
 
 /** Signs `who` in at the gym's page and consents, from the authorization URL to the redirect back to the pool. */
-async function signInAndConsent(browser: FormBrowser, url: string, who: keyof typeof DEMO, options: { consent?: 'allow' | 'deny' } = {}) {
-  let page = await browser.go(url);
-  if (page.html.includes('/login"')) {
-    const login = FormBrowser.form(page.html, '/login');
-    page = await browser.go(`${browser.origin}${login.action}`, { ...login.fields, email: DEMO[who].email, password: DEMO[who].password });
-  }
-  if (page.html.includes('/confirm"')) {
-    const choice = FormBrowser.form(page.html, options.consent === 'deny' ? '/abort' : '/confirm');
-    page = await browser.go(`${browser.origin}${choice.action}`, choice.fields);
-  }
-  return page;
-}
+const signInAndConsent = (browser: FormBrowser, url: string, who: keyof typeof DEMO, options: { consent?: 'allow' | 'deny' } = {}) =>
+  browser.signInAndConsent(url, who, options);
 
 /** The pool's first refresh token for alice, through the code flow with offline_access. */
 async function refreshTokenOf(app: TestApp): Promise<string> {
