@@ -60,7 +60,8 @@ async function readAuthorizationForm(req: Request, res: Response): Promise<strin
     return null;
   }
   const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(req.body as Record<string, unknown>)) if (typeof value === 'string') params.append(name, value);
+  // Every value, repeated ones too: the provider refuses a parameter given twice, as it does in a GET.
+  for (const [name, value] of Object.entries(req.body as Record<string, unknown>)) for (const one of [value].flat()) params.append(name, String(one));
   return params.toString();
 }
 
@@ -234,7 +235,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
           // Each authorization request stores an interaction, and each resumption works on one: counted per client
           // address, as sign-ups are.
           try {
-            await rateLimits.consume('authorize', addressKey(req.ip ?? req.socket.remoteAddress));
+            await rateLimits.consume(req.path === '/oidc/auth' ? 'authorize' : 'authorizeResume', addressKey(req.ip ?? req.socket.remoteAddress));
           } catch (err) {
             if (!(err instanceof RateLimitedError)) return next(err);
             res.setHeader('Retry-After', String(err.retryAfterSeconds));

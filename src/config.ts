@@ -260,6 +260,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       checkIn: { points: e.CHECKIN_MAX_PER_MEMBER, windowMs: HOUR_MS },
       passwordCheck: { points: e.LOGIN_MAX_FAILURES_PER_EMAIL, windowMs: e.LOGIN_WINDOW },
       authorize: { points: e.OIDC_AUTHORIZE_MAX_PER_ADDRESS, windowMs: MINUTE_MS },
+      // A sign-in resumes its request up to three times (after the password, after consent, after a new prompt): its
+      // resumptions are counted apart, so the members behind one address get as many sign-ins as the limit says.
+      authorizeResume: { points: 3 * e.OIDC_AUTHORIZE_MAX_PER_ADDRESS, windowMs: MINUTE_MS },
     },
     maxRefreshFamiliesPerMember: e.REFRESH_MAX_FAMILIES_PER_MEMBER,
     gymTimezone: e.GYM_TIMEZONE,

@@ -47,11 +47,8 @@ export default defineConfig({
       // the tests that measure time (the fuzzer's event-loop watch, real processes starting, timeouts).
       { extends: true, test: { name: 'browser', include: BROWSER, sequence: { groupOrder: 1 } } },
       // The built gym and pool, started as `npm start` and `npm run pool` start them, driven in Chromium: what a user
-      // runs, on the defaults and with the README's production configuration. Built once, before they start.
-      {
-        extends: true,
-        test: { name: 'shipped', include: ['test/shipped/**/*.test.ts'], globalSetup: ['test/shipped/build.ts'], sequence: { groupOrder: 1 } },
-      },
+      // runs, on the defaults and with the README's production configuration (one file, built once, beside the others).
+      { extends: true, test: { name: 'shipped', include: ['test/shipped/**/*.test.ts'], sequence: { groupOrder: 1 } } },
       // The integration suite again, every gym on a PostgreSQL database of its own, when TEST_DATABASE_URL names a server.
       ...(TEST_DATABASE_URL
         ? [

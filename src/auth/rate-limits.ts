@@ -17,6 +17,8 @@ export interface RateLimitRules {
   passwordCheck: RateLimitRule;
   /** "Sign in with the gym" authorization requests from one client address (each stores an interaction). */
   authorize: RateLimitRule;
+  /** Resumptions of those requests from one client address (a sign-in resumes after the password and after consent). */
+  authorizeResume: RateLimitRule;
 }
 
 export interface RateLimitRule {
@@ -40,6 +42,7 @@ const MESSAGES: Record<RateLimitName, string> = {
   checkIn: 'Too many check-ins; try again later',
   passwordCheck: 'Too many wrong current passwords; try again later',
   authorize: 'Too many sign-ins with the gym from this address; try again later',
+  authorizeResume: 'Too many sign-ins with the gym from this address; try again later',
 };
 
 /**
@@ -70,6 +73,7 @@ export class RateLimits {
       checkIn: limiter('checkIn'),
       passwordCheck: limiter('passwordCheck'),
       authorize: limiter('authorize'),
+      authorizeResume: limiter('authorizeResume'),
     };
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { GymData, OidcRecordRow } from '../db/data.js';
 import { MAX_ROW_ID } from '../ids.js';
 
@@ -16,6 +16,11 @@ function recordKey(model: string, id: string): string {
   return createHash('sha256').update(`${model}\0${id}`).digest('base64url');
 }
 
+/** The provider's route the current request is on (oidc-provider keeps each request's context for its adapter). */
+function currentRoute(): string | undefined {
+  return (Provider as unknown as { ctx?: { oidc?: { route?: string } } }).ctx?.oidc?.route;
+}
+
 /** A member's id as the provider's accountId: the decimal id, nothing else. */
 export function memberIdOfAccount(accountId: unknown): number | null {
   if (typeof accountId !== 'string' || !/^[1-9]\d{0,9}$/.test(accountId)) return null;
@@ -30,6 +35,11 @@ export interface KeycardOidcAdapterOptions {
    * (0, the default): every second presentation is a reuse.
    */
   refreshReuseGraceMs?: number;
+  /**
+   * Whether the request being served is a token request (where a refresh is retried): by default, what oidc-provider
+   * says of the request it is serving.
+   */
+  atTokenEndpoint?: () => boolean;
 }
 
 /** Which rotation of its chain a refresh token is: oidc-provider counts them, the first token having none. */
@@ -53,6 +63,7 @@ function sameChain(a: AdapterPayload, b: AdapterPayload): boolean {
  */
 export class KeycardOidcAdapter implements Adapter {
   private readonly graceMs: number;
+  private readonly atTokenEndpoint: () => boolean;
 
   constructor(
     private readonly data: GymData,
@@ -60,6 +71,7 @@ export class KeycardOidcAdapter implements Adapter {
     options: KeycardOidcAdapterOptions = {},
   ) {
     this.graceMs = model === 'RefreshToken' ? (options.refreshReuseGraceMs ?? 0) : 0;
+    this.atTokenEndpoint = options.atTokenEndpoint ?? (() => currentRoute() === 'token');
   }
 
   private key(id: string): string {
@@ -88,7 +100,9 @@ export class KeycardOidcAdapter implements Adapter {
    */
   async find(id: string): Promise<AdapterPayload | undefined> {
     const row = await this.data.oidcRecord(this.key(id));
-    if (row && (await this.isRetry(row, Date.now()))) return undefined;
+    // Only a refresh at the token endpoint is a retry: revoking a token just rotated (a sign-out racing a refresh in
+    // another tab) must still find it, and end its grant.
+    if (row && this.atTokenEndpoint() && (await this.isRetry(row, Date.now()))) return undefined;
     return this.payloadOf(row, id);
   }
 

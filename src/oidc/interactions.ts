@@ -100,16 +100,15 @@ export function interactionRoutes(options: InteractionOptions): Router {
   };
 
   /** Finishes the sign-in for a member, or tells them why the gym will not let them through. */
-  const signedIn = async (req: Request, res: Response, memberId: number, withPassword: boolean): Promise<void> => {
+  const signedIn = async (req: Request, res: Response, memberId: number, authTime: number): Promise<void> => {
     const standing = await standingOf(services.data, String(memberId));
     if (standing === null || typeof standing === 'string') {
       page(res, 403, 'You cannot sign in here', `<p>${escapeHtml(REFUSALS[standing ?? 'suspended'])}</p>`);
       return;
     }
     // remember: false: the provider's cookie ends with the browser, and counts only beside the access sheet's anyway.
-    // `ts` is when the password was given, so auth_time and max_age hold to it (from the access sheet, auth_time is
-    // when the member confirmed; a website that needs a recent password asks with max_age or prompt=login).
-    const login = { accountId: String(memberId), remember: false, ...(withPassword ? { ts: Math.floor(Date.now() / 1000) } : {}) };
+    // `ts` is when the password was given (now, or the access sheet's sign-in), so auth_time and max_age hold to it.
+    const login = { accountId: String(memberId), remember: false, ts: authTime };
     await options.provider().interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
   };
 
@@ -121,12 +120,12 @@ export function interactionRoutes(options: InteractionOptions): Router {
       const details = await options.provider().interactionDetails(req, res);
       const clientName = await nameOf(details.params.client_id);
       if (details.prompt.name === 'login') {
-        // Already on the access sheet: the member only confirms at the consent step. Not when the website asked for
-        // the password itself (prompt=login) or for a recent sign-in (max_age): then the password it is.
-        const reasons = details.prompt.reasons;
-        const fresh = reasons.includes('login_prompt') || reasons.includes('max_age');
-        const memberId = fresh ? null : ((await services.sessions.memberOf(req))?.memberId ?? null);
-        if (memberId !== null) return await signedIn(req, res, memberId, false);
+        // Already on the access sheet (a request that came without the gym's cookie, such as a POST from another site,
+        // meets it here): the member only confirms at the consent step. Not when the website asked for the password
+        // itself (prompt=login), or for a sign-in more recent than the sheet's (max_age): then the password it is.
+        const onSheet = details.prompt.reasons.includes('login_prompt') ? null : await services.sessions.memberOf(req);
+        const maxAge = details.params.max_age === undefined ? Infinity : Number(details.params.max_age);
+        if (onSheet && Date.now() / 1000 - onSheet.authTime <= maxAge) return await signedIn(req, res, onSheet.memberId, onSheet.authTime);
         return signInPage(res, details.uid, clientName);
       }
       const scopes = String(details.params.scope ?? '').split(' ').filter((s) => s in SCOPE_WORDS);
@@ -163,7 +162,7 @@ export function interactionRoutes(options: InteractionOptions): Router {
         if (err instanceof KeycardError) return signInPage(res, details.uid, clientName, err.message, email);
         throw err;
       }
-      await signedIn(req, res, memberId, true);
+      await signedIn(req, res, memberId, Math.floor(Date.now() / 1000));
     } catch (err) {
       failed(res, err);
     }
@@ -174,6 +173,11 @@ export function interactionRoutes(options: InteractionOptions): Router {
       const provider = options.provider();
       const details = await provider.interactionDetails(req, res);
       if (details.prompt.name !== 'consent' || !details.session?.accountId) return page(res, 400, 'Start again', '<p>This step is already done.</p>');
+      // Consent is the member's on the access sheet now: a browser signed in as someone else meanwhile (a shared
+      // computer) cannot allow a website in the first member's name.
+      if (String((await services.sessions.memberOf(req))?.memberId) !== details.session.accountId) {
+        return page(res, 400, 'Start again', '<p>You are no longer signed in at the gym as the member this was for. Go back to the website and start again.</p>');
+      }
       const { prompt, params, session } = details;
       const grant = details.grantId
         ? await provider.Grant.find(details.grantId)

@@ -96,8 +96,9 @@ export function forgetProviderSession(cookieHeader: string | undefined, sessionC
  */
 export function isProviderRoute(method: string, path: string): boolean {
   if (path === '/.well-known/openid-configuration') return method === 'GET' || method === 'HEAD';
-  // OpenID Connect Core 3.1.2.1: the authorization endpoint takes GET and POST (a form), and so does its resumption.
-  if (isAuthorizationPath(path)) return method === 'GET' || method === 'POST';
+  // OpenID Connect Core 3.1.2.1: the authorization endpoint takes GET and POST (a form); its resumption is a redirect.
+  if (path === '/oidc/auth') return method === 'GET' || method === 'POST';
+  if (isAuthorizationPath(path)) return method === 'GET';
   if (path === '/oidc/token' || path === '/oidc/token/revocation') return method === 'POST';
   if (path === '/oidc/me') return method === 'GET' || method === 'POST';
   return false;
@@ -279,6 +280,11 @@ export function createOidcProvider(options: OidcProviderOptions): OidcProvider {
     cookieNames,
     secureCookies,
     async sessionFromAccessSheet(req, res) {
+      // Only for a request the provider will take (a registered client and one of its redirects): anything else is
+      // answered with an error, and must not store a session on its way.
+      const params = new URL(req.url ?? '/', 'http://gym').searchParams;
+      const client = options.clients.find((c) => c.clientId === params.get('client_id'));
+      if (!client || !client.redirectUris.includes(params.get('redirect_uri') ?? '')) return;
       const entry = await options.accessSheet(req);
       if (!entry) return;
       const session = new provider.Session();

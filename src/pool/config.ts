@@ -74,6 +74,9 @@ export function loadPoolConfig(env: Record<string, string | undefined> = process
     if (!e.POOL_SESSION_SECRET) problems.push('POOL_SESSION_SECRET: is required in production (at least 32 characters)');
     if (!e.GYM_CLIENT_SECRET) problems.push('GYM_CLIENT_SECRET: is required in production (the secret the gym holds for GYM_CLIENT_ID)');
     if (!e.POOL_PUBLIC_URL) problems.push('POOL_PUBLIC_URL: is required in production (where browsers reach the pool)');
+    // The session cookie is Secure (and __Host-) in production: over http no browser would keep it, and every sign-in
+    // would end on "start again".
+    else if (!e.POOL_PUBLIC_URL.startsWith('https:')) problems.push('POOL_PUBLIC_URL: must be an https:// URL in production (the session cookie is Secure)');
     if (problems.length > 0) throw new ConfigError(problems);
   }
   const trim = (url: string) => url.replace(/\/+$/, '');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { DEMO } from '../helpers/client.js';
+import { DEMO, LOGIN } from '../helpers/client.js';
 import { FormBrowser, startCodeFlow } from '../helpers/oidc.js';
 
 /**
@@ -24,11 +24,11 @@ function errorOf(redirect: string): string | null {
 }
 
 /** The authorization request of `url` sent as a form, as OpenID Connect Core 3.1.2.1 allows. */
-const postAuthorization = (app: TestApp, url: URL) =>
+const postAuthorization = (app: TestApp, url: URL, cookie?: string) =>
   fetch(`${app.url}/oidc/auth`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
     body: url.searchParams.toString(),
   });
 
@@ -121,6 +121,78 @@ describe('signing in with the gym, beyond the plain code flow', () => {
     expect(error.headers.get('content-security-policy')).toContain("default-src 'none'");
   });
 
+  it('refuses a parameter given twice by POST as it does by GET, instead of dropping it', async () => {
+    const browser = new FormBrowser(app.url);
+    await signInAndConsent(browser, (await flow(app)).url, 'alice');
+    const url = new URL((await flow(app)).url);
+    url.searchParams.append('prompt', 'login');
+    url.searchParams.append('prompt', 'login');
+    const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    for (const answer of [await fetch(url, { redirect: 'manual', headers: { cookie } }), await postAuthorization(app, url, cookie)]) {
+      const back = new URL(answer.headers.get('location') ?? '', app.url);
+      expect(back.searchParams.get('error')).toBe('invalid_request');
+      expect(back.searchParams.get('code')).toBeNull();
+    }
+  });
+
+  it('stores no session for a request it will refuse, even from a browser on the access sheet', async () => {
+    const browser = new FormBrowser(app.url);
+    await signInAndConsent(browser, (await flow(app)).url, 'alice');
+    const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const sessions = async () => (await app.database.sql.all("select key from oidc_records where model = 'Session'")).length;
+    const before = await sessions();
+    const strange = new URL((await flow(app)).url);
+    strange.searchParams.set('redirect_uri', 'http://127.0.0.1:4100/elsewhere');
+    for (const url of [`${app.url}/oidc/auth`, `${app.url}/oidc/auth?client_id=nobody`, strange.toString()]) {
+      const answer = await fetch(url, { redirect: 'manual', headers: { cookie } });
+      expect(answer.status).toBeGreaterThanOrEqual(300);
+    }
+    expect(await sessions()).toBe(before);
+  });
+
+  it('gives auth_time as the password moment when the access sheet is found only at the sign-in page (a POST from another site)', async () => {
+    const browser = new FormBrowser(app.url);
+    await signInAndConsent(browser, (await flow(app)).url, 'alice');
+    const signedIn = Math.floor(Date.now() / 1000);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const started = await flow(app, { max_age: '300' });
+    // Another site's form: the browser sends no gym cookie with a cross-site POST (SameSite=Lax), so no one is on the
+    // sheet for the request itself; the gym's page it is sent to is a top-level GET, which carries it.
+    const posted = await postAuthorization(app, new URL(started.url));
+    expect(posted.status).toBe(303);
+    for (const line of posted.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      if (pair.slice(eq + 1)) browser.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+    const back = await browser.go(new URL(posted.headers.get('location')!, app.url).toString());
+    expect(errorOf(back.url)).toBeNull();
+    expect((await started.finish(back.url)).claims()!.auth_time).toBeLessThanOrEqual(signedIn);
+  });
+
+  it("refuses consent given in a browser now signed in at the gym as someone else", async () => {
+    const browser = new FormBrowser(app.url);
+    const consent = await browser.signInAndConsent((await flow(app, { scope: 'openid offline_access', prompt: 'consent' })).url, 'staff', { consent: 'deny' }).catch(() => null);
+    expect(consent).not.toBeNull();
+    // Sam reaches the consent page, then alice signs in at the gym in the same browser before Sam clicks Allow.
+    const page = await browser.go((await flow(app, { prompt: 'consent' })).url);
+    expect(page.html).toContain('/confirm"');
+    const allow = FormBrowser.form(page.html, '/confirm');
+    const alice = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      body: JSON.stringify({ query: LOGIN, variables: { input: { ...DEMO.alice, mode: 'SESSION' } } }),
+    });
+    for (const line of alice.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      browser.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+    const answer = await browser.go(`${app.url}${allow.action}`, allow.fields);
+    expect(answer.status).toBe(400);
+    expect(answer.html).toContain('no longer signed in at the gym as the member this was for');
+  });
+
   it('calls the website by its name on the sign-in page, not by its client id', async () => {
     const page = await new FormBrowser(app.url).go((await flow(app)).url);
     expect(page.html).toContain('The pool next door asks you to sign in with your gym account.');
@@ -130,20 +202,28 @@ describe('signing in with the gym, beyond the plain code flow', () => {
 describe('authorization requests and their resumption, per client address', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}`, OIDC_AUTHORIZE_MAX_PER_ADDRESS: '3' } });
+    app = await startTestApp({ env: { OIDC_CLIENTS: `pool=${REDIRECT}`, OIDC_AUTHORIZE_MAX_PER_ADDRESS: '2' } });
   });
   afterAll(async () => app?.close());
 
-  it('counts GET, POST and the resumption path /oidc/auth/<uid> against one limit', async () => {
+  it('counts requests by GET and POST against the limit, and resumptions (/oidc/auth/<uid>) against three times it', async () => {
     const url = new URL((await flow(app)).url);
     expect((await fetch(url, { redirect: 'manual' })).status).toBe(303);
     const posted = await postAuthorization(app, url);
     expect(posted.status).toBe(303);
-    const uid = posted.headers.get('location')!.split('/').pop()!;
-    expect((await fetch(`${app.url}/oidc/auth/${uid}`, { redirect: 'manual' })).status).not.toBe(429);
-    const over = await fetch(`${app.url}/oidc/auth/${uid}`, { redirect: 'manual' });
+    const over = await fetch(url, { redirect: 'manual' });
     expect(over.status).toBe(429);
     expect(((await over.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('RATE_LIMITED');
+    // A sign-in resumes up to three times: six resumptions here, and the seventh is one too many.
+    const uid = posted.headers.get('location')!.split('/').pop()!;
+    for (let i = 0; i < 6; i++) expect((await fetch(`${app.url}/oidc/auth/${uid}`, { redirect: 'manual' })).status).not.toBe(429);
+    expect((await fetch(`${app.url}/oidc/auth/${uid}`, { redirect: 'manual' })).status).toBe(429);
+  });
+
+  it('answers a POST to a resumption path with a JSON 404, as any other method', async () => {
+    const res = await fetch(`${app.url}/oidc/auth/some-interaction`, { method: 'POST' });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   });
 });
 

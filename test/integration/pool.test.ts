@@ -240,6 +240,12 @@ describe("the pool's website settings", () => {
     expect(() => load({ TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY: must be a hop count/);
   });
 
+  it('refuses to start in production on an http POOL_PUBLIC_URL, where no browser would keep its Secure cookie', () => {
+    const production = { NODE_ENV: 'production', GYM_CLIENT_SECRET: 'c'.repeat(32), POOL_SESSION_SECRET: 's'.repeat(32) };
+    expect(() => loadPoolConfig({ ...production, POOL_PUBLIC_URL: 'http://pool.example' })).toThrow(/POOL_PUBLIC_URL: must be an https:\/\/ URL in production/);
+    expect(loadPoolConfig({ ...production, POOL_PUBLIC_URL: 'https://pool.example' }).publicUrl).toBe('https://pool.example');
+  });
+
   it('shows times in POOL_TIMEZONE (UTC unless set), an IANA zone', () => {
     expect(load({}).timezone).toBe('UTC');
     expect(load({ POOL_TIMEZONE: 'Europe/Paris' }).timezone).toBe('Europe/Paris');

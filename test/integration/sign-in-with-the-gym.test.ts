@@ -155,6 +155,21 @@ describe('signing in with the gym', () => {
     expect(await refresh(app, String(given[0]!.body.refresh_token))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
+  it('revokes the grant when a client revokes a refresh token it has just rotated: the grace is for refreshes, not for a sign-out', async () => {
+    const first = await refreshTokenOf(app);
+    const rotated = await refresh(app, first);
+    expect(rotated.status).toBe(200);
+    // A sign-out in one tab racing a refresh in another: it revokes the token it holds, moments after its rotation.
+    const revoked = await fetch(`${app.url}/oidc/token/revocation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: first, token_type_hint: 'refresh_token', client_id: 'pool' }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+    expect(await refresh(app, String(rotated.body.refresh_token))).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await userinfo(app, String(rotated.body.access_token))).toBe(401);
+  });
+
   it('rotates a refresh token for one of two requests presenting it at the same moment, and keeps the grant: a retry is no theft', async () => {
     const first = await refreshTokenOf(app);
     const answers = await Promise.all([refresh(app, first), refresh(app, first)]);

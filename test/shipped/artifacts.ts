@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -6,10 +7,18 @@ import path from 'node:path';
 import selfsigned from 'selfsigned';
 import { ROOT } from '../../src/shared/paths.js';
 
-/** What `npm start` and `npm run pool` run once they have built (package.json's `start` and `pool`). */
+/** The file `npm run <script>` starts once it has built: the script's last command, `node <file>`, as package.json says. */
+function entryOf(script: string): string {
+  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const file = /&& node (\S+)$/.exec(scripts[script] ?? '')?.[1];
+  if (!file) throw new Error(`package.json's "${script}" script no longer ends with "&& node <file>": say here how it starts the service`);
+  return path.join(ROOT, file);
+}
+
+/** What `npm start` and `npm run pool` run, and what each says once it serves. */
 const ENTRY = {
-  gym: { file: path.join(ROOT, 'dist', 'gym', 'src', 'main.js'), ready: /Keycard is serving/ },
-  pool: { file: path.join(ROOT, 'dist', 'pool', 'src', 'pool', 'main.js'), ready: /the pool is open/ },
+  gym: { file: entryOf('start'), ready: /Keycard is serving/ },
+  pool: { file: entryOf('pool'), ready: /the pool is open/ },
 } as const;
 
 export interface ShippedProcess {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { ROOT } from '../../src/shared/paths.js';
 
 /** Runs one npm script in the repository, as a user would type it; rejects with its output when it fails. */
@@ -13,10 +15,16 @@ function npmRun(script: string): Promise<void> {
   });
 }
 
+let built: Promise<void> | undefined;
+
 /**
- * Builds what `npm start` and `npm run pool` run (`dist/gym`, `dist/pool`), with their own build scripts, once before
- * the tests of the shipped artifacts start them.
+ * Builds what `npm start` and `npm run pool` run (`dist/gym`, `dist/pool`) with their own build scripts, from empty
+ * folders (tsc never deletes a file, so a renamed entry point would otherwise still be there from an older build).
  */
-export default async function buildShippedArtifacts(): Promise<void> {
-  await Promise.all([npmRun('build'), npmRun('build:pool')]);
+export function buildShippedArtifacts(): Promise<void> {
+  built ??= (async () => {
+    for (const out of ['gym', 'pool']) rmSync(path.join(ROOT, 'dist', out), { recursive: true, force: true });
+    await Promise.all([npmRun('build'), npmRun('build:pool')]);
+  })();
+  return built;
 }
