@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext, type GraphQLRequestListener } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -89,6 +90,46 @@ export interface Service<C extends HttpContext> {
   close(): Promise<void>;
 }
 
+/** Node's own answers to a request it cannot parse or that took too long, by its error code. */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+/** How long a connection whose request could not be parsed is read on (what comes dropped) after its answer. */
+const LINGER_MS = 2_000;
+const answeredSockets = new WeakSet<object>();
+
+/**
+ * Answers a request Node's parser refused (headers over 16 kB, a malformed request line) as Node does, 431 or 400, but
+ * so that the client reads the answer: Node writes it and destroys the socket at once, and the part of the request
+ * still unread makes the kernel send a reset that can arrive first, so the client sees ECONNRESET instead (Node 24's
+ * client always does, for a large request). Here the server half-closes after the answer and reads on, dropping what
+ * comes, until the client closes or LINGER_MS pass. A client that is too slow (408) is still cut off at once.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // The parser reports again for what arrives after its first error: one answer per connection.
+  if (answeredSockets.has(socket)) return;
+  answeredSockets.add(socket);
+  // Never write into a response that has begun (it would corrupt it), nor to a client that is gone.
+  const inFlight = (socket as { _httpMessage?: http.ServerResponse })._httpMessage;
+  if (!socket.writable || error.code === 'ECONNRESET' || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request';
+  const answer = `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket.write(answer);
+    socket.destroy();
+    return;
+  }
+  socket.end(answer);
+  socket.resume();
+  socket.once('end', () => socket.destroy());
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
 /** Builds a service's Express app, HTTP server and Apollo Server, started but not listening. */
 export async function createService<C extends HttpContext>(options: ServiceOptions<C>): Promise<Service<C>> {
   const app = express();
@@ -111,6 +152,7 @@ export async function createService<C extends HttpContext>(options: ServiceOptio
     app,
   );
   httpServer.maxConnections = limits.maxConnections;
+  httpServer.on('clientError', answerClientError);
   const sockets = options.sockets?.(httpServer, app);
 
   // Production says that an operation was too big, not which limit it hit.
