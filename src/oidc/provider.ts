@@ -350,9 +350,11 @@ export async function checkClients(provider: Provider, clients: OidcClientConfig
 function accessSheetPolicy(accessSheet: (req: IncomingMessage) => Promise<AccessSheetEntry | null>) {
   const policy = interactionPolicy.base();
   policy.get('login')!.checks.add(
-    new interactionPolicy.Check('access_sheet', 'The member is no longer signed in at the gym', async (ctx) => {
+    new interactionPolicy.Check('access_sheet', 'The member is no longer signed in at the gym', 'login_required', async (ctx) => {
       const accountId = ctx.oidc.session?.accountId;
       if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // On the sheet, but no account to the provider (suspended, or no active membership): the sign-in page says why.
+      if (!ctx.oidc.account) return interactionPolicy.Check.REQUEST_PROMPT;
       const memberId = (await accessSheet(ctx.req))?.memberId ?? null;
       return memberId !== null && String(memberId) === accountId ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     }),

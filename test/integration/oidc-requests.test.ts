@@ -193,6 +193,22 @@ describe('signing in with the gym, beyond the plain code flow', () => {
     expect(answer.html).toContain('no longer signed in at the gym as the member this was for');
   });
 
+  it('tells a member on the access sheet who may not sign in why (bob, no membership), and prompt=none says login_required', async () => {
+    // Bob signs in at the gym itself (login, mode SESSION), then a website asks him to sign in with the gym.
+    const browser = new FormBrowser(app.url);
+    const login = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: LOGIN, variables: { input: { ...DEMO.bob, mode: 'SESSION' } } }),
+    });
+    const [pair = ''] = login.headers.getSetCookie()[0]!.split(';');
+    browser.cookies.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+    const page = await browser.go((await flow(app)).url);
+    expect(page.status).toBe(403);
+    expect(page.html).toContain('You have no active membership at the gym');
+    expect(errorOf((await browser.go((await flow(app, { prompt: 'none' })).url)).url)).toBe('login_required');
+  });
+
   it('calls the website by its name on the sign-in page, not by its client id', async () => {
     const page = await new FormBrowser(app.url).go((await flow(app)).url);
     expect(page.html).toContain('The pool next door asks you to sign in with your gym account.');
