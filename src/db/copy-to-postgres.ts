@@ -39,6 +39,8 @@ const BATCH = 1_000;
  */
 export async function copySqliteToPostgres(source: SqliteGymData, targetUrl: string): Promise<Record<string, number>> {
   const pool = new pg.Pool({ connectionString: targetUrl, max: 1 });
+  // A connection lost while idle (the server restarting) fails the copy's next statement, never the process.
+  pool.on('error', () => {});
   try {
     const target = drizzle(pool, { schema: pgSchema });
     await migrate(target, { migrationsFolder: GYM_PG_MIGRATIONS_DIR });
