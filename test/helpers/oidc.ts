@@ -22,18 +22,12 @@ export class FormBrowser {
         method: body ? 'POST' : 'GET',
         redirect: 'manual',
         headers: {
-          cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+          cookie: this.cookieHeader,
           ...(body ? { 'content-type': 'application/x-www-form-urlencoded', origin: this.origin } : {}),
         },
         body,
       });
-      for (const line of res.headers.getSetCookie()) {
-        const [pair = ''] = line.split(';');
-        const eq = pair.indexOf('=');
-        const value = pair.slice(eq + 1);
-        if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line) || /max-age=0/i.test(line)) this.cookies.delete(pair.slice(0, eq));
-        else this.cookies.set(pair.slice(0, eq), value);
-      }
+      this.keepCookies(res);
       body = undefined;
       const location = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && location) {
@@ -43,6 +37,22 @@ export class FormBrowser {
       return { url: next, status: res.status, html: await res.text() };
     }
     throw new Error(`too many redirects from ${url}`);
+  }
+
+  /** Keeps the cookies a response sets (and drops those it clears), as a browser would: for requests made by hand too. */
+  keepCookies(res: Response): void {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      const value = pair.slice(eq + 1);
+      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line) || /max-age=0/i.test(line)) this.cookies.delete(pair.slice(0, eq));
+      else this.cookies.set(pair.slice(0, eq), value);
+    }
+  }
+
+  /** The Cookie header this browser sends. */
+  get cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
   /**

@@ -105,7 +105,7 @@ describe('signing in with the gym, beyond the plain code flow', () => {
     const browser = new FormBrowser(app.url);
     await signInAndConsent(browser, (await flow(app)).url, 'alice');
     const formPost = await fetch((await flow(app, { response_mode: 'form_post' })).url, {
-      headers: { cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      headers: { cookie: browser.cookieHeader },
       redirect: 'manual',
     });
     const html = await formPost.text();
@@ -127,7 +127,7 @@ describe('signing in with the gym, beyond the plain code flow', () => {
     const url = new URL((await flow(app)).url);
     url.searchParams.append('prompt', 'login');
     url.searchParams.append('prompt', 'login');
-    const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = browser.cookieHeader;
     for (const answer of [await fetch(url, { redirect: 'manual', headers: { cookie } }), await postAuthorization(app, url, cookie)]) {
       const back = new URL(answer.headers.get('location') ?? '', app.url);
       expect(back.searchParams.get('error')).toBe('invalid_request');
@@ -138,7 +138,7 @@ describe('signing in with the gym, beyond the plain code flow', () => {
   it('stores no session for a request it will refuse, even from a browser on the access sheet', async () => {
     const browser = new FormBrowser(app.url);
     await signInAndConsent(browser, (await flow(app)).url, 'alice');
-    const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = browser.cookieHeader;
     const sessions = async () => (await app.database.sql.all("select key from oidc_records where model = 'Session'")).length;
     const before = await sessions();
     const strange = new URL((await flow(app)).url);
@@ -160,11 +160,7 @@ describe('signing in with the gym, beyond the plain code flow', () => {
     // sheet for the request itself; the gym's page it is sent to is a top-level GET, which carries it.
     const posted = await postAuthorization(app, new URL(started.url));
     expect(posted.status).toBe(303);
-    for (const line of posted.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      if (pair.slice(eq + 1)) browser.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
+    browser.keepCookies(posted);
     const back = await browser.go(new URL(posted.headers.get('location')!, app.url).toString());
     expect(errorOf(back.url)).toBeNull();
     expect((await started.finish(back.url)).claims()!.auth_time).toBeLessThanOrEqual(signedIn);
@@ -180,14 +176,10 @@ describe('signing in with the gym, beyond the plain code flow', () => {
     const allow = FormBrowser.form(page.html, '/confirm');
     const alice = await fetch(`${app.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      headers: { 'content-type': 'application/json', cookie: browser.cookieHeader },
       body: JSON.stringify({ query: LOGIN, variables: { input: { ...DEMO.alice, mode: 'SESSION' } } }),
     });
-    for (const line of alice.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      browser.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
+    browser.keepCookies(alice);
     const answer = await browser.go(`${app.url}${allow.action}`, allow.fields);
     expect(answer.status).toBe(400);
     expect(answer.html).toContain('no longer signed in at the gym as the member this was for');
@@ -201,8 +193,7 @@ describe('signing in with the gym, beyond the plain code flow', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: LOGIN, variables: { input: { ...DEMO.bob, mode: 'SESSION' } } }),
     });
-    const [pair = ''] = login.headers.getSetCookie()[0]!.split(';');
-    browser.cookies.set(pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1));
+    browser.keepCookies(login);
     const page = await browser.go((await flow(app)).url);
     expect(page.status).toBe(403);
     expect(page.html).toContain('You have no active membership at the gym');
