@@ -141,7 +141,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     cookieKeys: config.sessionSecrets,
     // Keycard sets the forwarded headers itself before the provider sees a request (below).
     proxy: true,
-    accessSheet: (req) => sessions.memberOf(req),
+    accessSheet: (req) => sessions.accessSheetEntry(req),
     production: config.production,
     clientOrigins,
     log,

@@ -149,7 +149,7 @@ export class Sessions {
    * The member this request's session cookie signs in and when they gave their password, or null, judged as the strategy judges it but without
    * recording activity: for the sign-in with the gym, which only asks who is on the access sheet.
    */
-  async memberOf(req: Presented): Promise<{ memberId: number; authTime: number } | null> {
+  async accessSheetEntry(req: Presented): Promise<{ memberId: number; authTime: number } | null> {
     const viewer = await this.strategy(req, { loaders: createLoaders(this.options.data), recordActivity: false });
     if (!viewer) return null;
     // auth_time is in whole seconds (OpenID Connect Core 2): when the password was given, never later.

@@ -123,7 +123,7 @@ export function interactionRoutes(options: InteractionOptions): Router {
         // Already on the access sheet (a request that came without the gym's cookie, such as a POST from another site,
         // meets it here): the member only confirms at the consent step. Not when the website asked for the password
         // itself (prompt=login), or for a sign-in more recent than the sheet's (max_age): then the password it is.
-        const onSheet = details.prompt.reasons.includes('login_prompt') ? null : await services.sessions.memberOf(req);
+        const onSheet = details.prompt.reasons.includes('login_prompt') ? null : await services.sessions.accessSheetEntry(req);
         const maxAge = details.params.max_age === undefined ? Infinity : Number(details.params.max_age);
         if (onSheet && Date.now() / 1000 - onSheet.authTime <= maxAge) return await signedIn(req, res, onSheet.memberId, onSheet.authTime);
         return signInPage(res, details.uid, clientName);
@@ -175,7 +175,7 @@ export function interactionRoutes(options: InteractionOptions): Router {
       if (details.prompt.name !== 'consent' || !details.session?.accountId) return page(res, 400, 'Start again', '<p>This step is already done.</p>');
       // Consent is the member's on the access sheet now: a browser signed in as someone else meanwhile (a shared
       // computer) cannot allow a website in the first member's name.
-      if (String((await services.sessions.memberOf(req))?.memberId) !== details.session.accountId) {
+      if (String((await services.sessions.accessSheetEntry(req))?.memberId) !== details.session.accountId) {
         return page(res, 400, 'Start again', '<p>You are no longer signed in at the gym as the member this was for. Go back to the website and start again.</p>');
       }
       const { prompt, params, session } = details;
