@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './shared/errors.js';
 import { isPostgresUrl } from './shared/postgres.js';
 import { duration, flag, issuesOf, list, logLevel, parseTrustProxy, port, positiveInt, timezone, trustProxyProblem, withoutEmpty } from './shared/env.js';
 import type { HttpLimits } from './shared/server.js';

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiterDrizzle, RateLimiterRes } from 'rate-limiter-flexible';
 import type { GymData } from '../db/data.js';
-import { RateLimitedError } from '../errors.js';
+import { RateLimitedError } from '../shared/errors.js';
 
 /** The limits besides the login throttle, each a number of actions per window, per key. */
 export interface RateLimitRules {

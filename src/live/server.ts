@@ -18,7 +18,7 @@ import { WebSocketServer } from 'ws';
 import type { Viewer } from '../auth/viewer.js';
 import { createSocketContext, type Services } from '../context.js';
 import { createLoaders } from '../db/loaders.js';
-import { createFormatError, isDatabaseUnavailable } from '../errors.js';
+import { createFormatError, isDatabaseUnavailable } from '../shared/errors.js';
 import { createCostLimit } from '../shared/cost-limit.js';
 import { OPERATION_LIMITS, operationLimitRules } from '../shared/limits.js';
 import { authenticate, type Presented } from '../shared/strategies.js';

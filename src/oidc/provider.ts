@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.js';
 import type { PartnerTokens } from '../auth/partner-tokens.js';

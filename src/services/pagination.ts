@@ -1,5 +1,5 @@
 import { MAX_ROW_ID } from '../ids.js';
-import { BadUserInputError } from '../errors.js';
+import { BadUserInputError } from '../shared/errors.js';
 
 export interface Edge<T> {
   cursor: string;

@@ -7,7 +7,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { graphql, type GraphQLSchema } from 'graphql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AUTHORIZATION_REPORT_PATH, authorizationReport } from '../../src/authorization-report.js';
-import { AuthSchemaError } from '../../src/errors.js';
+import { AuthSchemaError } from '../../src/shared/errors.js';
 import { describeAuthorization, renderAuthorizationMarkdown } from '../../src/shared/auth-report.js';
 import { applyAuthDirective, type GuardContext } from '../../src/shared/directive.js';
 import { ROOT } from '../../src/shared/paths.js';
