@@ -47,6 +47,25 @@ describe('configuration', () => {
     }
   });
 
+  it('lists every problem between variables at once too, in the order of the variables', () => {
+    const env = { NODE_ENV: 'production', PARTNERS: 'keycard=gym', WEB_CONCURRENCY: '2', TRUST_PROXY: 'true', OIDC_CLIENTS: 'spa=http://spa.example/cb', CORS_ORIGINS: '*' };
+    try {
+      loadConfig(env);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems.map((p) => p.slice(0, p.indexOf(':')))).toEqual([
+        'SESSION_SECRET',
+        'PARTNERS',
+        'WEB_CONCURRENCY',
+        'TRUST_PROXY',
+        'OIDC_CLIENT_SECRETS',
+        'OIDC_CLIENTS',
+        'CORS_ORIGINS',
+      ]);
+    }
+  });
+
   it('refuses to start in production without a session secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SESSION_SECRET: is required in production/);
   });
