@@ -20,7 +20,7 @@ import { createService, type Service } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
 import { createLiveServer } from './live/server.js';
-import { RateLimitedError } from './errors.js';
+import { RateLimitedError } from './shared/errors.js';
 import { interactionRoutes } from './oidc/interactions.js';
 import { checkClients, createOidcProvider, forgetProviderSession, isAuthorizationPath, isProviderRoute } from './oidc/provider.js';
 import proxyaddr from 'proxy-addr';

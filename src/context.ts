@@ -14,7 +14,7 @@ import type { GuardContext } from './shared/directive.js';
 import type { RequestLog } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { authenticate, type Authentication } from './shared/strategies.js';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from './errors.js';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from './shared/errors.js';
 import type { LiveOperation } from './live/connection.js';
 import type { LiveEvents } from './live/events.js';
 

@@ -1,4 +1,4 @@
-import { BadUserInputError } from './errors.js';
+import { BadUserInputError } from './shared/errors.js';
 
 /** The object types that have global IDs. */
 export type NodeType = 'Member' | 'CheckIn' | 'Plan';

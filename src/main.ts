@@ -8,7 +8,7 @@ import { openDatabase, type GymData } from './db/client.js';
 import { prepareData } from './db/seed.js';
 import { createLogger, describeError } from './shared/logger.js';
 import { configOrExit, stopOnSignals } from './shared/process.js';
-import { superviseWorkers } from './shared/workers.js';
+import { superviseWorkers } from './workers.js';
 
 /** The configured session secrets, or the development secret kept in ./data/session-secret (made on first start). */
 function withSessionSecrets(config: Config, log?: Logger): Config {

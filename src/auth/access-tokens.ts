@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { idOf, toGlobalId } from '../ids.js';
-import { CredentialRejected } from '../errors.js';
+import { CredentialRejected } from '../shared/errors.js';
 import { expiredAt, readHeader, signToken, verifySigned, type JwtRules, type SignedToken } from '../shared/jwt.js';
 import type { KeyRing, SigningKey } from './keys.js';
 import { ROLES, type RoleName } from '../shared/roles.js';

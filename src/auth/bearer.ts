@@ -1,6 +1,6 @@
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
 import type { RoleName } from '../shared/roles.js';
-import { CredentialRejected } from '../errors.js';
+import { CredentialRejected } from '../shared/errors.js';
 import { bearerTokenOf } from '../shared/jwt.js';
 import { stillHolds } from './credential-version.js';
 import type { GymStrategy, Viewer } from './viewer.js';

@@ -1,6 +1,6 @@
 import type { GymQueries, MemberRow } from '../db/data.js';
 import { step, type Script } from '../shared/steps.js';
-import { CredentialsChangedError } from '../errors.js';
+import { CredentialsChangedError } from '../shared/errors.js';
 
 /**
  * The one rule for anything bound to a member's credentials (a session, a refresh family, a strict-mode access

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { KeyRingError } from '../errors.js';
+import { KeyRingError } from '../shared/errors.js';
 
 /** One ES256 signing key: its private half signs, its public half is published in the JWKS. */
 export interface SigningKey {

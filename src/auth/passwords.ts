@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
 import pLimit from 'p-limit';
 import { dictionary } from '@zxcvbn-ts/language-common';
-import { BadUserInputError, RateLimitedError } from '../errors.js';
+import { BadUserInputError, RateLimitedError } from '../shared/errors.js';
 
 const PASSWORD_MIN_LENGTH = 12;
 const PASSWORD_MAX_LENGTH = 128;

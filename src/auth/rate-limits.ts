@@ -1,30 +1,8 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiterDrizzle, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimitRules } from '../config/options.js';
 import type { GymData } from '../db/data.js';
-import { RateLimitedError } from '../errors.js';
-
-/** The limits besides the login throttle, each a number of actions per window, per key. */
-export interface RateLimitRules {
-  /** Sign-ups from one client address (every attempt counts). */
-  signUp: RateLimitRule;
-  /** Logins for one email, successful or not (the throttle counts failures only). */
-  login: RateLimitRule;
-  /** Refreshes by one member, over all their families. */
-  refresh: RateLimitRule;
-  /** Check-ins by one member (a repeat within minutes returns the same check-in, but still counts here). */
-  checkIn: RateLimitRule;
-  /** Wrong current passwords given to changePassword, per member: their own count, not the login throttle's. */
-  passwordCheck: RateLimitRule;
-  /** "Sign in with the gym" authorization requests from one client address (each stores an interaction). */
-  authorize: RateLimitRule;
-  /** Resumptions of those requests from one client address (a sign-in resumes after the password and after consent). */
-  authorizeResume: RateLimitRule;
-}
-
-export interface RateLimitRule {
-  points: number;
-  windowMs: number;
-}
+import { RateLimitedError } from '../shared/errors.js';
 
 export type RateLimitName = keyof RateLimitRules;
 

@@ -1,9 +1,9 @@
 import type session from 'express-session';
-import type {} from './sessions.js';
 import type { GymData } from '../db/data.js';
 import { ServerSessionStore, sessionKey } from '../shared/session-store.js';
 import { step, type Step } from '../shared/steps.js';
 import { assertStillHolds } from './credential-version.js';
+import type {} from './session-data.js';
 
 /**
  * The access sheet's store: express-session's rows in the gym's own database (the shared {@link ServerSessionStore}:

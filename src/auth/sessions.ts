@@ -7,25 +7,9 @@ import { createLoaders } from '../db/loaders.js';
 import { thenStep, type Step } from '../shared/steps.js';
 import { stillHolds } from './credential-version.js';
 import type { Presented } from '../shared/strategies.js';
+import type {} from './session-data.js';
 import { SessionStore } from './session-store.js';
 import type { GymStrategy } from './viewer.js';
-
-declare module 'express-session' {
-  interface SessionData {
-    /** The signed-in member; absent on a session that never signed in. */
-    memberId: number;
-    /** When this session signed in (ms): the absolute timeout counts from here and is never extended. */
-    loginAt: number;
-    /** The last activity recorded (ms): the idle timeout counts from here. Recorded at most every touch interval. */
-    seenAt: number;
-    /**
-     * The member's credential version when this session signed in. A password change, logout everywhere or a
-     * suspension bumps it, and a session of an older version is over: one that a login overlapping the change
-     * started is refused at its first read.
-     */
-    ver: number;
-  }
-}
 
 export interface SessionsOptions {
   data: GymData;

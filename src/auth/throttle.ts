@@ -1,6 +1,6 @@
 import type { GymData, GymQueries } from '../db/data.js';
 import { step, type Script, type Step } from '../shared/steps.js';
-import { RateLimitedError } from '../errors.js';
+import { RateLimitedError } from '../shared/errors.js';
 
 export interface ThrottleLimits {
   maxFailuresPerEmail: number;

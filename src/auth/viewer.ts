@@ -1,5 +1,5 @@
 import type { Loaders } from '../db/loaders.js';
-import type { TokenFailureReason } from '../errors.js';
+import type { TokenFailureReason } from '../shared/errors.js';
 import type { AuthMethodName, RoleName } from '../shared/roles.js';
 import type { Strategy } from '../shared/strategies.js';
 

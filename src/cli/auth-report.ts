@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AUTHORIZATION_REPORT_PATH, authorizationReport, authorizationReportText } from '../authorization-report.js';
+import { AUTHORIZATION_REPORT_PATH, authorizationReport, authorizationReportText } from './auth-report/authorization-md.js';
 import { ROOT } from '../shared/paths.js';
 
 /**

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { describeError } from '../shared/logger.js';
 import { addSigningKey, KeyRing } from '../auth/keys.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GymStrategy, Viewer } from '../auth/viewer.js';
 import type { Loaders } from '../db/loaders.js';
-import { isDatabaseUnavailable } from '../errors.js';
+import { isDatabaseUnavailable } from '../shared/errors.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
 
 /**

@@ -16,24 +16,16 @@ import { CloseCode, type Context as GraphQLWsContext, type SubscribePayload } fr
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Viewer } from '../auth/viewer.js';
+import type { LiveLimits } from '../config/options.js';
 import { createSocketContext, type Services } from '../context.js';
 import { createLoaders } from '../db/loaders.js';
-import { createFormatError, isDatabaseUnavailable } from '../errors.js';
+import { createFormatError, isDatabaseUnavailable } from '../shared/errors.js';
 import { createCostLimit } from '../shared/cost-limit.js';
 import { OPERATION_LIMITS, operationLimitRules } from '../shared/limits.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
 import { SUBSCRIBER_EXISTS } from './close-reason.js';
 import { closeFor, LiveCloseCode, LiveConnection, type LiveOperation, type Refusal } from './connection.js';
 import { serveGraphQLWs, type SocketExtra as GlueExtra } from './ws.js';
-
-/** What one process lets sockets hold. Per process: they bound what a client can make this process keep. */
-export interface LiveLimits {
-  maxConnectionsPerMember: number;
-  maxConnectionsPerAddress: number;
-  maxSubscriptionsPerConnection: number;
-  /** Events that may wait for one subscription's slow consumer before it is dropped. */
-  maxQueuedEvents: number;
-}
 
 export interface LiveServerOptions {
   httpServer: Server;

@@ -3,7 +3,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import { createContext, type Services } from '../context.js';
-import { isDatabaseUnavailable, KeycardError } from '../errors.js';
+import { isDatabaseUnavailable, KeycardError } from '../shared/errors.js';
 import { login } from '../services/auth.js';
 import { escapeHtml, sameSecret, sendPage, type Site } from '../shared/pages.js';
 import { standingOf } from './provider.js';

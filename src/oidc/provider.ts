@@ -1,23 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.js';
 import type { PartnerTokens } from '../auth/partner-tokens.js';
+import type { OidcClientConfig } from '../config/options.js';
 import type { GymData } from '../db/data.js';
 import { membershipStatus } from '../services/memberships.js';
 import { escapeHtml } from '../shared/pages.js';
 import { KeycardOidcAdapter, memberIdOfAccount } from './adapter.js';
-
-/** A website that may ask members to sign in with the gym (CONTRACT section 13). */
-export interface OidcClientConfig {
-  clientId: string;
-  redirectUris: string[];
-  /** What the gym's pages call the website ("The pool next door"). */
-  name: string;
-  /** A confidential client's secret (client_secret_basic); none: a public client, held to PKCE alone. */
-  secret?: string;
-}
 
 export interface OidcProviderOptions {
   issuer: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 import { duration, flag, issuesOf, logLevel, port, positiveInt, timezone, trustProxy, withoutEmpty } from '../shared/env.js';
 import { isPostgresUrl } from '../shared/postgres.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { CredentialRejected } from '../errors.js';
+import { CredentialRejected } from '../shared/errors.js';
 import { PARTNER_TOKEN_TYP, readHeader, verifySigned, type JwtRules } from '../shared/jwt.js';
 import { GymKeys } from './gym-keys.js';
 

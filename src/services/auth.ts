@@ -13,7 +13,7 @@ import {
   InvalidCredentialsError,
   KeycardError,
   RefreshRejectedError,
-} from '../errors.js';
+} from '../shared/errors.js';
 import { normalizeEmail, normalizeName } from './validation.js';
 
 /** What signUp and login resolve to; `viewer` is who the request is from now on. */

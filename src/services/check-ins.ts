@@ -3,7 +3,7 @@ import type { CheckInRow } from '../db/data.js';
 import type { Viewer } from '../auth/viewer.js';
 import { LiveStream } from '../live/stream.js';
 import { step } from '../shared/steps.js';
-import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../errors.js';
+import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../shared/errors.js';
 import { idOf } from '../ids.js';
 import { membershipStatus } from './memberships.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';

@@ -3,7 +3,7 @@ import type { GymQueries, MemberRow } from '../db/data.js';
 import type { MemberStatusName } from '../db/schema.js';
 import { step, type Script } from '../shared/steps.js';
 import { roleAtLeast, roleRank, type RoleName } from '../shared/roles.js';
-import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors.js';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { requireIdOf } from '../ids.js';
 import { endCredentials } from './auth.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';

@@ -3,7 +3,7 @@ import type { MembershipRow } from '../db/data.js';
 import type { PlanCodeName } from '../db/schema.js';
 import { requireInstant } from './validation.js';
 import { assertStaffMayActOn } from './members.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError } from '../shared/errors.js';
 import { requireIdOf } from '../ids.js';
 import { step } from '../shared/steps.js';
 

@@ -1,5 +1,6 @@
 import { MAX_ROW_ID } from '../ids.js';
-import { BadUserInputError } from '../errors.js';
+import { BadUserInputError } from '../shared/errors.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../shared/limits.js';
 
 export interface Edge<T> {
   cursor: string;
@@ -10,10 +11,6 @@ export interface Connection<T> {
   edges: Edge<T>[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
-
-/** A list's page when `first` is absent, and the most `first` may ask for (the cost limit counts lists by these). */
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
 
 /** Validates `first`, naming the argument when it is out of range. */
 export function pageSize(first: number | null | undefined, argument = 'first'): number {

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { BadUserInputError, ForbiddenError, MembershipInactiveError } from '../errors.js';
+import { BadUserInputError, ForbiddenError, MembershipInactiveError } from '../shared/errors.js';
 import { membershipStatus } from './memberships.js';
 import { freeText } from './validation.js';
 

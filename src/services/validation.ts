@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BadUserInputError } from '../errors.js';
+import { BadUserInputError } from '../shared/errors.js';
 
 const EMAIL = z.email();
 

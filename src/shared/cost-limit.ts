@@ -18,8 +18,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { createComplexityRule, type ComplexityEstimator } from 'graphql-query-complexity';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../services/pagination.js';
-import { HIDDEN_LIMIT_MESSAGE, isStandardIntrospection, OPERATION_COST_BUDGET, OPERATION_LIMITS } from './limits.js';
+import { DEFAULT_PAGE_SIZE, HIDDEN_LIMIT_MESSAGE, isStandardIntrospection, MAX_PAGE_SIZE, OPERATION_COST_BUDGET, OPERATION_LIMITS } from './limits.js';
 
 /**
  * The most selections the estimate walks, fragments expanded. graphql-js collects a fragment spread twice in one

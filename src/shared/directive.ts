@@ -10,7 +10,7 @@ import {
   type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
-import { AuthSchemaError, ForbiddenError, UnauthenticatedError, type TokenFailureReason } from '../errors.js';
+import { AuthSchemaError, ForbiddenError, UnauthenticatedError, type TokenFailureReason } from './errors.js';
 import { roleAtLeast, roleRank, type RoleName } from './roles.js';
 
 /** One `@auth` as written in the SDL. */

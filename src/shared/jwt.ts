@@ -1,6 +1,6 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { CredentialRejected, type TokenFailureReason } from '../errors.js';
+import { CredentialRejected, type TokenFailureReason } from './errors.js';
 
 /** RFC 6750's b64token, after the scheme and one or more spaces. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;

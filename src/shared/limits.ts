@@ -14,6 +14,10 @@ export const OPERATION_LIMITS = { depth: 10, aliases: 15, directives: 10, tokens
  */
 export const OPERATION_COST_BUDGET = 5000;
 
+/** A list's page when `first` is absent, and the most `first` may ask for (the cost limit counts lists by these). */
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
 /** What a refused operation is told in production, whichever limit it hit. */
 export const HIDDEN_LIMIT_MESSAGE = 'Operation refused: it is too large or too complex.';
 

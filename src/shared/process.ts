@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from './errors.js';
 
 /**
  * Reads a service's configuration at start: a local .env (when there is one) fills in what the real environment

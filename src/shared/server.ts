@@ -12,7 +12,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { createFormatError, type TokenFailureReason } from '../errors.js';
+import { createFormatError, type TokenFailureReason } from './errors.js';
 import { costLimitPlugin } from './cost-limit.js';
 import { OPERATION_LIMITS, operationLimitRules } from './limits.js';
 import { clip } from './text.js';

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Response } from 'express';
-import type { TokenFailureReason } from '../errors.js';
-import { CredentialRejected } from '../errors.js';
+import type { TokenFailureReason } from './errors.js';
+import { CredentialRejected } from './errors.js';
 
 /**
  * What a strategy reads credentials from: an HTTP request's headers, or the ones a WebSocket presented when it

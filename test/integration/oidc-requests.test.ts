@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { DEMO, LOGIN } from '../helpers/client.js';
 import { FormBrowser, startCodeFlow } from '../helpers/oidc.js';

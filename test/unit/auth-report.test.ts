@@ -6,9 +6,9 @@ import { promisify } from 'node:util';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { graphql, type GraphQLSchema } from 'graphql';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AUTHORIZATION_REPORT_PATH, authorizationReport } from '../../src/authorization-report.js';
-import { AuthSchemaError } from '../../src/errors.js';
-import { describeAuthorization, renderAuthorizationMarkdown } from '../../src/shared/auth-report.js';
+import { AUTHORIZATION_REPORT_PATH, authorizationReport } from '../../src/cli/auth-report/authorization-md.js';
+import { AuthSchemaError } from '../../src/shared/errors.js';
+import { describeAuthorization, renderAuthorizationMarkdown } from '../../src/cli/auth-report/describe.js';
 import { applyAuthDirective, type GuardContext } from '../../src/shared/directive.js';
 import { ROOT } from '../../src/shared/paths.js';
 

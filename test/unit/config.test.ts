@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/shared/errors.js';
 import { parseDuration } from '../../src/shared/env.js';
 
 const SECRET = 'a'.repeat(40);
@@ -44,6 +44,25 @@ describe('configuration', () => {
       const text = (err as ConfigError).message;
       for (const name of ['PORT', 'ACCESS_TOKEN_TTL', 'TOKEN_REVOCATION', 'GYM_TIMEZONE']) expect(text).toContain(name);
       expect((err as ConfigError).problems).toHaveLength(4);
+    }
+  });
+
+  it('lists every problem between variables at once too, in the order of the variables', () => {
+    const env = { NODE_ENV: 'production', PARTNERS: 'keycard=gym', WEB_CONCURRENCY: '2', TRUST_PROXY: 'true', OIDC_CLIENTS: 'spa=http://spa.example/cb', CORS_ORIGINS: '*' };
+    try {
+      loadConfig(env);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems.map((p) => p.slice(0, p.indexOf(':')))).toEqual([
+        'SESSION_SECRET',
+        'PARTNERS',
+        'WEB_CONCURRENCY',
+        'TRUST_PROXY',
+        'OIDC_CLIENT_SECRETS',
+        'OIDC_CLIENTS',
+        'CORS_ORIGINS',
+      ]);
     }
   });
 

@@ -1,7 +1,7 @@
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { graphql } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { AuthSchemaError } from '../../src/errors.js';
+import { AuthSchemaError } from '../../src/shared/errors.js';
 import { applyAuthDirective, type GuardContext } from '../../src/shared/directive.js';
 import { SCHEMA_DIR } from '../../src/shared/paths.js';
 import { loadTypeDefs } from '../../src/shared/type-defs.js';

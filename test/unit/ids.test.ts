@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BadUserInputError } from '../../src/errors.js';
+import { BadUserInputError } from '../../src/shared/errors.js';
 import { fromGlobalId, idOf, MAX_ROW_ID, requireIdOf, toGlobalId, type NodeType } from '../../src/ids.js';
 
 const TYPES: NodeType[] = ['Member', 'CheckIn', 'Plan'];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addSigningKey, KeyRing, loadKeyRing } from '../../src/auth/keys.js';
-import { KeyRingError } from '../../src/errors.js';
+import { KeyRingError } from '../../src/shared/errors.js';
 
 describe('the signing key ring', () => {
   let dir: string;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { Kind, parse, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
-import { ErrorCode } from '../../../src/errors.js';
+import { ErrorCode } from '../../../src/shared/errors.js';
 import type { FuzzRequest, FuzzResponse } from './http.js';
 
 /**

@@ -8,7 +8,7 @@ import {
   type GraphQLSchema,
   type GraphQLUnionType,
 } from 'graphql';
-import { isPublic, ruleImplies, ruleOf, type AuthRule } from './directive.js';
+import { isPublic, ruleImplies, ruleOf, type AuthRule } from '../../shared/directive.js';
 
 /** Who may read one field, as the guard enforces it. */
 export interface FieldAccess {

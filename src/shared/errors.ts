@@ -1,6 +1,6 @@
 import { GraphQLError, Kind, parse, visit, type GraphQLFormattedError, type Source } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { HIDDEN_LIMIT_MESSAGE, OPERATION_LIMITS } from './shared/limits.js';
+import { HIDDEN_LIMIT_MESSAGE, OPERATION_LIMITS } from './limits.js';
 
 /** Every `extensions.code` Keycard answers with. Clients switch on these; they are part of the contract. */
 export const ErrorCode = {

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { buildPoolSchema } from './pool/app.js';
-import { buildSchema } from './schema.js';
-import { renderAuthorizationMarkdown, renderAuthorizationText } from './shared/auth-report.js';
-import { SCHEMA_DIR } from './shared/paths.js';
+import { buildPoolSchema } from '../../pool/app.js';
+import { buildSchema } from '../../schema.js';
+import { renderAuthorizationMarkdown, renderAuthorizationText } from './describe.js';
+import { SCHEMA_DIR } from '../../shared/paths.js';
 
 /** The committed report: reviewers read every change of access in its diff. */
 export const AUTHORIZATION_REPORT_PATH = path.join(SCHEMA_DIR, 'AUTHORIZATION.md');
