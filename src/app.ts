@@ -22,7 +22,10 @@ import { LiveEvents } from './live/events.js';
 import { createLiveServer } from './live/server.js';
 import { RateLimitedError } from './errors.js';
 import { interactionRoutes } from './oidc/interactions.js';
-import { checkClients, createOidcProvider, forgetProviderSession, isAuthorizationPath, isProviderRoute } from './oidc/provider.js';
+import { checkClients } from './oidc/clients.js';
+import { forgetProviderSession } from './oidc/cookies.js';
+import { createOidcProvider } from './oidc/provider.js';
+import { isAuthorizationPath, isProviderRoute } from './oidc/routes.js';
 import proxyaddr from 'proxy-addr';
 
 export interface AppOptions {

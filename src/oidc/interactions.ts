@@ -6,7 +6,7 @@ import { createContext, type Services } from '../context.js';
 import { isDatabaseUnavailable, KeycardError } from '../errors.js';
 import { login } from '../services/auth.js';
 import { escapeHtml, sameSecret, sendPage, type Site } from '../shared/pages.js';
-import { standingOf } from './provider.js';
+import { standingOf } from './accounts.js';
 
 /** What the member is told when the gym will not let them through, by reason. */
 const REFUSALS = {
