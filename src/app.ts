@@ -56,63 +56,6 @@ mutation CheckIn {
 }
 `;
 
-/**
- * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
- * the configured port, tests on port 0.
- */
-export async function createApp({ config, database: data, keyRing, logger }: AppOptions): Promise<KeycardApp> {
-  const log = logger ?? createLogger(config.logLevel);
-  if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
-  await prepareDummyHash();
-  const { services, pubsub } = await gymServices(config, data, keyRing, log);
-  const schema = buildSchema();
-  const oidc = await createOidcMount({ services, keyRing });
-  const stopKeyReload = followKeyRing(keyRing, oidc, config, log);
-  const stopChores = sweepDeadRows(services);
-
-  const service = await createService<Context>({
-    log,
-    httpLimits: config.http,
-    production: config.production,
-    introspection: config.introspection,
-    schema,
-    // Sandbox sends the session cookie back, so signing in with mode: SESSION works there.
-    sandbox: { document: SANDBOX_DOCUMENT, includeCookies: true },
-    healthy: () => data.healthy(),
-    corsOrigins: config.corsOrigins,
-    trustProxy: config.trustProxy,
-    routes: (app) => {
-      publishKeys(app, keyRing);
-      oidc.routes(app);
-    },
-    context: (req, res, requestLog) => createContext(services, req, res, requestLog),
-    // Subscriptions on the same port and path, over graphql-ws.
-    sockets: (httpServer, app) =>
-      createLiveServer({
-        httpServer,
-        schema,
-        services,
-        limits: config.live,
-        clientAddress: (req) => addressKey(proxyaddr(req, app.get('trust proxy fn'))),
-        corsOrigins: config.corsOrigins,
-        publicOrigin: new URL(config.publicUrl).origin,
-        production: config.production,
-        log,
-      }),
-    onClose: async () => {
-      stopKeyReload();
-      stopChores();
-      await pubsub.close();
-    },
-  }).catch(async (err: unknown) => {
-    stopKeyReload();
-    stopChores();
-    await pubsub.close();
-    throw err;
-  });
-  return { ...service, services };
-}
-
 /** The services every request shares, and the pub/sub under their live events (closed with the app). */
 async function gymServices(config: Config, data: GymData, keyRing: KeyRing, log: Logger): Promise<{ services: Services; pubsub: PubSub }> {
   const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
@@ -196,4 +139,61 @@ function sweepDeadRows({ throttle, rateLimits, refreshTokens, sessions, data, lo
     },
     log,
   );
+}
+
+/**
+ * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
+ * the configured port, tests on port 0.
+ */
+export async function createApp({ config, database: data, keyRing, logger }: AppOptions): Promise<KeycardApp> {
+  const log = logger ?? createLogger(config.logLevel);
+  if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
+  await prepareDummyHash();
+  const { services, pubsub } = await gymServices(config, data, keyRing, log);
+  const schema = buildSchema();
+  const oidc = await createOidcMount({ services, keyRing });
+  const stopKeyReload = followKeyRing(keyRing, oidc, config, log);
+  const stopChores = sweepDeadRows(services);
+
+  const service = await createService<Context>({
+    log,
+    httpLimits: config.http,
+    production: config.production,
+    introspection: config.introspection,
+    schema,
+    // Sandbox sends the session cookie back, so signing in with mode: SESSION works there.
+    sandbox: { document: SANDBOX_DOCUMENT, includeCookies: true },
+    healthy: () => data.healthy(),
+    corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
+    routes: (app) => {
+      publishKeys(app, keyRing);
+      oidc.routes(app);
+    },
+    context: (req, res, requestLog) => createContext(services, req, res, requestLog),
+    // Subscriptions on the same port and path, over graphql-ws.
+    sockets: (httpServer, app) =>
+      createLiveServer({
+        httpServer,
+        schema,
+        services,
+        limits: config.live,
+        clientAddress: (req) => addressKey(proxyaddr(req, app.get('trust proxy fn'))),
+        corsOrigins: config.corsOrigins,
+        publicOrigin: new URL(config.publicUrl).origin,
+        production: config.production,
+        log,
+      }),
+    onClose: async () => {
+      stopKeyReload();
+      stopChores();
+      await pubsub.close();
+    },
+  }).catch(async (err: unknown) => {
+    stopKeyReload();
+    stopChores();
+    await pubsub.close();
+    throw err;
+  });
+  return { ...service, services };
 }
