@@ -19,8 +19,8 @@ import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
-import type { PubSub } from './live/pubsub.js';
 import { createLiveServer } from './live/server.js';
+import type { PubSub } from './live/pubsub.js';
 import { createOidcMount, type OidcMount } from './oidc/mount.js';
 import proxyaddr from 'proxy-addr';
 
