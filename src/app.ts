@@ -1,4 +1,4 @@
-import express, { type Request, type Response } from 'express';
+import type express from 'express';
 import type { Logger } from 'pino';
 import { AccessTokens } from './auth/access-tokens.js';
 import { bearerStrategy } from './auth/bearer.js';
@@ -20,9 +20,8 @@ import { createService, type Service } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
 import { createLiveServer } from './live/server.js';
-import { RateLimitedError } from './shared/errors.js';
-import { interactionRoutes } from './oidc/interactions.js';
-import { checkClients, createOidcProvider, forgetProviderSession, isAuthorizationPath, isProviderRoute } from './oidc/provider.js';
+import type { PubSub } from './live/pubsub.js';
+import { createOidcMount, type OidcMount } from './oidc/mount.js';
 import proxyaddr from 'proxy-addr';
 
 export interface AppOptions {
@@ -36,33 +35,6 @@ export interface AppOptions {
 /** The gym's server: the shared service shell (Express, HTTP server, Apollo) and the services behind it. */
 export interface KeycardApp extends Service<Context> {
   services: Services;
-}
-
-/** The longest URL the OpenID Provider takes (an authorization request and its parameters). */
-const MAX_AUTHORIZATION_URL = 2_048;
-
-const parseAuthorizationForm = express.urlencoded({ extended: false, limit: MAX_AUTHORIZATION_URL, type: () => true });
-
-/**
- * The parameters of an authorization request sent by POST, as a query string; null when the answer is already sent
- * (a body that is not a form, or too long: 400 or 413, as any other body Keycard refuses).
- */
-async function readAuthorizationForm(req: Request, res: Response): Promise<string | null> {
-  if (!req.is('application/x-www-form-urlencoded')) {
-    res.status(400).json({ errors: [{ message: 'An authorization request by POST is a form (application/x-www-form-urlencoded)', extensions: { code: 'BAD_REQUEST' } }] });
-    return null;
-  }
-  try {
-    await new Promise<void>((resolve, reject) => parseAuthorizationForm(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-  } catch (err) {
-    const status = (err as { status?: number }).status === 413 ? 413 : 400;
-    res.status(status).json({ errors: [{ message: status === 413 ? 'Request too large' : 'Malformed form', extensions: { code: 'BAD_REQUEST' } }] });
-    return null;
-  }
-  const params = new URLSearchParams();
-  // Every value, repeated ones too: the provider refuses a parameter given twice, as it does in a GET.
-  for (const [name, value] of Object.entries(req.body as Record<string, unknown>)) for (const one of [value].flat()) params.append(name, String(one));
-  return params.toString();
 }
 
 /** The document Sandbox opens with in development: sign in, look around, check in. */
@@ -84,14 +56,8 @@ mutation CheckIn {
 }
 `;
 
-/**
- * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
- * the configured port, tests on port 0.
- */
-export async function createApp({ config, database: data, keyRing, logger }: AppOptions): Promise<KeycardApp> {
-  const log = logger ?? createLogger(config.logLevel);
-  if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
-  await prepareDummyHash();
+/** The services every request shares, and the pub/sub under their live events (closed with the app). */
+async function gymServices(config: Config, data: GymData, keyRing: KeyRing, log: Logger): Promise<{ services: Services; pubsub: PubSub }> {
   const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
   const refreshTokens = new RefreshTokens(data, {
     ttlMs: config.refreshTokenTtlMs,
@@ -128,54 +94,42 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     live: new LiveEvents(pubsub, log),
     log,
   };
-  const schema = buildSchema();
-  // The OpenID Provider signs with the key ring as it was when it was made: it is made anew when the ring changes
-  // (keys:rotate on any instance), so ID tokens are signed with the current key and never with one taken out.
-  const clientOrigins = [...new Set(config.oidcClients.flatMap((c) => c.redirectUris.map((uri) => new URL(uri).origin)))];
-  const makeOidc = () => createOidcProvider({
-    issuer: config.publicUrl,
-    data,
-    keyRing,
-    partnerTokens,
-    clients: config.oidcClients,
-    cookieKeys: config.sessionSecrets,
-    // Keycard sets the forwarded headers itself before the provider sees a request (below).
-    proxy: true,
-    accessSheet: (req) => sessions.accessSheetEntry(req),
-    production: config.production,
-    clientOrigins,
-    log,
-    refreshReuseGraceMs: config.refreshReuseGraceMs,
-  });
-  let oidc = makeOidc();
-  await checkClients(oidc.provider, config.oidcClients);
-  let oidcKeys = keyRing.all().map((k) => k.kid).join(' ');
-  const followKeyRing = () => {
-    const kids = keyRing.all().map((k) => k.kid).join(' ');
-    if (kids === oidcKeys) return;
-    oidcKeys = kids;
-    oidc = makeOidc();
-    log.info({ kid: keyRing.current.kid }, 'the OpenID Provider now signs with the current key');
-  };
-  const publicUrl = new URL(config.publicUrl);
+  return { services, pubsub };
+}
 
-  // Every process keeps its own copy of the key ring: each reads KEYS_DIR again, so a key added by keys:rotate on any
-  // instance sharing the folder signs everywhere within the interval (and verifies at once: see reloadForUnknownKid).
-  // A bad file is logged by name and skipped.
-  const stopKeyReload = scheduleChores(
+/** The published half of the key ring, for any reader of the gym's tokens (the pool next door, API gateways). */
+function publishKeys(app: express.Express, keyRing: KeyRing): void {
+  app.get('/.well-known/jwks.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(keyRing.jwks());
+  });
+}
+
+/**
+ * Every process keeps its own copy of the key ring: each reads KEYS_DIR again, so a key added by keys:rotate on any
+ * instance sharing the folder signs everywhere within the interval (and verifies at once: see reloadForUnknownKid).
+ * A bad file is logged by name and skipped. Returns a function that stops it.
+ */
+function followKeyRing(keyRing: KeyRing, oidc: OidcMount, config: Config, log: Logger): () => void {
+  return scheduleChores(
     {
       'reload signing keys': () => {
         keyRing.reload((file, problem) => log.warn({ file, problem }, 'skipping a file in KEYS_DIR that is not a usable key'));
-        followKeyRing();
+        oidc.followKeyRing();
       },
     },
     log,
     config.keysReloadIntervalMs,
   );
-  // Dead rows are dropped by every process: each sweep is one idempotent DELETE of rows past their deadline (the rate
-  // limits' in batches), so instances sweeping at once only find less to delete, and correctness never depends on a
-  // sweep (every read checks the deadline itself).
-  const stopChores = scheduleChores(
+}
+
+/**
+ * Dead rows are dropped by every process: each sweep is one idempotent DELETE of rows past their deadline (the rate
+ * limits' in batches), so instances sweeping at once only find less to delete, and correctness never depends on a
+ * sweep (every read checks the deadline itself). Returns a function that stops them.
+ */
+function sweepDeadRows({ throttle, rateLimits, refreshTokens, sessions, data, log }: Services): () => void {
+  return scheduleChores(
     {
       'sweep login throttle': () => throttle.sweep(),
       'sweep rate limits': () => rateLimits.sweep(),
@@ -185,6 +139,21 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     },
     log,
   );
+}
+
+/**
+ * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
+ * the configured port, tests on port 0.
+ */
+export async function createApp({ config, database: data, keyRing, logger }: AppOptions): Promise<KeycardApp> {
+  const log = logger ?? createLogger(config.logLevel);
+  if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
+  await prepareDummyHash();
+  const { services, pubsub } = await gymServices(config, data, keyRing, log);
+  const schema = buildSchema();
+  const oidc = await createOidcMount({ services, keyRing });
+  const stopKeyReload = followKeyRing(keyRing, oidc, config, log);
+  const stopChores = sweepDeadRows(services);
 
   const service = await createService<Context>({
     log,
@@ -198,67 +167,8 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     routes: (app) => {
-      // The published half of the key ring, for any reader of the gym's tokens (the pool next door, API gateways).
-      app.get('/.well-known/jwks.json', (_req, res) => {
-        res.setHeader('Cache-Control', 'public, max-age=300');
-        res.json(keyRing.jwks());
-      });
-      // Sign in with the gym: the OpenID Provider's pages, then its own endpoints (discovery, authorization, token,
-      // userinfo, revocation). The JWKS above is the provider's too: one key ring for everything Keycard signs.
-      app.use('/interaction', interactionRoutes({ provider: () => oidc.provider, services, clientOrigins, log }));
-      app.use(async (req, res, next) => {
-        if (!isProviderRoute(req.method, req.path)) return next();
-        // One provider for the whole request, even if the key ring makes a new one meanwhile.
-        const current = oidc;
-        if (req.method === 'POST' && req.path === '/oidc/auth') {
-          // OpenID Connect Core 3.1.2.1: a POST is the same request with its parameters form-serialized. oidc-provider
-          // takes POST only with a SameSite=None session cookie, which Keycard has no use for (the access sheet decides
-          // who is signed in), so the request goes on as the GET it is equivalent to.
-          const form = await readAuthorizationForm(req, res);
-          if (form === null) return;
-          req.url = `/oidc/auth?${form}`;
-          req.method = 'GET';
-        }
-        // Every authorization request stores an interaction for a while: its parameters are bounded (a client's real
-        // ones are a few hundred characters), so no one writes kilobytes into the database per request.
-        if (req.originalUrl.length > MAX_AUTHORIZATION_URL || req.url.length > MAX_AUTHORIZATION_URL) {
-          res.status(414).json({ errors: [{ message: 'Request URI too long', extensions: { code: 'BAD_REQUEST' } }] });
-          return;
-        }
-        // The provider speaks as PUBLIC_URL, whatever Host or X-Forwarded-* a client sent: its discovery document and
-        // redirects name the gym's public address, never one a request chose. The client's address is Express's,
-        // under TRUST_PROXY.
-        req.headers['x-forwarded-host'] = publicUrl.host;
-        req.headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
-        req.headers['x-forwarded-for'] = req.ip ?? '';
-        if (isAuthorizationPath(req.path)) {
-          // Each authorization request stores an interaction, and each resumption works on one: counted per client
-          // address, as sign-ups are.
-          try {
-            await rateLimits.consume(req.path === '/oidc/auth' ? 'authorize' : 'authorizeResume', addressKey(req.ip ?? req.socket.remoteAddress));
-          } catch (err) {
-            if (!(err instanceof RateLimitedError)) return next(err);
-            res.setHeader('Retry-After', String(err.retryAfterSeconds));
-            res.status(429).json({ errors: [{ message: err.message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: err.retryAfterSeconds } }] });
-            return;
-          }
-        }
-        if (req.path === '/oidc/auth') {
-          const names = current.cookieNames;
-          const cookie = forgetProviderSession(req.headers.cookie, names.session);
-          if (cookie === undefined) delete req.headers.cookie;
-          else req.headers.cookie = cookie;
-          // ...and the browser drops it, so the sign-in resumes on the session this request starts, not an older one.
-          const secure = current.secureCookies ? '; Secure' : '';
-          for (const name of [names.session, `${names.session}.sig`]) res.append('Set-Cookie', `${name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax${secure}`);
-          try {
-            await current.sessionFromAccessSheet(req, res);
-          } catch (err) {
-            return next(err);
-          }
-        }
-        current.callback(req, res);
-      });
+      publishKeys(app, keyRing);
+      oidc.routes(app);
     },
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),
     // Subscriptions on the same port and path, over graphql-ws.

@@ -108,3 +108,10 @@ export async function replaceSession(req: Request, data: PoolSessionData): Promi
 export function endSession(req: Request): Promise<void> {
   return promisify((cb) => req.session.destroy(cb));
 }
+
+/** The swimmer this request's session holds, or null: none, or past its deadline. */
+export function swimmerOf(req: Request): SwimmerSession | null {
+  const session = sessionOf(req);
+  if (!session.swimmer || typeof session.until !== 'number' || session.until <= Date.now()) return null;
+  return session.swimmer;
+}
