@@ -2,9 +2,10 @@ import { createHmac } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { createContext, type Services } from '../context.js';
 import { isDatabaseUnavailable, KeycardError } from '../shared/errors.js';
 import { login } from '../services/auth.js';
+import type { Services } from '../services/services.js';
+import { addressKey } from '../shared/addresses.js';
 import { escapeHtml, sameSecret, sendPage, type Site } from '../shared/pages.js';
 import { standingOf } from './provider.js';
 
@@ -152,11 +153,11 @@ export function interactionRoutes(options: InteractionOptions): Router {
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
       const clientName = await nameOf(details.params.client_id);
-      const context = await createContext(services, req, res, {});
+      const actor = { viewer: null, clientAddress: addressKey(req.ip ?? req.socket.remoteAddress), session: services.sessions.control(req, res) };
       let memberId: number;
       try {
         // Keycard's own sign-in: the password check, the throttle, and a session on the access sheet.
-        const payload = await login(context, { email, password, mode: 'SESSION' });
+        const payload = await login(services, actor, { email, password, mode: 'SESSION' });
         memberId = payload.member.id;
       } catch (err) {
         if (err instanceof KeycardError) return signInPage(res, details.uid, clientName, err.message, email);
