@@ -31,7 +31,7 @@ export async function listMembers(
 
 /**
  * The one rule for every staff action on a member (status, membership): never on oneself, and only on a member of a
- * lower role than one's own (CONTRACT section 5). FORBIDDEN otherwise. `actorRole` is the caller's role: the
+ * lower role than one's own (schema/README.md). FORBIDDEN otherwise. `actorRole` is the caller's role: the
  * keycard's for a membership, the database's for the privileged actions.
  */
 export function assertStaffMayActOn(caller: Viewer, target: Pick<MemberRow, 'id' | 'role'>, actorRole: RoleName = caller.role): void {
