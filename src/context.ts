@@ -1,46 +1,38 @@
 import type { Request, Response } from 'express';
-import type { Logger } from 'pino';
-import type { AccessTokens } from './auth/access-tokens.js';
-import type { PartnerTokens } from './auth/partner-tokens.js';
-import type { RateLimits } from './auth/rate-limits.js';
-import type { RefreshTokens } from './auth/refresh-tokens.js';
-import type { SessionControl, Sessions } from './auth/sessions.js';
-import type { LoginThrottle } from './auth/throttle.js';
-import type { AuthFailure, GymStrategy, Viewer } from './auth/viewer.js';
-import type { Config } from './config.js';
-import type { GymData } from './db/data.js';
+import type { SessionControl } from './auth/sessions.js';
+import type { AuthFailure, Viewer } from './auth/viewer.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
 import type { GuardContext } from './shared/directive.js';
 import type { RequestLog } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { authenticate, type Authentication } from './shared/strategies.js';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './shared/errors.js';
-import type { LiveOperation } from './live/connection.js';
-import type { LiveEvents } from './live/events.js';
+import type { Actor } from './services/actor.js';
+import type { Services } from './services/services.js';
 
-/** What lives as long as the server: built once in createApp and shared by every request. */
-export interface Services {
-  /** The gym's database, on the engine DATABASE_URL names: every statement and atomic step goes through it. */
-  data: GymData;
-  config: Config;
-  throttle: LoginThrottle;
-  /** Sign-ups per address; logins, refreshes, check-ins and current-password checks per member. */
-  rateLimits: RateLimits;
-  /** The access sheet: express-session, its strategy and each request's control. */
-  sessions: Sessions;
-  accessTokens: AccessTokens;
-  refreshTokens: RefreshTokens;
-  partnerTokens: PartnerTokens;
-  /** In order: the first that claims a request decides (the bearer header, then the session cookie). */
-  strategies: readonly GymStrategy[];
-  /** Check-ins and changes of credentials as they happen, between every process serving the gym. */
-  live: LiveEvents;
-  log: Logger;
+// Where the app and the transports have always taken it from.
+export type { Services } from './services/services.js';
+
+/** What a subscription's resolver asks of the socket operation it runs for. */
+export interface LiveFeed {
+  /** The socket's viewer, as of its last check. */
+  readonly viewer: Viewer;
+  /**
+   * The events `listen` hands over (it returns what stops it), as the async iterator graphql-js executes: each is sent
+   * only once the socket's viewer has been checked anew and `allows` (the field's guard, asked again) still holds.
+   */
+  stream<T>(listen: (push: (event: T) => void) => () => void, allows: (viewer: Viewer) => boolean): AsyncIterableIterator<T>;
 }
 
-/** What every resolver receives. */
-export interface Context extends GuardContext {
-  /** Who this request acts for. Mutable only by signUp and login, so their own payload can be read at once. */
+/**
+ * What every resolver receives: the actor every service is called for (who, from where, their session), and what
+ * GraphQL alone needs besides (the request's loaders, why a credential was refused, its log line, its socket).
+ */
+export interface Context extends GuardContext, Actor {
+  /**
+   * Who this request acts for. Set by the resolvers of the mutations that sign in or out (signUp, login, refresh,
+   * logout, changePassword) to whom their service says, so the rest of the operation, their payload first, sees it.
+   */
   viewer: Viewer | null;
   /** Why a presented credential was refused, if one was. */
   authFailure: AuthFailure | null;
@@ -54,7 +46,7 @@ export interface Context extends GuardContext {
   readonly clientAddress: string;
   requestLog: RequestLog;
   /** The subscription operation this runs for, on its WebSocket (its viewer checked anew before every event); absent over HTTP. */
-  readonly live?: LiveOperation;
+  readonly live?: LiveFeed;
 }
 
 /**
@@ -112,7 +104,7 @@ class SocketContext implements Context {
   readonly requestLog: RequestLog = {};
 
   constructor(
-    readonly live: LiveOperation,
+    readonly live: LiveFeed,
     readonly services: Services,
     readonly loaders: Loaders,
     readonly clientAddress: string,
@@ -132,6 +124,12 @@ class SocketContext implements Context {
 }
 
 /** The context of one subscription operation on a socket. `loaders` are shared by sockets and never cache (see createLiveServer). */
-export function createSocketContext(services: Services, live: LiveOperation, loaders: Loaders, clientAddress: string): Context {
+export function createSocketContext(services: Services, live: LiveFeed, loaders: Loaders, clientAddress: string): Context {
   return new SocketContext(live, services, loaders, clientAddress);
+}
+
+/** The socket operation a subscription runs for: subscriptions are served on sockets alone. */
+export function liveFeedOf(ctx: Context): LiveFeed {
+  if (!ctx.live) throw new Error('subscriptions run on a socket');
+  return ctx.live;
 }

@@ -25,6 +25,7 @@ import { OPERATION_LIMITS, operationLimitRules } from '../shared/limits.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
 import { SUBSCRIBER_EXISTS } from './close-reason.js';
 import { closeFor, LiveCloseCode, LiveConnection, type LiveOperation, type Refusal } from './connection.js';
+import { liveFeed } from './stream.js';
 import { serveGraphQLWs, type SocketExtra as GlueExtra } from './ws.js';
 
 export interface LiveServerOptions {
@@ -319,7 +320,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
       document,
       operationName,
       variableValues,
-      contextValue: createSocketContext(services, operation, loaders, address),
+      contextValue: createSocketContext(services, liveFeed(operation, limits.maxQueuedEvents), loaders, address),
       hideSuggestions: options.production,
     };
     // Started here rather than by graphql-ws, so that a refusal when it starts (its guard: FORBIDDEN for a member

@@ -1,4 +1,5 @@
 import type { Viewer } from '../auth/viewer.js';
+import type { LiveFeed } from '../context.js';
 import { LiveCloseCode, type LiveOperation } from './connection.js';
 
 export interface LiveStreamOptions<T> {
@@ -91,4 +92,14 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
     this.wake?.();
     this.wake = undefined;
   }
+}
+
+/** What a subscription's resolver is given of its socket operation: its streams wait for at most `maxQueued` events each. */
+export function liveFeed(operation: LiveOperation, maxQueued: number): LiveFeed {
+  return {
+    get viewer() {
+      return operation.viewer;
+    },
+    stream: (listen, allows) => new LiveStream(operation, { listen, allows, maxQueued }),
+  };
 }

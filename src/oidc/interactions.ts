@@ -1,7 +1,8 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { createContext, type Services } from '../context.js';
+import type { Services } from '../services/services.js';
+import { addressKey } from '../shared/addresses.js';
 import { KeycardError } from '../shared/errors.js';
 import { login } from '../services/auth.js';
 import { standingOf } from './accounts.js';
@@ -97,11 +98,11 @@ async function signIn(gym: Interaction, req: Request, res: Response): Promise<vo
   const email = typeof body.email === 'string' ? body.email : '';
   const password = typeof body.password === 'string' ? body.password : '';
   const clientName = await nameOf(gym.provider(), details.params.client_id);
-  const context = await createContext(gym.services, req, res, {});
+  const actor = { viewer: null, clientAddress: addressKey(req.ip ?? req.socket.remoteAddress), session: gym.services.sessions.control(req, res) };
   let memberId: number;
   try {
     // Keycard's own sign-in: the password check, the throttle, and a session on the access sheet.
-    const payload = await login(context, { email, password, mode: 'SESSION' });
+    const payload = await login(gym.services, actor, { email, password, mode: 'SESSION' });
     memberId = payload.member.id;
   } catch (err) {
     if (err instanceof KeycardError) return gym.pages.signIn(res, details.uid, clientName, err.message, email);

@@ -1,24 +1,27 @@
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { toGlobalId } from '../ids.js';
 import type { CheckInRow } from '../db/data.js';
+import { liveFeedOf } from '../context.js';
 import { checkIn, listCheckIns, watchCheckIns } from '../services/check-ins.js';
 import { stillPasses } from '../shared/directive.js';
 
 export const checkInResolvers: Resolvers = {
   Query: {
-    checkIns: (_parent, args, ctx) => listCheckIns(ctx, args),
+    checkIns: (_parent, args, ctx) => listCheckIns(ctx.services, args),
   },
   Mutation: {
-    checkIn: (_parent, { door }, ctx) => checkIn(ctx, door),
+    checkIn: (_parent, { door }, ctx) => checkIn(ctx.services, ctx, ctx.loaders, door),
   },
   Subscription: {
     // Each event is the check-in row itself; the guard on the field runs for it again, for the viewer as just checked.
     checkIns: {
-      subscribe: (_parent, args, ctx, info) => watchCheckIns(ctx, null, (viewer) => stillPasses(info, viewer, args)),
+      subscribe: (_parent, args, ctx, info) =>
+        liveFeedOf(ctx).stream<CheckInRow>((push) => watchCheckIns(ctx.services, null, push), (viewer) => stillPasses(info, viewer, args)),
       resolve: (row: CheckInRow) => row,
     },
     myCheckIns: {
-      subscribe: (_parent, args, ctx, info) => watchCheckIns(ctx, ctx.viewer!.memberId, (viewer) => stillPasses(info, viewer, args)),
+      subscribe: (_parent, args, ctx, info) =>
+        liveFeedOf(ctx).stream<CheckInRow>((push) => watchCheckIns(ctx.services, ctx.viewer!.memberId, push), (viewer) => stillPasses(info, viewer, args)),
       resolve: (row: CheckInRow) => row,
     },
   },

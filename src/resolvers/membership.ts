@@ -5,10 +5,15 @@ import { listPlans } from '../services/plans.js';
 
 export const membershipResolvers: Resolvers = {
   Query: {
-    plans: (_parent, _args, ctx) => listPlans(ctx),
+    plans: (_parent, _args, ctx) => listPlans(ctx.services),
   },
   Mutation: {
-    setMembership: (_parent, { input }, ctx) => setMembership(ctx, input),
+    setMembership: async (_parent, { input }, ctx) => {
+      const row = await setMembership(ctx.services, ctx, input);
+      // The rest of the request reads the membership as just written.
+      ctx.loaders.membershipByMemberId.clear(row.memberId).prime(row.memberId, row);
+      return row;
+    },
   },
   Plan: {
     id: (plan) => toGlobalId('Plan', plan.id),

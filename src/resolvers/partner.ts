@@ -3,6 +3,6 @@ import { issuePartnerToken } from '../services/partners.js';
 
 export const partnerResolvers: Resolvers = {
   Mutation: {
-    issuePartnerToken: (_parent, { audience }, ctx) => issuePartnerToken(ctx, audience),
+    issuePartnerToken: (_parent, { audience }, ctx) => issuePartnerToken(ctx.services, ctx, ctx.loaders, audience),
   },
 };

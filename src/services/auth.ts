@@ -1,10 +1,10 @@
 import { RefreshTokens, type IssuedRefreshToken } from '../auth/refresh-tokens.js';
 import { checkPasswordPolicy, hashPassword, reserveHashing, verifyPassword } from '../auth/passwords.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { Context } from '../context.js';
 import type { GymQueries, MemberRow } from '../db/data.js';
 import { step, type Script } from '../shared/steps.js';
 import type { AuthMethodName } from '../shared/roles.js';
+import type { SessionControl } from '../auth/sessions.js';
 import {
   BadUserInputError,
   CredentialsChangedError,
@@ -14,9 +14,11 @@ import {
   KeycardError,
   RefreshRejectedError,
 } from '../shared/errors.js';
+import { actingMember, sessionOf, type Actor, type Rows } from './actor.js';
+import type { Services } from './services.js';
 import { normalizeEmail, normalizeName } from './validation.js';
 
-/** What signUp and login resolve to; `viewer` is who the request is from now on. */
+/** What signUp, login and refresh resolve to; `viewer` is who the caller acts as from now on. */
 export interface AuthPayloadModel {
   member: MemberRow;
   method: AuthMethodName;
@@ -45,8 +47,8 @@ export interface LoginInput {
  * address's sign-up limit, and a taken email costs the same hash as a new account: the answer EMAIL_TAKEN remains (the
  * contract's), but it comes no faster and no more often than any other sign-up.
  */
-export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayloadModel> {
-  await ctx.services.rateLimits.consume('signUp', ctx.clientAddress);
+export async function signUp(services: Services, actor: Actor, input: SignUpInput): Promise<AuthPayloadModel> {
+  await services.rateLimits.consume('signUp', actor.clientAddress);
   const mode = input.mode ?? 'TOKEN';
   const email = normalizeEmail(input.email, 'input.email');
   const name = normalizeName(input.name, 'input.name');
@@ -55,7 +57,7 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
   let taken: boolean;
   let passwordHash: string;
   try {
-    taken = Boolean(await ctx.services.data.memberByEmail(email));
+    taken = Boolean(await services.data.memberByEmail(email));
     passwordHash = await hashPassword(input.password, slot);
   } finally {
     slot.release();
@@ -63,69 +65,68 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
   if (taken) throw new EmailTakenError();
   // Two sign-ups for one email at once (on one instance or two): the unique index decides, and the loser hears what
   // it would have.
-  const member = await ctx.services.data.insertMember({ email, name, passwordHash, createdAt: new Date() });
+  const member = await services.data.insertMember({ email, name, passwordHash, createdAt: new Date() });
   if (!member) throw new EmailTakenError();
-  return startSignIn(ctx, member, mode);
+  return startSignIn(services, actor, member, mode);
 }
 
 /**
  * Checks email and password under the throttle. Every failure (unknown email, wrong password, suspended member)
  * is the same INVALID_CREDENTIALS, after the same one hash verification.
  */
-export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloadModel> {
+export async function login(services: Services, actor: Actor, input: LoginInput): Promise<AuthPayloadModel> {
   const mode = input.mode ?? 'TOKEN';
   const email = normalizeEmail(input.email, 'input.email');
   const slot = reserveHashing();
   let member: MemberRow | undefined;
   let ok: boolean;
   try {
-    const attempt = await ctx.services.throttle.begin(email, ctx.clientAddress);
+    const attempt = await services.throttle.begin(email, actor.clientAddress);
     // Successes are limited too (each costs a hash and opens a family or session), counted before the hash but after
     // the failure throttle, so a refused client writes nothing more, and a stranger's wrong guesses meet the throttle
     // first.
     try {
-      await ctx.services.rateLimits.consume('login', email);
+      await services.rateLimits.consume('login', email);
     } catch (err) {
-      await ctx.services.throttle.withdraw(attempt);
+      await services.throttle.withdraw(attempt);
       throw err;
     }
-    member = await ctx.services.data.memberByEmail(email);
+    member = await services.data.memberByEmail(email);
     ok = await verifyPassword(member?.passwordHash ?? null, input.password, slot);
   } finally {
     slot.release();
   }
   if (!ok || !member || member.status !== 'ACTIVE') throw new InvalidCredentialsError();
-  await ctx.services.throttle.succeeded(email);
-  return startSignIn(ctx, member, mode);
+  await services.throttle.succeeded(email);
+  return startSignIn(services, actor, member, mode);
 }
 
 /**
- * Ends this request's session, revokes the refresh family of `refreshToken` when one is given, and the caller's own
- * family when a keycard signs out. Idempotent:
- * logging out when signed out, or with a token already revoked, is still a success.
+ * Ends the actor's session, revokes the refresh family of `refreshToken` when one is given, and the caller's own
+ * family when a keycard signs out. Idempotent: logging out when signed out, or with a token already revoked, is still
+ * a success. Returns who the caller acts as from now on: nobody once their session ended, else as before.
  */
-export async function logout(ctx: Context, refreshToken?: string | null): Promise<boolean> {
-  const memberId = ctx.viewer?.memberId;
+export async function logout(services: Services, actor: Actor, refreshToken?: string | null): Promise<Viewer | null> {
+  const viewer = actor.viewer;
+  const memberId = viewer?.memberId;
   // A socket opened on this session closes with it (its next check finds no session).
-  if ((await ctx.session.end()) && memberId !== undefined) await ctx.services.live.credentialsChanged(memberId);
-  if (refreshToken) await ctx.services.refreshTokens.revokeFamilyOf(refreshToken);
+  if ((await sessionOf(actor).end()) && memberId !== undefined) await services.live.credentialsChanged(memberId);
+  if (refreshToken) await services.refreshTokens.revokeFamilyOf(refreshToken);
   // Signed out by keycard alone: the login it came from ends too, so its refresh token cannot mint another.
-  const viewer = ctx.viewer;
-  if (viewer?.method === 'TOKEN' && viewer.familyId) await ctx.services.refreshTokens.revokeFamilyOfMember(viewer.familyId, viewer.memberId);
-  if (ctx.viewer?.method === 'SESSION') ctx.viewer = null;
-  return true;
+  if (viewer?.method === 'TOKEN' && viewer.familyId) await services.refreshTokens.revokeFamilyOfMember(viewer.familyId, viewer.memberId);
+  return viewer?.method === 'SESSION' ? null : viewer;
 }
 
 /** Spends a refresh token for a new pair. The new access token carries the member's current role. */
-export async function refresh(ctx: Context, refreshToken: string): Promise<AuthPayloadModel> {
-  const memberId = await ctx.services.refreshTokens.memberOf(refreshToken);
-  if (memberId !== null) await ctx.services.rateLimits.consume('refresh', memberId);
-  const result = await ctx.services.refreshTokens.rotate(refreshToken, { memberId });
+export async function refresh(services: Services, refreshToken: string): Promise<AuthPayloadModel> {
+  const memberId = await services.refreshTokens.memberOf(refreshToken);
+  if (memberId !== null) await services.rateLimits.consume('refresh', memberId);
+  const result = await services.refreshTokens.rotate(refreshToken, { memberId });
   if (!result.ok) {
-    if (result.revokedFamily) ctx.services.log.warn({ event: 'refresh_token_reuse' }, 'a spent refresh token was presented again: family revoked');
+    if (result.revokedFamily) services.log.warn({ event: 'refresh_token_reuse' }, 'a spent refresh token was presented again: family revoked');
     throw new RefreshRejectedError();
   }
-  return tokenPayload(ctx, result.member, result.refresh);
+  return tokenPayload(services, result.member, result.refresh);
 }
 
 /**
@@ -142,13 +143,12 @@ export function* endCredentials(q: GymQueries, memberId: number, keepFamilyId?: 
   return version;
 }
 
-/** Signs the member out everywhere, this request's own session included. */
-export async function logoutEverywhere(ctx: Context): Promise<boolean> {
-  const viewer = ctx.viewer!;
-  await ctx.services.data.atomically((q) => endCredentials(q, viewer.memberId), { queueOn: [`member:${viewer.memberId}`] });
-  await ctx.session.end();
-  ctx.loaders.memberById.clear(viewer.memberId);
-  await ctx.services.live.credentialsChanged(viewer.memberId);
+/** Signs the member out everywhere, the actor's own session included. */
+export async function logoutEverywhere(services: Services, actor: Actor): Promise<boolean> {
+  const viewer = actingMember(actor);
+  await services.data.atomically((q) => endCredentials(q, viewer.memberId), { queueOn: [`member:${viewer.memberId}`] });
+  await sessionOf(actor).end();
+  await services.live.credentialsChanged(viewer.memberId);
   return true;
 }
 
@@ -161,25 +161,32 @@ function wrongCurrentPassword(): KeycardError {
  * Changes the password after checking the current one. Wrong current passwords are limited per member under their
  * own count (a stolen session must not become a password-guessing oracle, nor lock the owner out of logging in).
  * Every other session and refresh family ends; the caller's own family goes on, and the caller's own session goes on
- * under a new id.
+ * under a new id. `rows` reads the member whose password it checks. Returns who the caller acts as from now on: as
+ * before with their session's new deadline, or nobody if their session could not go on.
  */
-export async function changePassword(ctx: Context, input: { currentPassword: string; newPassword: string }): Promise<boolean> {
-  const viewer = ctx.viewer!;
+export async function changePassword(
+  services: Services,
+  actor: Actor,
+  rows: Pick<Rows, 'memberById'>,
+  input: { currentPassword: string; newPassword: string },
+): Promise<Viewer | null> {
+  const viewer = actingMember(actor);
   checkPasswordPolicy(input.newPassword, 'input.newPassword');
   if (input.newPassword === input.currentPassword) throw new BadUserInputError('input.newPassword', 'must differ from the current password');
-  const member = await ctx.loaders.memberById.load(viewer.memberId);
+  const member = await rows.memberById.load(viewer.memberId);
   if (!member) throw new InvalidCredentialsError();
   const slot = reserveHashing();
   try {
-    await ctx.services.rateLimits.consume('passwordCheck', member.id);
+    await services.rateLimits.consume('passwordCheck', member.id);
     if (!(await verifyPassword(member.passwordHash, input.currentPassword, slot))) throw wrongCurrentPassword();
   } finally {
     slot.release();
   }
-  await ctx.services.rateLimits.reset('passwordCheck', member.id);
+  await services.rateLimits.reset('passwordCheck', member.id);
   const passwordHash = await hashPassword(input.newPassword);
-  const hadSession = ctx.session.currentId() !== undefined;
-  const version = await ctx.services.data.atomically(
+  // Read before the step that ends every session, the caller's own included: whether it is to go on.
+  const session = actor.session?.currentId() === undefined ? null : actor.session;
+  const version = await services.data.atomically(
     function* (q) {
       // Only over the credentials that were checked: of two changes racing with the same current password, the second
       // finds the version moved on and is refused, instead of silently overwriting the first.
@@ -188,21 +195,24 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
     },
     { queueOn: [`member:${member.id}`] },
   );
-  ctx.loaders.memberById.clear(member.id);
   if (version === null) throw wrongCurrentPassword();
-  await ctx.services.live.credentialsChanged(member.id);
-  // The caller's session was ended with the others; it signs in again under a new id, bound to the new version.
-  if (hadSession) {
-    try {
-      const { expiresAt } = await ctx.session.start(member.id, version);
-      ctx.viewer = { ...viewer, expiresAt };
-    } catch (err) {
-      // Another change of credentials came in between: the password is changed, and this session ended with the rest.
-      if (!(err instanceof CredentialsChangedError)) throw err;
-      ctx.viewer = null;
-    }
+  await services.live.credentialsChanged(member.id);
+  return session ? resumeSession(session, viewer, version) : viewer;
+}
+
+/**
+ * The caller's session was ended with the others by a change of credentials: it signs in again under a new id, bound
+ * to the new `version`. Returns the viewer it goes on as, or null when it cannot go on.
+ */
+async function resumeSession(session: SessionControl, viewer: Viewer, version: number): Promise<Viewer | null> {
+  try {
+    const { expiresAt } = await session.start(viewer.memberId, version);
+    return { ...viewer, expiresAt };
+  } catch (err) {
+    // Another change of credentials came in between: the password is changed, and this session ended with the rest.
+    if (!(err instanceof CredentialsChangedError)) throw err;
+    return null;
   }
-  return true;
 }
 
 /**
@@ -210,18 +220,18 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
  * member's credentials ended meanwhile (a password change, a suspension, logout everywhere), the sign-in fails as a
  * wrong password would: it was checked against credentials that no longer exist.
  */
-async function startSignIn(ctx: Context, member: MemberRow, mode: AuthMethodName): Promise<AuthPayloadModel> {
+async function startSignIn(services: Services, actor: Actor, member: MemberRow, mode: AuthMethodName): Promise<AuthPayloadModel> {
   try {
-    return await startBoundSignIn(ctx, member, mode);
+    return await startBoundSignIn(services, actor, member, mode);
   } catch (err) {
     if (err instanceof CredentialsChangedError) throw new InvalidCredentialsError();
     throw err;
   }
 }
 
-async function startBoundSignIn(ctx: Context, member: MemberRow, mode: AuthMethodName): Promise<AuthPayloadModel> {
-  if (mode === 'TOKEN') return tokenPayload(ctx, member, await ctx.services.refreshTokens.startFamily(member.id, member.tokenVersion));
-  const { expiresAt } = await ctx.session.start(member.id, member.tokenVersion);
+async function startBoundSignIn(services: Services, actor: Actor, member: MemberRow, mode: AuthMethodName): Promise<AuthPayloadModel> {
+  if (mode === 'TOKEN') return tokenPayload(services, member, await services.refreshTokens.startFamily(member.id, member.tokenVersion));
+  const { expiresAt } = await sessionOf(actor).start(member.id, member.tokenVersion);
   return {
     member,
     method: 'SESSION',
@@ -233,8 +243,8 @@ async function startBoundSignIn(ctx: Context, member: MemberRow, mode: AuthMetho
   };
 }
 
-function tokenPayload(ctx: Context, member: MemberRow, refresh: IssuedRefreshToken): AuthPayloadModel {
-  const access = ctx.services.accessTokens.issue(member, refresh.familyId);
+function tokenPayload(services: Pick<Services, 'accessTokens'>, member: MemberRow, refresh: IssuedRefreshToken): AuthPayloadModel {
+  const access = services.accessTokens.issue(member, refresh.familyId);
   return {
     member,
     method: 'TOKEN',

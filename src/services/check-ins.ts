@@ -1,12 +1,11 @@
-import type { Context } from '../context.js';
 import type { CheckInRow } from '../db/data.js';
-import type { Viewer } from '../auth/viewer.js';
-import { LiveStream } from '../live/stream.js';
 import { step } from '../shared/steps.js';
 import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../shared/errors.js';
 import { idOf } from '../ids.js';
+import { actingMember, type Actor, type Rows } from './actor.js';
 import { membershipStatus } from './memberships.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';
+import type { Services } from './services.js';
 import { optionalLabel } from './validation.js';
 
 /** A member checking in again within this window gets their check-in back instead of a new row. */
@@ -35,24 +34,30 @@ export function withinStaffedHours(at: Date, timeZone: string): boolean {
 /**
  * Admits the signed-in member through the door and writes the access sheet, once per repeat window. Refused with
  * MEMBERSHIP_INACTIVE (no membership or an expired one, checked first), or OUTSIDE_PLAN_HOURS for BASIC outside
- * staffed hours.
+ * staffed hours. `rows` reads the member's membership and plan.
  */
-export async function checkIn(ctx: Context, rawDoor: string | null | undefined, now = new Date()): Promise<CheckInRow> {
-  const viewer = ctx.viewer!;
+export async function checkIn(
+  services: Services,
+  actor: Actor,
+  rows: Pick<Rows, 'membershipByMemberId' | 'planById'>,
+  rawDoor: string | null | undefined,
+  now = new Date(),
+): Promise<CheckInRow> {
+  const viewer = actingMember(actor);
   // Every attempt counts, repeats included: fifteen aliases a request cannot turn the door into a write loop.
-  await ctx.services.rateLimits.consume('checkIn', viewer.memberId);
+  await services.rateLimits.consume('checkIn', viewer.memberId);
   const door = optionalLabel(rawDoor, 'door');
-  const membership = await ctx.loaders.membershipByMemberId.load(viewer.memberId);
+  const membership = await rows.membershipByMemberId.load(viewer.memberId);
   if (!membership || membershipStatus(membership, now) !== 'ACTIVE') throw new MembershipInactiveError();
-  const plan = await ctx.loaders.planById.load(membership.planId);
-  if (!plan?.allHours && !withinStaffedHours(now, ctx.services.config.gymTimezone)) {
-    throw new OutsidePlanHoursError(`${STAFFED_HOURS.opens}:00-${STAFFED_HOURS.closes}:00 ${ctx.services.config.gymTimezone}`);
+  const plan = await rows.planById.load(membership.planId);
+  if (!plan?.allHours && !withinStaffedHours(now, services.config.gymTimezone)) {
+    throw new OutsidePlanHoursError(`${STAFFED_HOURS.opens}:00-${STAFFED_HOURS.closes}:00 ${services.config.gymTimezone}`);
   }
   // Once through the door is once on the sheet: a repeat within the window (a double tap, a retry, fifteen aliases in
   // one request, two instances at once) gets the same check-in back. Atomic, so two requests cannot both write.
   const memberId = viewer.memberId;
   const since = new Date(now.getTime() - REPEAT_WINDOW_MS);
-  const { row, created } = await ctx.services.data.atomically(
+  const { row, created } = await services.data.atomically(
     function* (q) {
       const recent = yield* step(q.lastCheckInSince(memberId, since));
       if (recent) return { row: recent, created: false };
@@ -61,26 +66,22 @@ export async function checkIn(ctx: Context, rawDoor: string | null | undefined, 
     { queueOn: [`member:${memberId}`] },
   );
   // Told once, after it committed: the front desk's sheet and the member's phone see each admission once.
-  if (created) await ctx.services.live.checkedIn(row);
+  if (created) await services.live.checkedIn(row);
   return row;
 }
 
 /**
- * The check-ins made from now on, as they happen: every one (`memberId` null), or one member's. Only on a socket,
- * where each is sent after the socket's viewer is checked anew and while `allows` (the field's guard) still holds.
+ * Hands `push` each check-in made from now on, on any process of the gym, as it happens: every one (`memberId` null),
+ * or one member's. Returns what stops it. Whoever watches decides who may go on seeing them (a socket checks its
+ * viewer anew before each).
  */
-export function watchCheckIns(ctx: Context, memberId: number | null, allows: (viewer: Viewer) => boolean): AsyncIterableIterator<CheckInRow> {
-  if (!ctx.live) throw new Error('subscriptions run on a socket');
-  return new LiveStream(ctx.live, {
-    listen: (push) => ctx.services.live.onCheckIn((row) => (memberId === null || row.memberId === memberId ? push(row) : undefined)),
-    allows,
-    maxQueued: ctx.services.config.live.maxQueuedEvents,
-  });
+export function watchCheckIns(services: Pick<Services, 'live'>, memberId: number | null, push: (row: CheckInRow) => void): () => void {
+  return services.live.onCheckIn((row) => (memberId === null || row.memberId === memberId ? push(row) : undefined));
 }
 
 /** The access sheet, newest first, optionally for one member. */
 export async function listCheckIns(
-  ctx: Context,
+  services: Services,
   args: { first?: number | null; after?: string | null; memberId?: string | null },
 ): Promise<Connection<CheckInRow>> {
   const size = pageSize(args.first);
@@ -90,18 +91,18 @@ export async function listCheckIns(
     memberId = idOf('Member', args.memberId);
     if (memberId === null) throw new BadUserInputError('memberId', 'is not a Member ID');
   }
-  const rows = await ctx.services.data.checkInSheet({ memberId, beforeId, limit: size + 1 });
+  const rows = await services.data.checkInSheet({ memberId, beforeId, limit: size + 1 });
   return toConnection(rows, size);
 }
 
-/** One member's check-ins, newest first; batched across members by the request's loader. */
+/** One member's check-ins, newest first; over GraphQL `pages` batches the pages of every member a list shows. */
 export async function memberCheckIns(
-  ctx: Context,
+  pages: Pick<Rows, 'checkInPage'>,
   memberId: number,
   args: { first?: number | null; after?: string | null },
 ): Promise<Connection<CheckInRow>> {
   const size = pageSize(args.first);
   const beforeId = decodeCursor(args.after);
-  const rows = await ctx.loaders.checkInPage.load({ memberId, limit: size + 1, beforeId });
+  const rows = await pages.checkInPage.load({ memberId, limit: size + 1, beforeId });
   return toConnection(rows, size);
 }

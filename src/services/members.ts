@@ -1,12 +1,14 @@
-import type { Context } from '../context.js';
+import type { Viewer } from '../auth/viewer.js';
 import type { GymQueries, MemberRow } from '../db/data.js';
 import type { MemberStatusName } from '../db/schema.js';
 import { step, type Script } from '../shared/steps.js';
 import { roleAtLeast, roleRank, type RoleName } from '../shared/roles.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { requireIdOf } from '../ids.js';
+import { actingMember, type Actor } from './actor.js';
 import { endCredentials } from './auth.js';
 import { decodeCursor, pageSize, toConnection, type Connection } from './pagination.js';
+import type { Services } from './services.js';
 import { freeText } from './validation.js';
 
 /** `%` and `_` typed into a search box mean themselves, not wildcards. */
@@ -16,25 +18,24 @@ function likePattern(text: string): string {
 
 /** Every member, oldest first, a page at a time; `search` matches anywhere in the name or email, any case. */
 export async function listMembers(
-  ctx: Context,
+  services: Services,
   args: { first?: number | null; after?: string | null; search?: string | null },
 ): Promise<Connection<MemberRow>> {
   const size = pageSize(args.first);
   const afterId = decodeCursor(args.after);
   const search = freeText(args.search ?? '', 'search', 100);
   const pattern = search === '' ? null : likePattern(search.toLowerCase());
-  const rows = await ctx.services.data.listMembers({ afterId, pattern, limit: size + 1 });
-  for (const row of rows) ctx.loaders.memberById.prime(row.id, row);
+  const rows = await services.data.listMembers({ afterId, pattern, limit: size + 1 });
   return toConnection(rows, size);
 }
 
 /**
  * The one rule for every staff action on a member (status, membership): never on oneself, and only on a member of a
- * lower role than one's own (CONTRACT section 5). FORBIDDEN otherwise. `actorRole` is the caller's role: the
+ * lower role than one's own (schema/README.md). FORBIDDEN otherwise. `actorRole` is the caller's role: the
  * keycard's for a membership, the database's for the privileged actions.
  */
-export function assertStaffMayActOn(ctx: Context, target: Pick<MemberRow, 'id' | 'role'>, actorRole: RoleName = ctx.viewer!.role): void {
-  if (target.id === ctx.viewer!.memberId) throw new ForbiddenError('Staff cannot change their own status or membership');
+export function assertStaffMayActOn(caller: Viewer, target: Pick<MemberRow, 'id' | 'role'>, actorRole: RoleName = caller.role): void {
+  if (target.id === caller.memberId) throw new ForbiddenError('Staff cannot change their own status or membership');
   if (roleRank(target.role) >= roleRank(actorRole)) throw new ForbiddenError('Only a member with a higher role can do this to this member');
 }
 
@@ -64,49 +65,45 @@ function* currentRow(q: GymQueries, id: number): Script<MemberRow> {
   return row;
 }
 
-function refreshed(ctx: Context, member: MemberRow): MemberRow {
-  ctx.loaders.memberById.clear(member.id).prime(member.id, member);
-  return member;
-}
-
 /**
  * Changes a member's role (ADMIN only, by the schema, and by the caller's role in the database now). An admin cannot
  * change their own role, and no change may leave the gym without an active ADMIN: both checked in the transaction
  * that writes. Sessions see the new role on their next request; access tokens carry the role they were issued with
  * until they expire (stateless mode), but never use it for this or setMemberStatus.
  */
-export async function setRole(ctx: Context, memberId: string, role: RoleName): Promise<MemberRow> {
+export async function setRole(services: Services, actor: Actor, memberId: string, role: RoleName): Promise<MemberRow> {
   const targetId = requireIdOf('Member', memberId, 'memberId');
-  if (targetId === ctx.viewer?.memberId) throw new BadUserInputError('memberId', 'you cannot change your own role');
-  const callerId = ctx.viewer!.memberId;
-  const updated = await ctx.services.data.atomically(function* (q) {
+  if (targetId === actor.viewer?.memberId) throw new BadUserInputError('memberId', 'you cannot change your own role');
+  const callerId = actingMember(actor).memberId;
+  const updated = await services.data.atomically(function* (q) {
     const now = yield* currentRow(q, targetId);
     yield* assertCallerStillHas(q, callerId, 'ADMIN');
     yield* assertAnAdminRemains(q, now, { role, status: now.status });
     return (yield* step(q.updateMember(targetId, { role })))!;
   });
   // Their sockets are checked at once: a subscription the new role does not allow ends (sessions, strict tokens).
-  await ctx.services.live.credentialsChanged(targetId);
-  return refreshed(ctx, updated);
+  await services.live.credentialsChanged(targetId);
+  return updated;
 }
 
 /**
  * Suspends (bans) or reinstates a member, under the rule of {@link assertStaffMayActOn}. A suspension ends every session and refresh family of the member at once, and bumps their token
  * version so strict mode refuses their access tokens too.
  */
-export async function setMemberStatus(ctx: Context, memberId: string, status: MemberStatusName): Promise<MemberRow> {
+export async function setMemberStatus(services: Services, actor: Actor, memberId: string, status: MemberStatusName): Promise<MemberRow> {
   const targetId = requireIdOf('Member', memberId, 'memberId');
-  const updated = await ctx.services.data.atomically(
+  const caller = actingMember(actor);
+  const updated = await services.data.atomically(
     function* (q) {
       const now = yield* currentRow(q, targetId);
-      const actorRole = yield* assertCallerStillHas(q, ctx.viewer!.memberId, 'STAFF');
-      assertStaffMayActOn(ctx, now, actorRole);
+      const actorRole = yield* assertCallerStillHas(q, caller.memberId, 'STAFF');
+      assertStaffMayActOn(caller, now, actorRole);
       yield* assertAnAdminRemains(q, now, { role: now.role, status });
       if (status === 'SUSPENDED') yield* endCredentials(q, targetId);
       return (yield* step(q.updateMember(targetId, { status })))!;
     },
     { queueOn: [`member:${targetId}`] },
   );
-  await ctx.services.live.credentialsChanged(targetId);
-  return refreshed(ctx, updated);
+  await services.live.credentialsChanged(targetId);
+  return updated;
 }

@@ -1,4 +1,3 @@
-import type { Context } from '../context.js';
 import type { MembershipRow } from '../db/data.js';
 import type { PlanCodeName } from '../db/schema.js';
 import { requireInstant } from './validation.js';
@@ -6,6 +5,8 @@ import { assertStaffMayActOn } from './members.js';
 import { NotFoundError } from '../shared/errors.js';
 import { requireIdOf } from '../ids.js';
 import { step } from '../shared/steps.js';
+import { actingMember, type Actor } from './actor.js';
+import type { Services } from './services.js';
 
 export type MembershipStatusName = 'ACTIVE' | 'EXPIRED';
 
@@ -19,23 +20,24 @@ export function membershipStatus(membership: Pick<MembershipRow, 'validUntil'>, 
  * the staff rule checked, in the atomic step that writes: a promotion of the target meanwhile comes first or after.
  */
 export async function setMembership(
-  ctx: Context,
+  services: Services,
+  actor: Actor,
   input: { memberId: string; plan: PlanCodeName; validUntil: Date },
 ): Promise<MembershipRow> {
   const memberId = requireIdOf('Member', input.memberId, 'input.memberId');
   const validUntil = requireInstant(input.validUntil, 'input.validUntil');
-  const plan = await ctx.services.data.planByCode(input.plan);
+  const caller = actingMember(actor);
+  const plan = await services.data.planByCode(input.plan);
   // The enum makes an unknown code impossible; a missing row means reference data was never loaded.
   if (!plan) throw new Error(`plan ${input.plan} is missing from the plans table`);
-  const row = await ctx.services.data.atomically(
+  const row = await services.data.atomically(
     function* (q) {
       const member = yield* step(q.memberById(memberId));
       if (!member) throw new NotFoundError('input.memberId', 'member');
-      assertStaffMayActOn(ctx, member);
+      assertStaffMayActOn(caller, member);
       return yield* step(q.upsertMembership({ memberId, planId: plan.id, validUntil, updatedAt: new Date() }));
     },
     { queueOn: [`member:${memberId}`] },
   );
-  ctx.loaders.membershipByMemberId.clear(memberId).prime(memberId, row);
   return row;
 }

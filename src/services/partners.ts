@@ -1,6 +1,7 @@
-import type { Context } from '../context.js';
 import { BadUserInputError, ForbiddenError, MembershipInactiveError } from '../shared/errors.js';
+import { actingMember, type Actor, type Rows } from './actor.js';
 import { membershipStatus } from './memberships.js';
+import type { Services } from './services.js';
 import { freeText } from './validation.js';
 
 export interface PartnerTokenModel {
@@ -11,18 +12,23 @@ export interface PartnerTokenModel {
 
 /**
  * A keycard for a partner: only for a configured partner, an active member and an active membership, and never
- * longer than the membership or the credential that asked.
+ * longer than the membership or the credential that asked. `rows` reads the member and their membership.
  */
-export async function issuePartnerToken(ctx: Context, rawAudience: string): Promise<PartnerTokenModel> {
+export async function issuePartnerToken(
+  services: Pick<Services, 'partnerTokens'>,
+  actor: Actor,
+  rows: Pick<Rows, 'memberById' | 'membershipByMemberId'>,
+  rawAudience: string,
+): Promise<PartnerTokenModel> {
   const audience = freeText(rawAudience, 'audience', 100);
-  const partners = ctx.services.partnerTokens;
+  const partners = services.partnerTokens;
   if (!partners.isPartner(audience)) {
     throw new BadUserInputError('audience', `is not a partner of the gym (partners: ${partners.audiences().join(', ')})`);
   }
-  const viewer = ctx.viewer!;
+  const viewer = actingMember(actor);
   const [member, membership] = await Promise.all([
-    ctx.loaders.memberById.load(viewer.memberId),
-    ctx.loaders.membershipByMemberId.load(viewer.memberId),
+    rows.memberById.load(viewer.memberId),
+    rows.membershipByMemberId.load(viewer.memberId),
   ]);
   // Read from the database even for a keycard: a suspended member's leftover access token gets no day pass.
   if (!member || member.status !== 'ACTIVE') throw new ForbiddenError('A suspended member gets no partner token');

@@ -36,14 +36,6 @@ const TOOLS = /^src\/cli\//;
  * needed fails the test until it is taken out.
  */
 const KNOWN_EXCEPTIONS: Readonly<Record<string, string>> = {
-  'src/services/auth.ts -> src/context.ts': 'services still take the GraphQL context; they are to receive the actor instead',
-  'src/services/check-ins.ts -> src/context.ts': 'the same',
-  'src/services/members.ts -> src/context.ts': 'the same',
-  'src/services/memberships.ts -> src/context.ts': 'the same',
-  'src/services/partners.ts -> src/context.ts': 'the same',
-  'src/services/plans.ts -> src/context.ts': 'the same',
-  'src/services/check-ins.ts -> src/live/stream.ts': "the check-in feed builds the socket's event stream itself, rather than handing the socket its events",
-  'src/context.ts -> src/live/connection.ts': "the context carries a socket's operation for the check-in feed; it goes with the context the services stop taking",
   'src/db/seed.ts -> src/auth/passwords.ts': 'the demo seed hashes its passwords: a task of the start, beside main, more than of storage',
 };
 
