@@ -34,12 +34,14 @@ export class SocketRegistry {
     return (this.perMember.get(memberId)?.size ?? 0) < this.limits.maxConnectionsPerMember;
   }
 
+  /** Counts a signed-in socket against its member's limit, until {@link forget}. */
   add(connection: LiveConnection): void {
     const mine = this.perMember.get(connection.memberId) ?? new Set<LiveConnection>();
     mine.add(connection);
     this.perMember.set(connection.memberId, mine);
   }
 
+  /** The socket closed: it no longer counts, nor is checked when its member's credentials change. */
   forget(connection: LiveConnection): void {
     const set = this.perMember.get(connection.memberId);
     if (set?.delete(connection) && set.size === 0) this.perMember.delete(connection.memberId);
