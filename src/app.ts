@@ -171,11 +171,11 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       oidc.routes(app);
     },
     context: (req, res, requestLog) => createContext(services, req, res, requestLog),
-    // Subscriptions on the same port and path, over graphql-ws.
-    sockets: (httpServer, app) =>
+    // Subscriptions on the same port and path, over graphql-ws, through the same GraphQL pipeline as HTTP.
+    sockets: (httpServer, app, pipeline) =>
       createLiveServer({
         httpServer,
-        schema,
+        pipeline,
         services,
         limits: config.live,
         clientAddress: (req) => addressKey(proxyaddr(req, app.get('trust proxy fn'))),

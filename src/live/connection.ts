@@ -5,7 +5,7 @@ import { isDatabaseUnavailable } from '../shared/errors.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
 
 /**
- * The close codes of Keycard's sockets (CONTRACT section 11). 4403 is graphql-ws's own Forbidden, on which its
+ * The close codes of Keycard's sockets, part of the API contract. 4403 is graphql-ws's own Forbidden, on which its
  * standard client reconnects and runs its `connectionParams` again (where a client refreshes its token); the others
  * are WebSocket's own, outside the range graphql-ws reserves.
  */

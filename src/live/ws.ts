@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions, type WebSocket as GraphQLWsSocket } from 'graphql-ws';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ReasonBoundSocket, SUBSCRIBER_EXISTS } from './close-reason.js';
@@ -54,48 +54,10 @@ export function serveGraphQLWs<E extends Record<string, unknown>>(
     });
     const accepted = glue.accept(socket, request);
     if (accepted === null) return;
-    let pongWait: NodeJS.Timeout | undefined;
-    const keepAlive = setInterval(() => {
-      if (socket.readyState !== socket.OPEN) return;
-      pongWait ??= setTimeout(() => socket.terminate(), glue.keepAliveMs);
-      socket.ping();
-    }, glue.keepAliveMs);
-    socket.on('pong', () => {
-      clearTimeout(pongWait);
-      pongWait = undefined;
-    });
-
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, () => resolve());
-          }),
-        // graphql-ws's reasons are fixed words, but for 4409's, which repeats the client's id.
-        close: (code, reason) => socket.close(code, code === CloseCode.SubscriberAlreadyExists ? SUBSCRIBER_EXISTS : reason),
-        onMessage: (handle) =>
-          socket.on('message', async (data: Buffer) => {
-            if (socket.bufferedAmount > glue.maxBufferedBytes) {
-              log.warn({ bufferedBytes: socket.bufferedAmount }, 'a socket was cut off: it sends but does not read');
-              socket.terminate();
-              return;
-            }
-            try {
-              await handle(String(data));
-            } catch (err) {
-              log.error({ err }, 'a socket message could not be handled');
-              socket.close(glue.internalErrorCode, 'internal error');
-            }
-          }),
-      },
-      { ...accepted, socket, request },
-    );
-
+    const stopKeepAlive = keepAlive(socket, glue.keepAliveMs);
+    const closed = server.opened(protocolSocket(socket, glue), { ...accepted, socket, request });
     socket.once('close', (code: number, reason: Buffer) => {
-      clearInterval(keepAlive);
-      clearTimeout(pongWait);
+      stopKeepAlive();
       closed(code, String(reason)).catch((err: unknown) => log.error({ err }, 'a closed socket could not be cleaned up'));
     });
   });
@@ -109,5 +71,52 @@ export function serveGraphQLWs<E extends Record<string, unknown>>(
       for (const socket of open) if (socket.readyState !== socket.CLOSED) socket.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
+  };
+}
+
+/** Pings the socket every `intervalMs`, and drops it when a ping is not answered by the next one; returns the stop. */
+function keepAlive(socket: WebSocket, intervalMs: number): () => void {
+  let pongWait: NodeJS.Timeout | undefined;
+  const timer = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    pongWait ??= setTimeout(() => socket.terminate(), intervalMs);
+    socket.ping();
+  }, intervalMs);
+  socket.on('pong', () => {
+    clearTimeout(pongWait);
+    pongWait = undefined;
+  });
+  return () => {
+    clearInterval(timer);
+    clearTimeout(pongWait);
+  };
+}
+
+/** The socket as graphql-ws's `makeServer` drives it: sends that resolve once written, bounded closes, guarded messages. */
+function protocolSocket<E>(socket: WebSocket, glue: WsGlueOptions<E>): GraphQLWsSocket {
+  const { log } = glue;
+  return {
+    protocol: socket.protocol,
+    send: (data) =>
+      new Promise<void>((resolve) => {
+        if (socket.readyState !== socket.OPEN) return resolve();
+        socket.send(data, () => resolve());
+      }),
+    // graphql-ws's reasons are fixed words, but for 4409's, which repeats the client's id.
+    close: (code, reason) => socket.close(code, code === CloseCode.SubscriberAlreadyExists ? SUBSCRIBER_EXISTS : reason),
+    onMessage: (handle) =>
+      socket.on('message', async (data: Buffer) => {
+        if (socket.bufferedAmount > glue.maxBufferedBytes) {
+          log.warn({ bufferedBytes: socket.bufferedAmount }, 'a socket was cut off: it sends but does not read');
+          socket.terminate();
+          return;
+        }
+        try {
+          await handle(String(data));
+        } catch (err) {
+          log.error({ err }, 'a socket message could not be handled');
+          socket.close(glue.internalErrorCode, 'internal error');
+        }
+      }),
   };
 }

@@ -1,4 +1,3 @@
-import type { ApolloServerPlugin, BaseContext, GraphQLRequestListener } from '@apollo/server';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import {
   getNamedType,
@@ -87,32 +86,54 @@ export interface CostLimitOptions {
   exemptIntrospection: boolean;
 }
 
+/** The cost limit's answer for an operation with its variables: the refusal, or null when it is within the budget. */
+export type CostLimit = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) => GraphQLError | null;
+
 /**
- * The cost limit as one check: the refusal for this operation with these variables, or null when it is within the
- * budget. The HTTP plugin below and the WebSocket server both ask it. An operation without variables costs the same
- * every time: its cost is kept with the parsed operation, so a repeated document pays one map lookup.
+ * The cost limit as one check, asked by every transport once the operation and its variables are known (not among
+ * the validation rules: `first` may come from a variable, which validation does not see). An operation without
+ * variables costs the same every time: its cost is kept with the parsed operation, so a repeated document (Apollo
+ * hands back the same parsed operation for the same query) pays one map lookup.
  */
-export function createCostLimit(options: CostLimitOptions): (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) => GraphQLError | null {
-  const { schema, exposeLimits, exemptIntrospection } = options;
+export function createCostLimit(options: CostLimitOptions): CostLimit {
+  const costOf = costCounter(options);
   const budget = OPERATION_COST_BUDGET;
+  const costs = new WeakMap<OperationDefinitionNode, number>();
+  return (document, operation, variables) => {
+    let cost: number | undefined;
+    if (operation.variableDefinitions?.length) cost = costOf(document, operation, variables);
+    else {
+      cost = costs.get(operation);
+      if (cost === undefined) costs.set(operation, (cost = costOf(document, operation, undefined)));
+    }
+    if (cost === Infinity) return tooIntricate(options.exposeLimits);
+    return cost > budget ? overBudget(cost, options.exposeLimits) : null;
+  };
+}
+
+function overBudget(cost: number, exposeLimits: boolean): GraphQLError {
+  return refusal(
+    exposeLimits
+      ? `Cost limit of ${OPERATION_COST_BUDGET} exceeded, found ${cost}: each object costs 1, and a field taking \`first\` costs ` +
+          `its page size (${DEFAULT_PAGE_SIZE} when absent) times one item.`
+      : HIDDEN_LIMIT_MESSAGE,
+  );
+}
+
+function tooIntricate(exposeLimits: boolean): GraphQLError {
+  return refusal(
+    exposeLimits
+      ? `Cost limit of ${OPERATION_COST_BUDGET} exceeded: more than ${MAX_COSTED_SELECTIONS} selections once fragments are expanded.`
+      : HIDDEN_LIMIT_MESSAGE,
+  );
+}
+
+/** What an operation costs with its variables, by `keycardEstimator`; Infinity when it has too many selections to cost. */
+function costCounter(options: CostLimitOptions) {
+  const { schema, exemptIntrospection } = options;
   const estimators = [keycardEstimator(introspectionListLengths(schema))];
   const typeInfo = new TypeInfo(schema);
-  const overBudget = (cost: number) =>
-    refusal(
-      exposeLimits
-        ? `Cost limit of ${budget} exceeded, found ${cost}: each object costs 1, and a field taking \`first\` costs ` +
-            `its page size (${DEFAULT_PAGE_SIZE} when absent) times one item.`
-        : HIDDEN_LIMIT_MESSAGE,
-    );
-  const tooIntricate = () =>
-    refusal(
-      exposeLimits
-        ? `Cost limit of ${budget} exceeded: more than ${MAX_COSTED_SELECTIONS} selections once fragments are expanded.`
-        : HIDDEN_LIMIT_MESSAGE,
-    );
-
-  /** What this operation costs with these variables; Infinity when it has too many selections to cost. */
-  function costOf(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): number {
+  return (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): number => {
     if (exemptIntrospection && isStandardIntrospection(document)) return 0;
     // Variables that do not coerce: execution refuses the whole operation with BAD_USER_INPUT, so nothing runs to be
     // counted. Stopping at the first bad one matters: graphql-query-complexity coerces them again without an error
@@ -141,40 +162,5 @@ export function createCostLimit(options: CostLimitOptions): (document: DocumentN
       return Infinity;
     }
     return cost;
-  }
-
-  const costs = new WeakMap<OperationDefinitionNode, number>();
-  return (document, operation, variables) => {
-    let cost: number | undefined;
-    if (operation.variableDefinitions?.length) cost = costOf(document, operation, variables);
-    else {
-      cost = costs.get(operation);
-      if (cost === undefined) costs.set(operation, (cost = costOf(document, operation, undefined)));
-    }
-    if (cost === Infinity) return tooIntricate();
-    return cost > budget ? overBudget(cost) : null;
   };
-}
-
-/**
- * Refuses an operation that would fetch too much (more than the budget, by `keycardEstimator`), before it runs.
- *
- * An Apollo plugin and not a validation rule: `first` may come from a variable, and validation rules see no variables
- * (Apollo also validates each document once and caches it, while a variable can change on every request). So the
- * cost is counted in `didResolveOperation`, once per request, with the request's variables, by graphql-query-complexity
- * over the operation alone; Apollo's document cache hands back the same parsed operation for the same query, so a
- * repeated query like `me` pays one map lookup.
- */
-export function costLimitPlugin<C extends BaseContext>(options: CostLimitOptions): ApolloServerPlugin<C> {
-  const check = createCostLimit(options);
-  const listener: GraphQLRequestListener<C> = {
-    async didResolveOperation({ document, operation, request }) {
-      // No operation (an unknown operationName): Apollo refuses the request itself, and nothing runs.
-      if (!operation) return;
-      const refused = check(document, operation, request.variables);
-      if (refused) throw refused;
-    },
-  };
-  // One listener object for every request: Apollo only calls its hook.
-  return { requestDidStart: async () => listener };
 }

@@ -3,11 +3,11 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { Kind, visit, type DocumentNode, type GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
 
-/** The size of operation Keycard executes at all, in every mode (CONTRACT section 5). */
+/** The size of operation Keycard executes at all, in every mode: part of the API contract clients rely on. */
 export const OPERATION_LIMITS = { depth: 10, aliases: 15, directives: 10, tokens: 1000 } as const;
 
 /**
- * The most one operation may cost (CONTRACT section 5), counted before it runs (src/shared/cost-limit.ts): each object
+ * The most one operation may cost, counted before it runs (src/shared/cost-limit.ts): each object
  * it returns costs 1, and a field taking `first` costs its page size (the default page when `first` is absent) times
  * what one item costs. A STAFF page of 100 check-ins with each member, membership and plan costs about 600; 100
  * members each with a page of 10 check-ins about 3,300; a page nested in a page of 100 (100 x 100) is refused.
@@ -22,13 +22,14 @@ export const MAX_PAGE_SIZE = 100;
 export const HIDDEN_LIMIT_MESSAGE = 'Operation refused: it is too large or too complex.';
 
 /**
- * The standard introspection query, as Sandbox and codegen send it: one operation whose only top-level field is an
+ * The standard introspection query, as Sandbox and codegen send it: one query whose only top-level field is an
  * unaliased `__schema`, with no alias and no directive anywhere in the document. Nothing else is exempt from the
- * limits, so a batch of aliased `__schema` selections is refused like any oversized operation.
+ * limits, so a batch of aliased `__schema` selections is refused like any oversized operation, and so is a mutation or
+ * a subscription (which has no `__schema`): the exemption never applies on the socket, which runs only subscriptions.
  */
 export function isStandardIntrospection(document: DocumentNode): boolean {
   const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
-  if (operations.length !== 1) return false;
+  if (operations.length !== 1 || operations[0]!.operation !== 'query') return false;
   const top = operations[0]!.selectionSet.selections;
   if (top.length !== 1 || top[0]!.kind !== Kind.FIELD || top[0]!.name.value !== '__schema' || top[0]!.alias) return false;
   let plain = true;
