@@ -14,6 +14,7 @@ import { createContext, type Context, type Services } from './context.js';
 import type { GymData } from './db/data.js';
 import { getOrCreateSecret } from './db/secrets.js';
 import { buildSchema } from './schema.js';
+import { realClock, type Clock } from './shared/clock.js';
 import { scheduleChores } from './shared/housekeeping.js';
 import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
@@ -31,6 +32,11 @@ export interface AppOptions {
   /** The signing keys: main loads them from KEYS_DIR (making one in development). */
   keyRing: KeyRing;
   logger?: Logger;
+  /**
+   * The time session timeouts, token expiry and the refresh grace count by, and what runs the periodic chores: the
+   * machine's clock unless given (tests move one forward instead of waiting).
+   */
+  clock?: Clock;
 }
 
 /** The gym's server: the shared service shell (Express, HTTP server, Apollo) and the services behind it. */
@@ -88,15 +94,16 @@ mutation CheckIn {
  * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
  * the configured port, tests on port 0.
  */
-export async function createApp({ config, database: data, keyRing, logger }: AppOptions): Promise<KeycardApp> {
+export async function createApp({ config, database: data, keyRing, logger, clock = realClock }: AppOptions): Promise<KeycardApp> {
   const log = logger ?? createLogger(config.logLevel);
   if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
   await prepareDummyHash();
-  const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
+  const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs, clock });
   const refreshTokens = new RefreshTokens(data, {
     ttlMs: config.refreshTokenTtlMs,
     graceMs: config.refreshReuseGraceMs,
     maxFamiliesPerMember: config.maxRefreshFamiliesPerMember,
+    clock,
   });
   const sessions = new Sessions({
     data,
@@ -104,6 +111,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     production: config.production,
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs,
+    clock,
   });
   const partnerTokens = new PartnerTokens(keyRing, {
     issuer: config.publicUrl,
@@ -171,6 +179,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     },
     log,
     config.keysReloadIntervalMs,
+    clock,
   );
   // Dead rows are dropped by every process: each sweep is one idempotent DELETE of rows past their deadline (the rate
   // limits' in batches), so instances sweeping at once only find less to delete, and correctness never depends on a
@@ -184,6 +193,8 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       'sweep the OpenID Provider': () => data.deleteExpiredOidcRecords(Date.now()),
     },
     log,
+    60_000,
+    clock,
   );
 
   const service = await createService<Context>({
