@@ -19,6 +19,13 @@ const resolverTypes = (source: string, contextType: string, mappers: Record<stri
 });
 
 /**
+ * The files whose operations the tests send typed, each written as a `graphql()` call. Every GraphQL literal in them
+ * is one such operation: named, valid, unique across these files. A file joins once its operations are converted; the
+ * others send plain strings, answered as `any`.
+ */
+const TEST_DOCUMENTS = ['test/helpers/*.ts', ...['session', 'refresh', 'fast-paths', 'credentials'].map((name) => `test/integration/${name}.test.ts`)];
+
+/**
  * Typed resolvers from schema/*.graphql (the gym) and schema/pool/*.graphql (the pool). Mappers point each object
  * type at the row or model its resolvers receive as parent, so a resolver that returns the wrong shape fails the
  * typecheck. `npm run codegen:check` in CI fails when a generated file is stale.
@@ -42,6 +49,23 @@ const config: CodegenConfig = {
       Visit: '../pool/db/schema.js#VisitRow',
       Swimmer: '../pool/context.js#SwimmerModel',
     }),
+    // The tests' operations against the gym's schema: `graphql()` returns a document the test client knows the result
+    // and variables of, so a test that reads a field its operation did not ask for fails the typecheck.
+    'test/helpers/__generated__/': {
+      schema: 'schema/*.graphql',
+      documents: TEST_DOCUMENTS,
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        documentMode: 'string',
+        onlyOperationTypes: true,
+        emitLegacyCommonJSImports: false,
+        // As the wire carries them: an instant is an ISO string.
+        scalars: { DateTime: 'string', ID: 'string' },
+      },
+    },
   },
 };
 

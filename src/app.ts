@@ -14,6 +14,7 @@ import { createContext, type Context, type Services } from './context.js';
 import type { GymData } from './db/data.js';
 import { getOrCreateSecret } from './db/secrets.js';
 import { buildSchema } from './schema.js';
+import { realClock, type Clock } from './shared/clock.js';
 import { scheduleChores } from './shared/housekeeping.js';
 import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
@@ -30,6 +31,11 @@ export interface AppOptions {
   /** The signing keys: main loads them from KEYS_DIR (making one in development). */
   keyRing: KeyRing;
   logger?: Logger;
+  /**
+   * The time session timeouts, token expiry and the refresh grace count by, and what runs the periodic chores: the
+   * machine's clock unless given (tests move one forward instead of waiting).
+   */
+  clock?: Clock;
 }
 
 /** The gym's server: the shared service shell (Express, HTTP server, Apollo) and the services behind it. */
@@ -57,12 +63,13 @@ mutation CheckIn {
 `;
 
 /** The services every request shares, and the pub/sub under their live events (closed with the app). */
-async function gymServices(config: Config, data: GymData, keyRing: KeyRing, log: Logger): Promise<{ services: Services; pubsub: PubSub }> {
-  const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs });
+async function gymServices(config: Config, data: GymData, keyRing: KeyRing, log: Logger, clock: Clock): Promise<{ services: Services; pubsub: PubSub }> {
+  const accessTokens = new AccessTokens(keyRing, { issuer: config.publicUrl, ttlMs: config.accessTokenTtlMs, clock });
   const refreshTokens = new RefreshTokens(data, {
     ttlMs: config.refreshTokenTtlMs,
     graceMs: config.refreshReuseGraceMs,
     maxFamiliesPerMember: config.maxRefreshFamiliesPerMember,
+    clock,
   });
   const sessions = new Sessions({
     data,
@@ -70,6 +77,7 @@ async function gymServices(config: Config, data: GymData, keyRing: KeyRing, log:
     production: config.production,
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs,
+    clock,
   });
   const partnerTokens = new PartnerTokens(keyRing, {
     issuer: config.publicUrl,
@@ -110,7 +118,7 @@ function publishKeys(app: express.Express, keyRing: KeyRing): void {
  * instance sharing the folder signs everywhere within the interval (and verifies at once: see reloadForUnknownKid).
  * A bad file is logged by name and skipped. Returns a function that stops it.
  */
-function followKeyRing(keyRing: KeyRing, oidc: OidcMount, config: Config, log: Logger): () => void {
+function followKeyRing(keyRing: KeyRing, oidc: OidcMount, config: Config, log: Logger, clock: Clock): () => void {
   return scheduleChores(
     {
       'reload signing keys': () => {
@@ -120,6 +128,7 @@ function followKeyRing(keyRing: KeyRing, oidc: OidcMount, config: Config, log: L
     },
     log,
     config.keysReloadIntervalMs,
+    clock,
   );
 }
 
@@ -128,7 +137,7 @@ function followKeyRing(keyRing: KeyRing, oidc: OidcMount, config: Config, log: L
  * limits' in batches), so instances sweeping at once only find less to delete, and correctness never depends on a
  * sweep (every read checks the deadline itself). Returns a function that stops them.
  */
-function sweepDeadRows({ throttle, rateLimits, refreshTokens, sessions, data, log }: Services): () => void {
+function sweepDeadRows({ throttle, rateLimits, refreshTokens, sessions, data, log }: Services, clock: Clock): () => void {
   return scheduleChores(
     {
       'sweep login throttle': () => throttle.sweep(),
@@ -138,6 +147,8 @@ function sweepDeadRows({ throttle, rateLimits, refreshTokens, sessions, data, lo
       'sweep the OpenID Provider': () => data.deleteExpiredOidcRecords(Date.now()),
     },
     log,
+    60_000,
+    clock,
   );
 }
 
@@ -145,15 +156,15 @@ function sweepDeadRows({ throttle, rateLimits, refreshTokens, sessions, data, lo
  * Builds the whole gym server (Express, sessions, Apollo) on an open database, without listening: main listens on
  * the configured port, tests on port 0.
  */
-export async function createApp({ config, database: data, keyRing, logger }: AppOptions): Promise<KeycardApp> {
+export async function createApp({ config, database: data, keyRing, logger, clock = realClock }: AppOptions): Promise<KeycardApp> {
   const log = logger ?? createLogger(config.logLevel);
   if (config.sessionSecrets.length === 0) throw new Error('createApp needs at least one session secret');
   await prepareDummyHash();
-  const { services, pubsub } = await gymServices(config, data, keyRing, log);
+  const { services, pubsub } = await gymServices(config, data, keyRing, log, clock);
   const schema = buildSchema();
   const oidc = await createOidcMount({ services, keyRing });
-  const stopKeyReload = followKeyRing(keyRing, oidc, config, log);
-  const stopChores = sweepDeadRows(services);
+  const stopKeyReload = followKeyRing(keyRing, oidc, config, log, clock);
+  const stopChores = sweepDeadRows(services, clock);
 
   const service = await createService<Context>({
     log,

@@ -4,6 +4,7 @@ import { CredentialRejected } from '../shared/errors.js';
 import { expiredAt, readHeader, signToken, verifySigned, type JwtRules, type SignedToken } from '../shared/jwt.js';
 import type { KeyRing, SigningKey } from './keys.js';
 import { ROLES, type RoleName } from '../shared/roles.js';
+import { realClock, type Clock } from '../shared/clock.js';
 
 /** RFC 9068's media type for JWT access tokens: a partner token or an ID token is never mistaken for one. */
 const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -51,11 +52,13 @@ interface VerifiedToken {
 export class AccessTokens {
   private readonly rules: JwtRules;
   private readonly verified: LRUCache<string, VerifiedToken>;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(
     private readonly ring: KeyRing,
-    private readonly options: { issuer: string; ttlMs: number; cacheSize?: number },
+    private readonly options: { issuer: string; ttlMs: number; cacheSize?: number; clock?: Pick<Clock, 'now'> },
   ) {
+    this.clock = options.clock ?? realClock;
     this.rules = { issuer: options.issuer, audience: GYM_AUDIENCE, typ: ACCESS_TOKEN_TYP };
     this.verified = new LRUCache({ max: options.cacheSize ?? VERIFIED_CACHE_SIZE });
   }
@@ -65,7 +68,7 @@ export class AccessTokens {
     return this.verified.size;
   }
 
-  issue(member: { id: number; role: RoleName; tokenVersion: number }, familyId: string, now = Date.now()): SignedToken {
+  issue(member: { id: number; role: RoleName; tokenVersion: number }, familyId: string, now = this.clock.now()): SignedToken {
     return signToken(this.ring.current, this.rules, toGlobalId('Member', member.id), { role: member.role, ver: member.tokenVersion, sid: familyId }, this.options.ttlMs, now);
   }
 
@@ -73,7 +76,7 @@ export class AccessTokens {
    * Verifies a presented token, or throws CredentialRejected(`token_expired` | `invalid_token`): the same answer at
    * the same instant whether the token is verified now or remembered.
    */
-  verify(token: string, now = Date.now()): AccessClaims {
+  verify(token: string, now = this.clock.now()): AccessClaims {
     const hit = this.verified.get(token);
     if (hit) {
       if (now < hit.expiredAt && sameKey(this.ring.get(hit.key.kid), hit.key)) return hit.claims;

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { GymData, GymQueries, MemberRow } from '../db/data.js';
 import { step, thenStep, type Script, type Step } from '../shared/steps.js';
 import { assertStillHolds, stillHolds } from './credential-version.js';
+import { realClock, type Clock } from '../shared/clock.js';
 
 /** A prefix makes a leaked refresh token easy for secret scanners (and people) to recognise. */
 const PREFIX = 'kcr_';
@@ -45,6 +46,8 @@ export interface RefreshTokenOptions {
   graceMs: number;
   /** Live families a member may hold at once (devices, browsers); a new login beyond it revokes the least recently used. */
   maxFamiliesPerMember: number;
+  /** The time expiry and the grace are read from (the machine's by default). */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** The family a login starts: its public id (in the access token's `sid`) and the secret its refresh tokens carry. */
@@ -69,10 +72,14 @@ interface Family {
  * suspension bumps the version, so a family started by a login that overlapped one of them can never refresh.
  */
 export class RefreshTokens {
+  private readonly clock: Pick<Clock, 'now'>;
+
   constructor(
     private readonly data: GymData,
     private readonly options: RefreshTokenOptions,
-  ) {}
+  ) {
+    this.clock = options.clock ?? realClock;
+  }
 
   /**
    * A new family for a fresh login, with its first token, if the member's credentials are still those the login
@@ -80,7 +87,7 @@ export class RefreshTokens {
    * change either sees this family (and revokes it) or this login sees the change (and is refused with
    * CredentialsChangedError).
    */
-  startFamily(memberId: number, credentialVersion: number, now = Date.now()): Step<IssuedRefreshToken> {
+  startFamily(memberId: number, credentialVersion: number, now = this.clock.now()): Step<IssuedRefreshToken> {
     const secret = randomBytes(16).toString('base64url');
     const family: Family = { id: randomUUID(), secret, hash: sha256(secret), credentialVersion };
     return this.data.atomically((q) => this.start(q, memberId, family, now), { queueOn: [`member:${memberId}`] });
@@ -99,7 +106,7 @@ export class RefreshTokens {
    * The member a live refresh token (unspent, unexpired) belongs to, without spending it: the per-member refresh limit
    * is counted first. Null for any other token, so a leaked dead token cannot spend its owner's limit.
    */
-  memberOf(token: string, now = Date.now()): Step<number | null> {
+  memberOf(token: string, now = this.clock.now()): Step<number | null> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return null;
     return thenStep(this.data.liveRefreshMember(sha256(token), new Date(now)), (memberId) => memberId ?? null);
   }
@@ -110,7 +117,7 @@ export class RefreshTokens {
    */
   rotate(token: string, options: { memberId?: number | null; now?: number } = {}): Step<RotateResult> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return { ok: false, revokedFamily: false };
-    const now = options.now ?? Date.now();
+    const now = options.now ?? this.clock.now();
     // Two tabs (or two instances) refreshing one family at once queue on the family, known from the token itself; and,
     // when the caller knows whose token it is (from {@link memberOf}), on the member, with logout everywhere, a password
     // change and a suspension. The member is only a hint for the queue: the step itself reads whose token it is.
@@ -204,7 +211,7 @@ export class RefreshTokens {
   }
 
   /** Deletes rows that can never matter again: expired ones (and revoked ones left by an earlier version). */
-  sweep(now = Date.now()): Step<void> {
+  sweep(now = this.clock.now()): Step<void> {
     return this.data.deleteDeadRefreshTokens(new Date(now));
   }
 

@@ -10,6 +10,7 @@ import type { Presented } from '../shared/strategies.js';
 import type {} from './session-data.js';
 import { SessionStore } from './session-store.js';
 import type { GymStrategy } from './viewer.js';
+import { realClock, type Clock } from '../shared/clock.js';
 
 export interface SessionsOptions {
   data: GymData;
@@ -18,6 +19,8 @@ export interface SessionsOptions {
   production: boolean;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
+  /** The time the timeouts count by (the machine's by default). */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** What login and logout may do to this request's session, without resolvers touching Express. */
@@ -67,8 +70,10 @@ export class Sessions {
   private readonly store: SessionStore;
   /** The session id each request was recognised by (a request lives as long as its object, and no longer here). */
   private readonly readIds = new WeakMap<Presented, string>();
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(private readonly options: SessionsOptions) {
+    this.clock = options.clock ?? realClock;
     // The `__Host-` prefix makes browsers refuse the cookie unless it is Secure, has Path=/ and no Domain, so no
     // subdomain or plain-HTTP page can plant or overwrite it (production only: it needs HTTPS).
     this.cookieName = options.production ? '__Host-keycard.sid' : 'keycard.sid';
@@ -105,7 +110,7 @@ export class Sessions {
     const found = await this.read(req);
     if (!found?.data.memberId) return null;
     const { sid, data } = found;
-    const now = Date.now();
+    const now = this.clock.now();
     let deadline = this.deadlineOf(data);
     if (now >= deadline) {
       await this.store.destroyNow(sid);
@@ -171,7 +176,7 @@ export class Sessions {
         await this.load(req, res);
         // A new id on every sign-in: a session id planted or seen before login is worthless after it.
         await promisify((cb) => req.session.regenerate(cb))();
-        const now = Date.now();
+        const now = this.clock.now();
         req.session.memberId = memberId;
         req.session.loginAt = now;
         req.session.seenAt = now;
@@ -200,7 +205,7 @@ export class Sessions {
 
   /** Deletes expired sessions (housekeeping: a dead session is refused on read whether or not it was swept). */
   sweep(): Step<void> {
-    return this.store.sweep();
+    return this.store.sweep(this.clock.now());
   }
 
   private cookieOptions() {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { realClock, type Clock } from './clock.js';
 
 /** Named periodic chores (reload keys, sweep expired rows): each runs on its own, so one failing stops no other. */
 export type Chores = Record<string, () => unknown>;
@@ -14,9 +15,7 @@ export async function runChores(chores: Chores, log: Pick<Logger, 'warn'>): Prom
   }
 }
 
-/** Runs the chores every `intervalMs`, never keeping the process alive. Returns a function that stops them. */
-export function scheduleChores(chores: Chores, log: Pick<Logger, 'warn'>, intervalMs = 60_000): () => void {
-  const timer = setInterval(() => void runChores(chores, log), intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+/** Runs the chores every `intervalMs` on `clock`, never keeping the process alive. Returns a function that stops them. */
+export function scheduleChores(chores: Chores, log: Pick<Logger, 'warn'>, intervalMs = 60_000, clock: Pick<Clock, 'every'> = realClock): () => void {
+  return clock.every(intervalMs, () => runChores(chores, log));
 }

@@ -1,7 +1,7 @@
 import { gql, type TypedDocumentNode } from '@urql/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, DEMO, LOGIN } from '../helpers/client.js';
+import { signInWithKeycard } from '../helpers/client.js';
 import { createUrqlClient, type TokenStore } from './urql.js';
 import { expectOneRefreshAndRetry, expectOneSharedRefresh, expired, requestsAfter, signOutElsewhere } from './gym-log.js';
 
@@ -25,9 +25,7 @@ describe('urql with @urql/exchange-auth (the README snippet)', () => {
 
   /** Alice's tokens from a real `login` (mode TOKEN), as the app would store them. */
   async function signedIn(): Promise<TokenStore> {
-    const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } });
-    expect(res.errors).toBeUndefined();
-    const { accessToken, refreshToken } = res.data.login;
+    const { accessToken, refreshToken } = await signInWithKeycard(app.url, 'alice');
     return { accessToken, refreshToken };
   }
 

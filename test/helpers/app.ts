@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { prepareData } from '../../src/db/seed.js';
 import { logOptions } from '../../src/shared/logger.js';
 import type { Engine } from '../../src/db/data.js';
+import type { TestClock } from './clock.js';
 import { openTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestApp {
@@ -43,6 +44,8 @@ export interface StartOptions {
   keysDir?: string;
   /** Listen on this port (PUBLIC_URL follows it), e.g. to restart a gym where its partners expect it. */
   port?: number;
+  /** The clock the gym's timeouts, token expiry and chores run on, for a test to move forward (default: the machine's). */
+  clock?: TestClock;
 }
 
 /** A port nothing listens on right now (the OS picks it), for a server that must know its own URL up front. */
@@ -98,7 +101,7 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
     },
   });
   const logger = pino(logOptions(config.logLevel), sink);
-  const keycard = await createApp({ config, database: database.data, keyRing, logger });
+  const keycard = await createApp({ config, database: database.data, keyRing, logger, ...(options.clock ? { clock: options.clock } : {}) });
   await new Promise<void>((resolve) => keycard.httpServer.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${port}`,

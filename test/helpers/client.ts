@@ -1,3 +1,6 @@
+import type { LoginMutation, TypedDocumentString } from './__generated__/graphql.js';
+import { graphql } from './__generated__/index.js';
+
 /** A GraphQL error as the server sends it. */
 export interface GqlError {
   message: string;
@@ -29,17 +32,23 @@ export class Client {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  async gql<T = any>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GqlResponse<T>> {
+  /**
+   * Posts an operation. One written with `graphql()` answers with data of its own type and takes only its own
+   * variables; a plain string (an operation a test means to be wrong, or one not converted yet) answers `any`.
+   */
+  gql<TResult, TVariables>(query: TypedDocumentString<TResult, TVariables>, variables?: TVariables, headers?: Record<string, string>): Promise<GqlResponse<TResult>>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse<T>>;
+  async gql(query: string | TypedDocumentString<unknown, unknown>, variables?: unknown, headers: Record<string, string> = {}): Promise<GqlResponse> {
     const cookie = this.cookieHeader();
     const res = await fetch(`${this.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}), ...this.headers, ...headers },
-      body: JSON.stringify({ query, variables }),
+      body: JSON.stringify({ query: String(query), variables }),
     });
     const setCookies = res.headers.getSetCookie();
     this.absorb(setCookies);
     const text = await res.text();
-    let body: { data?: T | null; errors?: GqlError[] } = {};
+    let body: { data?: unknown; errors?: GqlError[] } = {};
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
@@ -77,7 +86,18 @@ export const DEMO = {
 } as const;
 export type DemoName = keyof typeof DEMO;
 
-export const LOGIN = /* GraphQL */ `
+/** The response's data, or a failure that shows the errors the server sent instead. */
+export function dataOf<T>(res: Pick<GqlResponse<T>, 'data' | 'errors'>): T {
+  if (res.data === null || res.data === undefined) throw new Error(`no data: ${JSON.stringify(res.errors)}`);
+  return res.data;
+}
+
+/** The header that presents an access token. */
+export function bearer(accessToken: string): { authorization: string } {
+  return { authorization: `Bearer ${accessToken}` };
+}
+
+export const LOGIN = graphql(/* GraphQL */ `
   mutation Login($input: LoginInput!) {
     login(input: $input) {
       method
@@ -88,7 +108,7 @@ export const LOGIN = /* GraphQL */ `
       member { id name email role }
     }
   }
-`;
+`);
 
 /** A new client signed in as a demo member with a session cookie. */
 export async function sessionClient(url: string, who: DemoName): Promise<Client> {
@@ -96,4 +116,27 @@ export async function sessionClient(url: string, who: DemoName): Promise<Client>
   const res = await client.gql(LOGIN, { input: { ...DEMO[who], mode: 'SESSION' } });
   if (res.errors) throw new Error(`login as ${who} failed: ${JSON.stringify(res.errors)}`);
   return client;
+}
+
+/** What a sign-in with a keycard gives the app: both tokens, when each expires, and who signed in. */
+export interface Keycard {
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+  member: LoginMutation['login']['member'];
+}
+
+/**
+ * Signs a demo member in with a keycard (login, mode TOKEN), as an app that keeps its tokens would; throws when the
+ * gym refuses. `headers` go with the login (a client address, a stale Authorization header).
+ */
+export async function signInWithKeycard(url: string, who: DemoName, headers: Record<string, string> = {}): Promise<Keycard> {
+  const res = await new Client(url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } }, headers);
+  const login = res.data?.login;
+  if (!login?.accessToken || !login.accessTokenExpiresAt || !login.refreshToken || !login.refreshTokenExpiresAt) {
+    throw new Error(`login as ${who} failed: ${JSON.stringify(res.errors)}`);
+  }
+  const { accessToken, accessTokenExpiresAt, refreshToken, refreshTokenExpiresAt, member } = login;
+  return { accessToken, accessTokenExpiresAt, refreshToken, refreshTokenExpiresAt, member };
 }

@@ -10,7 +10,7 @@ import type { PoolData, PoolEngine } from '../../src/pool/db/data.js';
 import type { SqlitePoolData } from '../../src/pool/db/sqlite-data.js';
 import { afterAll, beforeAll } from 'vitest';
 import { startTestApp, type TestApp } from './app.js';
-import { Client, DEMO, LOGIN, type DemoName, type GqlResponse } from './client.js';
+import { Client, signInWithKeycard, type DemoName, type GqlResponse } from './client.js';
 import { FormBrowser } from './oidc.js';
 import { createTestPgDatabase, type TestPgDatabase } from './pg.js';
 
@@ -155,9 +155,8 @@ const ISSUE = 'mutation($aud: String!) { issuePartnerToken(audience: $aud) { tok
 
 /** A demo member's keycard (access token) from the gym, by the real login. */
 export async function gymToken(gym: TestApp, who: DemoName): Promise<{ accessToken: string; memberId: string }> {
-  const res = await new Client(gym.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
-  if (!res.data?.login) throw new Error(`login as ${who} failed: ${JSON.stringify(res.errors)}`);
-  return { accessToken: res.data.login.accessToken, memberId: res.data.login.member.id };
+  const { accessToken, member } = await signInWithKeycard(gym.url, who);
+  return { accessToken, memberId: member.id };
 }
 
 /** A partner token for `audience`, issued by the gym to a demo member. */

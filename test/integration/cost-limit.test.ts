@@ -1,7 +1,7 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HIDDEN_LIMIT_MESSAGE, OPERATION_COST_BUDGET } from '../../src/shared/limits.js';
-import { Client, DEMO, LOGIN, type DemoName, type GqlResponse } from '../helpers/client.js';
+import { bearer, Client, DEMO, signInWithKeycard, type DemoName, type GqlResponse } from '../helpers/client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { gymWithPool } from '../helpers/pool.js';
 
@@ -17,10 +17,8 @@ const NESTED_PAGES = `me { checkIns(first: 100) { edges { node { member { checkI
 const NESTED_MEMBERS = (first: string) => `members(first: ${first}) { edges { node { checkIns(first: ${first}) { edges { node { member { name } } } } } } }`;
 
 async function signIn(app: TestApp, who: DemoName): Promise<Client> {
-  const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
   const client = new Client(app.url);
-  client.headers = { authorization: `Bearer ${res.data.login.accessToken}` };
+  client.headers = bearer((await signInWithKeycard(app.url, who)).accessToken);
   return client;
 }
 

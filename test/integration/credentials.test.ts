@@ -5,23 +5,26 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { openTestDatabase } from '../helpers/database.js';
-import { Client, codes, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
+import { bearer, Client, codes, dataOf, DEMO, LOGIN, sessionClient, signInWithKeycard, type DemoName } from '../helpers/client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { graphql } from '../helpers/__generated__/index.js';
+import { during, handled, overlapped } from '../helpers/race.js';
 
 /** How credentials begin and end when requests race, and who may still act after a demotion (issue: hardening). */
 
-const REFRESH = `mutation($t: String!) { refresh(refreshToken: $t) { refreshToken } }`;
-const CHANGE_PASSWORD = `mutation($input: ChangePasswordInput!) { changePassword(input: $input) }`;
+const REFRESH = graphql(/* GraphQL */ `mutation RefreshAfterChange($t: String!) { refresh(refreshToken: $t) { refreshToken } }`);
+const CHANGE_PASSWORD = graphql(/* GraphQL */ `mutation ChangePassword($input: ChangePasswordInput!) { changePassword(input: $input) }`);
+const VIEWER = graphql(/* GraphQL */ `query SignedIn { viewer { authenticated } }`);
 const SET_ROLE = `mutation($id: ID!, $role: Role!) { setRole(memberId: $id, role: $role) { role } }`;
 const SET_STATUS = `mutation($id: ID!, $status: MemberStatus!) { setMemberStatus(memberId: $id, status: $status) { status } }`;
 
+/** A login whose answer the test reads (refused or not), with the client that holds its session, if any. */
 const login = (app: TestApp, who: DemoName, mode: 'TOKEN' | 'SESSION' = 'TOKEN', password: string = DEMO[who].password) => {
   const client = new Client(app.url);
   return client.gql(LOGIN, { input: { email: DEMO[who].email, password, mode } }).then((res) => ({ res, client }));
 };
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const refreshes = async (app: TestApp, token: string) => !(await new Client(app.url).gql(REFRESH, { t: token })).errors;
-const signedIn = async (client: Client) => (await client.gql('{ viewer { authenticated } }')).data.viewer.authenticated as boolean;
+const signedIn = async (client: Client) => dataOf(await client.gql(VIEWER)).viewer.authenticated;
 
 describe('a login racing a password change', () => {
   let app: TestApp;
@@ -31,8 +34,9 @@ describe('a login racing a password change', () => {
   afterAll(() => app.close());
 
   it('never leaves a family or session started with the old password alive after the change', async () => {
-    const caller = (await login(app, 'alice')).res.data.login;
+    const caller = await signInWithKeycard(app.url, 'alice');
     const newPassword = 'alice changed it in a hurry';
+    const mark = app.logs.length;
     // Logins with the old password, fired while the change runs: each reads the member, spends tens of
     // milliseconds hashing, then starts a family or a session, some of them after the change has committed.
     const racing = Array.from({ length: 12 }, (_, i) =>
@@ -49,9 +53,17 @@ describe('a login racing a password change', () => {
         expect(codes(res)).toEqual(['INVALID_CREDENTIALS']);
         continue;
       }
-      if (res.data.login.method === 'TOKEN') expect(await refreshes(app, res.data.login.refreshToken)).toBe(false);
+      const { login: signedInAs } = dataOf(res);
+      if (signedInAs.method === 'TOKEN') expect(await refreshes(app, signedInAs.refreshToken!)).toBe(false);
       else expect(await signedIn(client)).toBe(false);
     }
+    // The race happened: logins were in the gym's hands while it changed the password, and some of them signed in,
+    // so the change had live credentials to end (above: they are dead now). Were every racing login refused, the rule
+    // would have had nothing to end.
+    const [changing] = await handled(app, mark, { operation: 'ChangePassword' }, 1);
+    const racers = await handled(app, mark, { operation: 'Login' }, logins.length);
+    expect(racers.some((l) => during(l, changing!))).toBe(true);
+    expect(logins.filter(({ res }) => !res.errors).length).toBeGreaterThan(0);
     // The caller's own family goes on, and the new password signs in.
     expect(await refreshes(app, caller.refreshToken)).toBe(true);
     expect((await login(app, 'alice', 'TOKEN', newPassword)).res.errors).toBeUndefined();
@@ -99,17 +111,17 @@ describe('privileged actions read the caller’s role from the database (statele
   afterAll(() => app.close());
 
   it('a demoted admin’s keycard can no longer demote or suspend anyone, so the gym keeps an active ADMIN', async () => {
-    const admin = (await login(app, 'admin')).res.data.login;
-    const staff = (await login(app, 'staff')).res.data.login;
+    const admin = await signInWithKeycard(app.url, 'admin');
+    const staff = await signInWithKeycard(app.url, 'staff');
     const as = (token: string, query: string, variables: Record<string, unknown>) => new Client(app.url).gql(query, variables, bearer(token));
     // The admin makes staff an ADMIN; the new admin demotes the first one.
     expect((await as(admin.accessToken, SET_ROLE, { id: staff.member.id, role: 'ADMIN' })).errors).toBeUndefined();
-    const promoted = (await login(app, 'staff')).res.data.login;
+    const promoted = await signInWithKeycard(app.url, 'staff');
     expect((await as(promoted.accessToken, SET_ROLE, { id: admin.member.id, role: 'MEMBER' })).data.setRole.role).toBe('MEMBER');
     // The demoted admin's keycard still says ADMIN for up to 15 minutes: it opens nothing privileged.
     const demote = await as(admin.accessToken, SET_ROLE, { id: staff.member.id, role: 'MEMBER' });
     expect(codes(demote)).toEqual(['FORBIDDEN']);
-    const alice = (await login(app, 'alice')).res.data.login;
+    const alice = await signInWithKeycard(app.url, 'alice');
     expect(codes(await as(admin.accessToken, SET_STATUS, { id: alice.member.id, status: 'SUSPENDED' }))).toEqual(['FORBIDDEN']);
     // Nothing changed: one active ADMIN remains, and alice is active.
     const admins = (await app.database.sql.get("select count(*) n from members where role = 'ADMIN' and status = 'ACTIVE'"));
@@ -127,9 +139,9 @@ describe('a suspended staff member', () => {
   afterAll(() => app.close());
 
   it('cannot suspend members with the keycard they still hold', async () => {
-    const staff = (await login(app, 'staff')).res.data.login;
-    const admin = (await login(app, 'admin')).res.data.login;
-    const bob = (await login(app, 'bob')).res.data.login;
+    const staff = await signInWithKeycard(app.url, 'staff');
+    const admin = await signInWithKeycard(app.url, 'admin');
+    const bob = await signInWithKeycard(app.url, 'bob');
     const suspend = await new Client(app.url).gql(SET_STATUS, { id: staff.member.id, status: 'SUSPENDED' }, bearer(admin.accessToken));
     expect(suspend.errors).toBeUndefined();
     const res = await new Client(app.url).gql(SET_STATUS, { id: bob.member.id, status: 'SUSPENDED' }, bearer(staff.accessToken));
@@ -149,18 +161,18 @@ describe('refresh families stay bounded', () => {
     ((await app.database.sql.get(`select count(*) n from refresh_tokens ${familyOf ? 'where family_id = ?' : ''}`, ...(familyOf ? [familyOf] : []))) as { n: number }).n;
 
   it('a member holds at most the configured number of live families: a new login signs out the least recently used', async () => {
-    const first = (await login(app, 'alice')).res.data.login.refreshToken as string;
+    const first = (await signInWithKeycard(app.url, 'alice')).refreshToken;
     const others = [];
-    for (let i = 0; i < 3; i++) others.push((await login(app, 'alice')).res.data.login.refreshToken as string);
+    for (let i = 0; i < 3; i++) others.push((await signInWithKeycard(app.url, 'alice')).refreshToken);
     expect(await refreshes(app, first)).toBe(false);
     for (const token of others) expect(await refreshes(app, token)).toBe(true);
   });
 
   it('a chain keeps two rows however long it grows, and reusing any old token still revokes the family', async () => {
-    const first = (await login(app, 'bob')).res.data.login.refreshToken as string;
+    const first = (await signInWithKeycard(app.url, 'bob')).refreshToken;
     const familyId = (await app.database.sql.get('select family_id f from refresh_tokens order by id desc limit 1')) as { f: string };
     let current = first;
-    for (let i = 0; i < 25; i++) current = (await new Client(app.url).gql(REFRESH, { t: current })).data.refresh.refreshToken;
+    for (let i = 0; i < 25; i++) current = dataOf(await new Client(app.url).gql(REFRESH, { t: current })).refresh.refreshToken!;
     expect((await rows(familyId.f))).toBe(2);
     // The very first token, long gone from the table, is still known as this family's: presenting it is a reuse.
     const reuse = await new Client(app.url).gql(REFRESH, { t: first });
@@ -180,17 +192,17 @@ describe('refresh families stay bounded', () => {
       app.database.sql.instant(now),
       app.database.sql.instant(now + 86_400_000),
     ));
-    const second = (await new Client(app.url).gql(REFRESH, { t: legacy })).data.refresh.refreshToken as string;
-    const third = (await new Client(app.url).gql(REFRESH, { t: second })).data.refresh.refreshToken as string;
+    const second = dataOf(await new Client(app.url).gql(REFRESH, { t: legacy })).refresh.refreshToken!;
+    const third = dataOf(await new Client(app.url).gql(REFRESH, { t: second })).refresh.refreshToken!;
     expect(codes(await new Client(app.url).gql(REFRESH, { t: legacy }))).toEqual(['UNAUTHENTICATED']);
     expect(await refreshes(app, third)).toBe(false);
   });
 
   it('revoking a family touches a handful of rows, not one per refresh ever made', async () => {
     const before = (await rows());
-    const { refreshToken } = (await login(app, 'staff')).res.data.login;
+    const { refreshToken } = await signInWithKeycard(app.url, 'staff');
     let current = refreshToken as string;
-    for (let i = 0; i < 40; i++) current = (await new Client(app.url).gql(REFRESH, { t: current })).data.refresh.refreshToken;
+    for (let i = 0; i < 40; i++) current = dataOf(await new Client(app.url).gql(REFRESH, { t: current })).refresh.refreshToken!;
     expect((await rows()) - before).toBeLessThanOrEqual(2);
   });
 });
@@ -220,9 +232,9 @@ describe('per-member limits on logins and refreshes', () => {
   });
 
   it('limits refreshes per member, across families', async () => {
-    const { refreshToken } = (await login(app, 'alice')).res.data.login;
+    const { refreshToken } = await signInWithKeycard(app.url, 'alice');
     let current = refreshToken as string;
-    for (let i = 0; i < 4; i++) current = (await new Client(app.url).gql(REFRESH, { t: current })).data.refresh.refreshToken;
+    for (let i = 0; i < 4; i++) current = dataOf(await new Client(app.url).gql(REFRESH, { t: current })).refresh.refreshToken!;
     const limited = await new Client(app.url).gql(REFRESH, { t: current });
     expect(codes(limited)).toEqual(['RATE_LIMITED']);
     expect(limited.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
@@ -237,7 +249,7 @@ describe('check-ins per member', () => {
   afterAll(() => app.close());
 
   it('are rate-limited: taps beyond the limit are refused with RATE_LIMITED', async () => {
-    const { accessToken } = (await login(app, 'alice')).res.data.login;
+    const { accessToken } = await signInWithKeycard(app.url, 'alice');
     const rows = async () => (await app.database.sql.get('select count(*) n from check_ins c join members m on m.id = c.member_id where m.email = ?', DEMO.alice.email)) as { n: number };
     const before = (await rows()).n;
     const aliases = `mutation { ${Array.from({ length: 8 }, (_, i) => `c${i}: checkIn { id }`).join(' ')} }`;
@@ -332,8 +344,8 @@ describe('what a stranger can do with someone else’s email or a leaked dead to
   afterAll(() => app.close());
 
   it('a logged-out refresh token, replayed, never spends its owner’s refresh limit', async () => {
-    const leaked = (await login(app, 'bob')).res.data.login.refreshToken as string;
-    const phone = (await login(app, 'bob')).res.data.login.refreshToken as string;
+    const leaked = (await signInWithKeycard(app.url, 'bob')).refreshToken;
+    const phone = (await signInWithKeycard(app.url, 'bob')).refreshToken;
     await new Client(app.url).gql('mutation($t: String) { logout(refreshToken: $t) }', { t: leaked });
     const replays = await Promise.all(Array.from({ length: 10 }, () => new Client(app.url).gql(REFRESH, { t: leaked })));
     expect(new Set(replays.flatMap(codes))).toEqual(new Set(['UNAUTHENTICATED']));
@@ -371,8 +383,9 @@ describe('two password changes at once', () => {
   afterAll(() => app.close());
 
   it('with the same current password: exactly one wins, the other is refused, and the winner’s password is the one that works', async () => {
-    const { accessToken } = (await login(app, 'alice')).res.data.login;
+    const { accessToken } = await signInWithKeycard(app.url, 'alice');
     const passwords = ['the owner picks this one', 'the intruder picks this one', 'a third one for good measure'];
+    const mark = app.logs.length;
     const results = await Promise.all(
       passwords.map((newPassword, i) =>
         new Promise((r) => setTimeout(r, i * 5)).then(() =>
@@ -380,6 +393,8 @@ describe('two password changes at once', () => {
         ),
       ),
     );
+    // They were in the gym's hands at the same time (each spends two hashes): one winner is the rule, not the order.
+    expect(overlapped(await handled(app, mark, { operation: 'ChangePassword' }, passwords.length))).toBe(true);
     const winners = results.map((r, i) => (r.errors ? null : passwords[i])).filter(Boolean);
     expect(winners).toHaveLength(1);
     for (const r of results.filter((r) => r.errors)) expect(codes(r)).toEqual(['INVALID_CREDENTIALS']);

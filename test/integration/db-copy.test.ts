@@ -10,7 +10,7 @@ import { getOrCreateSecret } from '../../src/db/secrets.js';
 import { prepareData } from '../../src/db/seed.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { ROOT } from '../../src/shared/paths.js';
-import { Client, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
+import { Client, DEMO, LOGIN, sessionClient, signInWithKeycard } from '../helpers/client.js';
 import { startTestApp } from '../helpers/app.js';
 import { createTestPgDatabase, TEST_DATABASE_URL, type TestPgDatabase } from '../helpers/pg.js';
 
@@ -33,8 +33,7 @@ describe.skipIf(!TEST_DATABASE_URL)('db:copy, SQLite to PostgreSQL', () => {
     // A gym that has been used: sessions, refresh families, check-ins, throttle rows, its pairwise secret.
     const app = await startTestApp({ database: source });
     await sessionClient(app.url, 'alice');
-    const tokens = (await new Client(app.url).gql(LOGIN, { input: { ...DEMO.bob, mode: 'TOKEN' } })).data.login;
-    expect(tokens).toBeTruthy();
+    await signInWithKeycard(app.url, 'bob');
     await new Client(app.url).gql(LOGIN, { input: { ...DEMO.staff, password: 'not the password at all' } });
     await app.close();
     target = await createTestPgDatabase();

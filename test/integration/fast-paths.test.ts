@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/auth/access-tokens.js';
 import { addSigningKey, KeyRing } from '../../src/auth/keys.js';
 import { CLOCK_TOLERANCE_SECONDS } from '../../src/shared/jwt.js';
-import { Client, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
+import { bearer as authorization, Client, dataOf, LOGIN, sessionClient, signInWithKeycard } from '../helpers/client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { TestClock } from '../helpers/clock.js';
+import { graphql } from '../helpers/__generated__/index.js';
 
 /**
  * Each shortcut Keycard takes for speed, and the guarantee it must keep: a remembered token still expires when
@@ -14,16 +16,9 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
  * session cookie cost the access sheet nothing.
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const VIEWER = '{ viewer { authenticated method } me { name } }';
+const VIEWER = graphql(/* GraphQL */ `query FastViewer { viewer { authenticated method } me { name } }`);
 
-async function tokenLogin(app: TestApp, who: DemoName) {
-  const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data.login as { accessToken: string; accessTokenExpiresAt: string };
-}
-
-const bearer = (app: TestApp, token: string, query = VIEWER) => new Client(app.url).gql(query, undefined, { authorization: `Bearer ${token}` });
+const bearer = (app: TestApp, token: string, query: string = String(VIEWER)) => new Client(app.url).gql(query, undefined, authorization(token));
 
 describe('a remembered access token in strict mode', () => {
   let app: TestApp;
@@ -33,8 +28,8 @@ describe('a remembered access token in strict mode', () => {
   afterAll(() => app.close());
 
   it('stops at logoutEverywhere at once, although its signature was verified and remembered before', async () => {
-    const { accessToken } = await tokenLogin(app, 'alice');
-    const other = await tokenLogin(app, 'alice');
+    const { accessToken } = await signInWithKeycard(app.url, 'alice');
+    const other = await signInWithKeycard(app.url, 'alice');
     expect((await bearer(app, accessToken)).data.viewer).toEqual({ authenticated: true, method: 'TOKEN' });
     expect((await bearer(app, other.accessToken, 'mutation { logoutEverywhere }')).data).toEqual({ logoutEverywhere: true });
     const after = await bearer(app, accessToken);
@@ -43,7 +38,7 @@ describe('a remembered access token in strict mode', () => {
   });
 
   it('still reads the member row on every request, cache hit or not, and takes the role from it', async () => {
-    const { accessToken } = await tokenLogin(app, 'alice');
+    const { accessToken } = await signInWithKeycard(app.url, 'alice');
     await bearer(app, accessToken);
     app.queries.length = 0;
     await bearer(app, accessToken, '{ viewer { role } }');
@@ -100,7 +95,7 @@ describe('the cache of verified tokens, on its own', () => {
   });
 
   it('never remembers a refusal: a forged token costs a full verification every time and is always refused', async () => {
-    const { accessToken } = await tokenLogin(app, 'alice');
+    const { accessToken } = await signInWithKeycard(app.url, 'alice');
     const [h, p, sig] = accessToken.split('.');
     const forged = `${h}.${p}.${sig!.slice(0, -4)}AAAA`;
     for (let i = 0; i < 3; i++) expect((await bearer(app, forged)).status).toBe(401);
@@ -109,12 +104,18 @@ describe('the cache of verified tokens, on its own', () => {
 });
 
 describe('the access sheet, written back only when it must', () => {
+  // The default idle timeout (30 minutes) and its touch interval (a minute), passed by moving the gym's clock.
+  const clock = new TestClock();
   let app: TestApp;
   beforeAll(async () => {
-    // A touch interval of a tenth of the idle timeout: 300 ms.
-    app = await startTestApp({ env: { SESSION_IDLE_TIMEOUT: '3s', SESSION_ABSOLUTE_TIMEOUT: '1h' } });
+    app = await startTestApp({ clock });
   });
   afterAll(() => app.close());
+
+  const viewer = async (client: Client, cookie = client.cookieHeader()) => {
+    const res = await new Client(app.url).gql(VIEWER, undefined, { cookie });
+    return { authenticated: dataOf(res).viewer.authenticated, setCookies: res.setCookies };
+  };
 
   it('costs nothing to a request that carries no session cookie: no session read, no cookie set', async () => {
     app.queries.length = 0;
@@ -128,35 +129,36 @@ describe('the access sheet, written back only when it must', () => {
     const client = await sessionClient(app.url, 'alice');
     app.queries.length = 0;
     const res = await client.gql(VIEWER);
-    expect(res.data.viewer).toEqual({ authenticated: true, method: 'SESSION' });
+    expect(dataOf(res).viewer).toEqual({ authenticated: true, method: 'SESSION' });
     expect(res.setCookies).toEqual([]);
     expect(app.queries.filter((q) => /^(insert|update|delete)/i.test(q.trim()))).toEqual([]);
   });
 
   it('records activity (one write, a fresh cookie) once the deadline would move by more than the touch interval', async () => {
     const client = await sessionClient(app.url, 'alice');
-    await sleep(400);
+    await clock.advance(app.keycard.services.sessions.touchIntervalMs + 1_000);
     app.queries.length = 0;
-    const res = await client.gql(VIEWER);
-    expect(res.data.viewer.authenticated).toBe(true);
+    const res = await viewer(client);
+    expect(res.authenticated).toBe(true);
     expect(res.setCookies.some((c) => c.startsWith('keycard.sid='))).toBe(true);
     expect(app.queries.filter((q) => /^(insert|update|delete)/i.test(q.trim()))).toEqual([expect.stringMatching(/^update "sessions"/i)]);
   });
 
   it('never lets a session outlive its idle timeout after its last use, recorded or not', async () => {
+    const idle = app.config.sessionIdleTimeoutMs;
+    const touch = app.keycard.services.sessions.touchIntervalMs;
     const client = await sessionClient(app.url, 'alice');
-    const cookie = client.cookieHeader();
-    const loginAt = Date.now();
-    // Within the touch interval: served, but not recorded.
-    expect((await new Client(app.url).gql(VIEWER, undefined, { cookie })).data.viewer.authenticated).toBe(true);
-    const lastUse = Date.now();
-    await sleep(loginAt + 3_000 - Date.now() - 400);
-    expect((await new Client(app.url).gql(VIEWER, undefined, { cookie })).data.viewer.authenticated).toBe(true);
+    // Within the touch interval: served, but not recorded...
+    await clock.advance(touch / 2);
+    expect((await viewer(client)).authenticated).toBe(true);
+    // ...so the session ends an idle timeout after the login, not after that use.
+    await clock.advance(idle - touch / 2 - 1_000);
+    const recorded = await viewer(client);
+    expect(recorded.authenticated).toBe(true);
     // That use was recorded (it moved the deadline by far more than the interval); now stay idle past it.
-    await sleep(3_100);
-    expect(Date.now() - lastUse).toBeGreaterThan(3_000);
-    const idle = await new Client(app.url).gql(VIEWER, undefined, { cookie });
-    expect(idle.data.viewer.authenticated).toBe(false);
+    expect(recorded.setCookies).toHaveLength(1);
+    await clock.advance(idle + 1_000);
+    expect((await viewer(client)).authenticated).toBe(false);
   });
 });
 
@@ -205,7 +207,7 @@ describe('password hashing, bounded', () => {
     expect(busy.length).toBeGreaterThan(0);
     expect(busy[0]!.errors![0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfterSeconds: 1 });
     expect(codesSeen.every((c) => c === 'RATE_LIMITED' || c === 'INVALID_CREDENTIALS')).toBe(true);
-    const after = await tokenLogin(app, 'alice');
+    const after = await signInWithKeycard(app.url, 'alice');
     expect(after.accessToken).toBeTruthy();
   });
 });
@@ -223,7 +225,7 @@ describe('the access sheet by keycard', () => {
   afterAll(() => app.close());
 
   it('costs at most 4 SQL statements for a STAFF page with members, memberships and plans, the same for 10 rows or 100', async () => {
-    const { accessToken } = await tokenLogin(app, 'staff');
+    const { accessToken } = await signInWithKeycard(app.url, 'staff');
     const page = (n: number) => `{ checkIns(first: ${n}) { edges { node { at member { name membership { plan { code } } } } } } }`;
     const statements = async (n: number) => {
       app.queries.length = 0;

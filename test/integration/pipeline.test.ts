@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, DEMO, LOGIN, type GqlError } from '../helpers/client.js';
+import { bearer, Client, signInWithKeycard, type GqlError } from '../helpers/client.js';
 import { openSocket, type GymSocket } from '../helpers/live.js';
 
 /** HTTP's refusal of every subscription (they are served over the socket): the one error only HTTP gives. */
@@ -37,8 +37,7 @@ describe.each([
   let socket: GymSocket;
   beforeAll(async () => {
     app = await startTestApp({ env });
-    const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.staff, mode: 'TOKEN' } });
-    authorization = `Bearer ${res.data.login.accessToken as string}`;
+    authorization = bearer((await signInWithKeycard(app.url, 'staff')).accessToken).authorization;
     // Eager: graphql-ws's lazy client would close its idle socket between refused operations.
     socket = openSocket(app, { authorization, eager: true });
   });

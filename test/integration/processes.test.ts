@@ -11,7 +11,7 @@ import { openDatabase, type GymData } from '../../src/db/client.js';
 import { prepareData } from '../../src/db/seed.js';
 import { logOptions } from '../../src/shared/logger.js';
 import { freePort, TEST_SESSION_SECRET } from '../helpers/app.js';
-import { Client, codes, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
+import { Client, codes, DEMO, LOGIN, sessionClient, signInWithKeycard } from '../helpers/client.js';
 import { createTestPgDatabase, TEST_DATABASE_URL, type TestPgDatabase } from '../helpers/pg.js';
 import { CuttableProxy, startKeycardProcess, type KeycardProcess } from '../helpers/processes.js';
 import { openSocket, until } from '../helpers/live.js';
@@ -71,14 +71,14 @@ describe.skipIf(!TEST_DATABASE_URL)('two Keycard processes on one PostgreSQL dat
     const session = await sessionClient(a.url, 'staff');
     const onB = await new Client(b.url).gql(VIEWER, undefined, { cookie: session.cookieHeader() });
     expect(onB.data.viewer).toEqual({ authenticated: true, method: 'SESSION', role: 'STAFF' });
-    const token = (await tokenLogin(a.url, 'alice')).data.login.accessToken as string;
+    const token = (await signInWithKeycard(a.url, 'alice')).accessToken;
     const withToken = await new Client(b.url).gql(VIEWER, undefined, bearer(token));
     expect(withToken.data.viewer).toEqual({ authenticated: true, method: 'TOKEN', role: 'MEMBER' });
   });
 
   it('logoutEverywhere on A ends the sessions and (strict) the keycards on B at once', async () => {
     const session = await sessionClient(a.url, 'alice');
-    const token = (await tokenLogin(b.url, 'alice')).data.login.accessToken as string;
+    const token = (await signInWithKeycard(b.url, 'alice')).accessToken;
     const out = await session.gql('mutation { logoutEverywhere }');
     expect(out.data).toEqual({ logoutEverywhere: true });
     const bySession = await new Client(b.url).gql(VIEWER, undefined, { cookie: session.cookieHeader() || 'keycard.sid=gone' });
@@ -88,7 +88,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two Keycard processes on one PostgreSQL dat
   });
 
   it('the same refresh token spent on A and B at once has exactly one winner, and the family lives on', async () => {
-    const { refreshToken } = (await tokenLogin(a.url, 'bob')).data.login;
+    const { refreshToken } = await signInWithKeycard(a.url, 'bob');
     // bob's membership has expired, but he may still sign in: refreshing is about credentials, not the membership.
     const racers = Array.from({ length: 8 }, (_, i) => new Client(i % 2 ? b.url : a.url).gql(REFRESH, { t: refreshToken }));
     const results = await Promise.all(racers);
@@ -136,7 +136,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two Keycard processes on one PostgreSQL dat
     let token = '';
     for (let i = 0; i < 40 && decodeJwt(token || 'e30.e30.x').header.kid !== newKid; i++) {
       await new Promise((r) => setTimeout(r, 250));
-      token = (await tokenLogin(a.url, 'admin')).data.login.accessToken as string;
+      token = (await signInWithKeycard(a.url, 'admin')).accessToken;
     }
     expect(decodeJwt(token).header.kid).toBe(newKid);
     // B meets the new kid on its first request and reads the folder for it.

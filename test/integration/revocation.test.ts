@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, codes, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
+import { Client, codes, dataOf, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
 
 interface Pair {
   accessToken: string;
@@ -11,7 +11,7 @@ interface Pair {
 async function tokens(app: TestApp, who: DemoName, password: string = DEMO[who].password): Promise<Pair> {
   const res = await new Client(app.url).gql(LOGIN, { input: { email: DEMO[who].email, password, mode: 'TOKEN' } });
   expect(res.errors).toBeUndefined();
-  return res.data.login;
+  return dataOf(res).login as Pair;
 }
 
 const withToken = (app: TestApp, token: string, query: string, variables?: Record<string, unknown>) =>

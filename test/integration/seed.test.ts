@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareData } from '../../src/db/seed.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -37,19 +40,26 @@ describe('preparing the data at start', () => {
   });
 
   it('seeds once when two instances start on one empty database at the same moment', async () => {
-    const database = await openTestDatabase();
+    const dir = mkdtempSync(path.join(tmpdir(), 'keycard-seed-'));
+    // One database both instances open: a file on SQLite (":memory:" would give each its own), on PostgreSQL a
+    // database of its own.
+    const database = await openTestDatabase({ file: path.join(dir, 'keycard.sqlite') });
     const second = await openTestDatabase({ reopen: database });
     try {
       const outcomes = await Promise.all([
         prepareData(database.data, { seedDemo: true, production: false }),
         prepareData(second.data, { seedDemo: true, production: false }),
       ]);
-      expect(outcomes).toContain('seeded');
+      // Both found the database empty and went on to seed it (one after the other, the second would have found
+      // members): the race happened, and the check inside the seeding step kept the demo from going in twice.
+      expect(outcomes).toEqual(['seeded', 'seeded']);
       expect(await count(database, 'members')).toBe(4);
+      expect(await count(second, 'members')).toBe(4);
       expect(await count(database, 'plans')).toBe(2);
     } finally {
       await second.close();
       await database.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -4,16 +4,22 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../helpers/database.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, codes, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
+import { TestClock } from '../helpers/clock.js';
+import { graphql } from '../helpers/__generated__/index.js';
+import { Client, codes, dataOf, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
 
-const ME = /* GraphQL */ `
-  query {
+const ME = graphql(/* GraphQL */ `
+  query SessionViewer {
     viewer { authenticated method role expiresAt }
     me { name email }
   }
-`;
-const LOGOUT = /* GraphQL */ `mutation { logout }`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+`);
+const LOGOUT = graphql(/* GraphQL */ `mutation SessionLogout { logout }`);
+const SIGN_UP = graphql(/* GraphQL */ `
+  mutation SessionSignUp($input: SignUpInput!) {
+    signUp(input: $input) { method member { name email role membership { status } } }
+  }
+`);
 
 describe('sign-in with a session (the access sheet)', () => {
   let app: TestApp;
@@ -26,8 +32,9 @@ describe('sign-in with a session (the access sheet)', () => {
     const client = new Client(app.url);
     const res = await client.gql(LOGIN, { input: { ...DEMO.alice, mode: 'SESSION' } });
     expect(res.errors).toBeUndefined();
-    expect(res.data.login).toMatchObject({ method: 'SESSION', accessToken: null, refreshToken: null });
-    expect(res.data.login.member).toMatchObject({ name: 'Alice Member', email: 'alice@keycard.test' });
+    const { login } = dataOf(res);
+    expect(login).toMatchObject({ method: 'SESSION', accessToken: null, refreshToken: null });
+    expect(login.member).toMatchObject({ name: 'Alice Member', email: 'alice@keycard.test' });
     expect(res.setCookies).toHaveLength(1);
     const cookie = res.setCookies[0]!;
     expect(cookie).toMatch(/^keycard\.sid=/);
@@ -42,9 +49,10 @@ describe('sign-in with a session (the access sheet)', () => {
     const client = await sessionClient(app.url, 'alice');
     const res = await client.gql(ME);
     expect(res.errors).toBeUndefined();
-    expect(res.data.viewer).toMatchObject({ authenticated: true, method: 'SESSION', role: 'MEMBER' });
-    expect(new Date(res.data.viewer.expiresAt).getTime()).toBeGreaterThan(Date.now());
-    expect(res.data.me).toEqual({ name: 'Alice Member', email: 'alice@keycard.test' });
+    const { viewer, me } = dataOf(res);
+    expect(viewer).toMatchObject({ authenticated: true, method: 'SESSION', role: 'MEMBER' });
+    expect(new Date(viewer.expiresAt!).getTime()).toBeGreaterThan(Date.now());
+    expect(me).toEqual({ name: 'Alice Member', email: 'alice@keycard.test' });
   });
 
   it('ends the session on the server at logout, so a replayed cookie is anonymous', async () => {
@@ -56,8 +64,8 @@ describe('sign-in with a session (the access sheet)', () => {
     expect(out.setCookies.join()).toMatch(/keycard\.sid=;.*Expires=Thu, 01 Jan 1970/);
     // ...and a copy kept by anyone else no longer opens anything.
     const replay = await new Client(app.url).gql(ME, undefined, { cookie: stolen });
-    expect(replay.data.viewer.authenticated).toBe(false);
-    expect(replay.data.me).toBeNull();
+    expect(dataOf(replay).viewer.authenticated).toBe(false);
+    expect(dataOf(replay).me).toBeNull();
     expect(codes(replay)).toEqual(['UNAUTHENTICATED']);
   });
 
@@ -69,14 +77,14 @@ describe('sign-in with a session (the access sheet)', () => {
     const tampered = `keycard.sid=${value.slice(0, -1)}${last}`;
     const res = await new Client(app.url).gql(ME, undefined, { cookie: tampered });
     expect(res.status).toBe(200);
-    expect(res.data.viewer.authenticated).toBe(false);
+    expect(dataOf(res).viewer.authenticated).toBe(false);
   });
 
   it('treats an unknown or garbage cookie as anonymous', async () => {
     for (const cookie of ['keycard.sid=s%3Anope.nope', 'keycard.sid=', 'keycard.sid=%%%', 'other=1']) {
       const res = await new Client(app.url).gql(ME, undefined, { cookie });
       expect(res.status).toBe(200);
-      expect(res.data.viewer.authenticated).toBe(false);
+      expect(dataOf(res).viewer.authenticated).toBe(false);
     }
   });
 
@@ -99,9 +107,9 @@ describe('sign-in with a session (the access sheet)', () => {
     expect(client.cookieHeader()).not.toBe(before);
     // The old id neither stays bob's nor became alice's.
     const old = await new Client(app.url).gql(ME, undefined, { cookie: before });
-    expect(old.data.viewer.authenticated).toBe(false);
+    expect(dataOf(old).viewer.authenticated).toBe(false);
     const now = await client.gql(ME);
-    expect(now.data.me.name).toBe('Alice Member');
+    expect(dataOf(now).me?.name).toBe('Alice Member');
   });
 
   it('ends every session of a member the moment staff suspend them', async () => {
@@ -111,7 +119,7 @@ describe('sign-in with a session (the access sheet)', () => {
     const bobId = (await bobOnPhone.gql('{ me { id } }')).data.me.id;
     const res = await staff.gql(`mutation($id: ID!) { setMemberStatus(memberId: $id, status: SUSPENDED) { status } }`, { id: bobId });
     expect(res.data.setMemberStatus.status).toBe('SUSPENDED');
-    for (const device of [bobOnPhone, bobOnLaptop]) expect((await device.gql(ME)).data.viewer.authenticated).toBe(false);
+    for (const device of [bobOnPhone, bobOnLaptop]) expect(dataOf(await device.gql(ME)).viewer.authenticated).toBe(false);
     const rows = (await app.database.sql.get('select count(*) n from sessions where member_id = (select id from members where email = ?)', 'bob@keycard.test')) as { n: number };
     expect(rows.n).toBe(0);
     await staff.gql(`mutation($id: ID!) { setMemberStatus(memberId: $id, status: ACTIVE) { status } }`, { id: bobId });
@@ -119,47 +127,47 @@ describe('sign-in with a session (the access sheet)', () => {
 
   it('signs in a new member by session at signUp when asked to', async () => {
     const client = new Client(app.url);
-    const res = await client.gql(
-      `mutation($input: SignUpInput!) { signUp(input: $input) { method member { name email role membership { status } } } }`,
-      { input: { email: 'Carol@Example.com', password: 'a long and unusual passphrase', name: 'Carol', mode: 'SESSION' } },
-    );
+    const res = await client.gql(SIGN_UP, { input: { email: 'Carol@Example.com', password: 'a long and unusual passphrase', name: 'Carol', mode: 'SESSION' } });
     expect(res.errors).toBeUndefined();
-    expect(res.data.signUp).toEqual({ method: 'SESSION', member: { name: 'Carol', email: 'carol@example.com', role: 'MEMBER', membership: null } });
-    expect((await client.gql(ME)).data.me.email).toBe('carol@example.com');
+    expect(dataOf(res).signUp).toEqual({ method: 'SESSION', member: { name: 'Carol', email: 'carol@example.com', role: 'MEMBER', membership: null } });
+    expect(dataOf(await client.gql(ME)).me?.email).toBe('carol@example.com');
   });
 });
 
 describe('session timeouts, enforced on the server', () => {
+  // The default timeouts (30 minutes idle, 12 hours absolute), reached by moving the gym's clock, not by waiting.
+  const clock = new TestClock();
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp({ env: { SESSION_IDLE_TIMEOUT: '1500ms', SESSION_ABSOLUTE_TIMEOUT: '3s' } });
+    app = await startTestApp({ clock });
   });
   afterAll(() => app.close());
+
+  const signedIn = async (cookie: string) => dataOf(await new Client(app.url).gql(ME, undefined, { cookie })).viewer.authenticated;
 
   it('ends a session left idle longer than the idle timeout, even if the client kept the cookie', async () => {
     const client = await sessionClient(app.url, 'alice');
     const cookie = client.cookieHeader();
-    await sleep(1700);
-    const res = await new Client(app.url).gql(ME, undefined, { cookie });
-    expect(res.data.viewer.authenticated).toBe(false);
+    await clock.advance(app.config.sessionIdleTimeoutMs + 1_000);
+    expect(await signedIn(cookie)).toBe(false);
   });
 
   it('slides the idle timeout on use but ends the session at the absolute timeout', async () => {
+    const { sessionIdleTimeoutMs: idle, sessionAbsoluteTimeoutMs: absolute } = app.config;
     const client = await sessionClient(app.url, 'alice');
     const cookie = client.cookieHeader();
-    // Used every 700 ms, the session outlives its 1.5 s idle timeout...
-    for (let i = 0; i < 3; i++) {
-      await sleep(700);
-      const res = await new Client(app.url).gql(ME, undefined, { cookie });
-      expect(res.data.viewer.authenticated).toBe(true);
+    // Used every two thirds of its idle timeout, the session outlives that timeout many times over...
+    const everyUse = (idle * 2) / 3;
+    let elapsed = 0;
+    while (elapsed + everyUse < absolute) {
+      await clock.advance(everyUse);
+      elapsed += everyUse;
+      expect(await signedIn(cookie)).toBe(true);
     }
-    // ...but never its 3 s absolute one, however busy it is.
-    for (let i = 0; i < 2; i++) {
-      await sleep(700);
-      await new Client(app.url).gql(ME, undefined, { cookie });
-    }
-    const late = await new Client(app.url).gql(ME, undefined, { cookie });
-    expect(late.data.viewer.authenticated).toBe(false);
+    expect(elapsed).toBeGreaterThan(10 * idle);
+    // ...but never its absolute one, however busy it is.
+    await clock.advance(absolute - elapsed);
+    expect(await signedIn(cookie)).toBe(false);
   });
 });
 
@@ -177,7 +185,7 @@ describe('sessions in the database', () => {
       const second = await startTestApp({ database: reopened, seed: false });
       try {
         const res = await new Client(second.url).gql(ME, undefined, { cookie: client.cookieHeader() });
-        expect(res.data.viewer).toMatchObject({ authenticated: true, method: 'SESSION', role: 'STAFF' });
+        expect(dataOf(res).viewer).toMatchObject({ authenticated: true, method: 'SESSION', role: 'STAFF' });
       } finally {
         await second.close();
         await reopened.close();

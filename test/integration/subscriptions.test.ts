@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { idOf } from '../../src/ids.js';
 import { startTestApp, type StartOptions, type TestApp } from '../helpers/app.js';
-import { Client, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
+import { Client, DEMO, sessionClient, signInWithKeycard, type DemoName } from '../helpers/client.js';
 import { openSocket, rawSocket, started, until, type GymSocket, type RawSocket } from '../helpers/live.js';
 
 const CHECK_INS = 'subscription { checkIns { at method door member { name } } }';
@@ -19,9 +19,7 @@ afterEach(async () => {
 });
 
 async function signIn(app: TestApp, who: DemoName): Promise<{ token: string; expiresAt: number; refreshToken: string; memberId: number }> {
-  const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  const login = res.data.login;
+  const login = await signInWithKeycard(app.url, who);
   return { token: login.accessToken, expiresAt: Date.parse(login.accessTokenExpiresAt), refreshToken: login.refreshToken, memberId: idOf('Member', login.member.id)! };
 }
 

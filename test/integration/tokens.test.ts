@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSigningKey } from '../../src/auth/keys.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Client, codes, DEMO, LOGIN, sessionClient, type DemoName } from '../helpers/client.js';
+import { TestClock } from '../helpers/clock.js';
+import { bearer, Client, codes, dataOf, DEMO, LOGIN, sessionClient, signInWithKeycard } from '../helpers/client.js';
 import { decodeJwt, foreignKey, forgeEs256, forgeHs256, forgeUnsigned, validClaims } from '../helpers/tokens.js';
 
 const ME = `{ viewer { authenticated method role expiresAt } me { id name } }`;
 
-async function tokenLogin(app: TestApp, who: DemoName) {
-  const res = await new Client(app.url).gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
-  expect(res.errors).toBeUndefined();
-  return res;
-}
 
 describe('keycards: access tokens', () => {
   let app: TestApp;
@@ -19,20 +15,19 @@ describe('keycards: access tokens', () => {
   });
   afterAll(() => app.close());
 
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
   it('issues an access and refresh token pair at login, sets no cookie, and the token signs the member in', async () => {
-    const login = await tokenLogin(app, 'alice');
-    const payload = login.data.login;
+    const login = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } });
+    expect(login.errors).toBeUndefined();
+    const payload = dataOf(login).login;
     expect(login.setCookies).toEqual([]);
     expect(payload.method).toBe('TOKEN');
     expect(payload.refreshToken).toMatch(/^kcr_[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
-    const accessExpires = new Date(payload.accessTokenExpiresAt).getTime();
+    const accessExpires = new Date(payload.accessTokenExpiresAt!).getTime();
     expect(accessExpires - Date.now()).toBeGreaterThan(14 * 60_000);
     expect(accessExpires - Date.now()).toBeLessThanOrEqual(15 * 60_000);
-    expect(new Date(payload.refreshTokenExpiresAt).getTime() - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    expect(new Date(payload.refreshTokenExpiresAt!).getTime() - Date.now()).toBeGreaterThan(29 * 86_400_000);
 
-    const me = await new Client(app.url).gql(ME, undefined, bearer(payload.accessToken));
+    const me = await new Client(app.url).gql(ME, undefined, bearer(payload.accessToken!));
     expect(me.errors).toBeUndefined();
     expect(me.data.viewer).toEqual({ authenticated: true, method: 'TOKEN', role: 'MEMBER', expiresAt: payload.accessTokenExpiresAt });
     expect(me.data.me).toEqual({ id: payload.member.id, name: 'Alice Member' });
@@ -50,34 +45,22 @@ describe('keycards: access tokens', () => {
   });
 
   it('is an RFC 9068 ES256 JWT with the contract’s header and claims', async () => {
-    const { data } = await tokenLogin(app, 'staff');
-    const { header, payload } = decodeJwt(data.login.accessToken);
+    const keycard = await signInWithKeycard(app.url, 'staff');
+    const { header, payload } = decodeJwt(keycard.accessToken);
     expect(header).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: app.keyRing.current.kid });
-    expect(payload).toMatchObject({ iss: 'https://gym.example.com', aud: 'keycard', sub: data.login.member.id, role: 'STAFF' });
+    expect(payload).toMatchObject({ iss: 'https://gym.example.com', aud: 'keycard', sub: keycard.member.id, role: 'STAFF' });
     expect(typeof payload.jti).toBe('string');
     expect((payload.exp as number) - (payload.iat as number)).toBe(15 * 60);
   });
 
   it('lets an Authorization header alone decide, ignoring the session cookie', async () => {
     const alice = await sessionClient(app.url, 'alice');
-    const { data } = await tokenLogin(app, 'bob');
-    const asBob = await alice.gql(ME, undefined, bearer(data.login.accessToken));
+    const keycard = await signInWithKeycard(app.url, 'bob');
+    const asBob = await alice.gql(ME, undefined, bearer(keycard.accessToken));
     expect(asBob.data.me.name).toBe('Bob Member');
     const broken = await alice.gql(ME, undefined, bearer('not-a-token'));
     expect(broken.status).toBe(401);
     expect(broken.data.viewer.authenticated).toBe(false);
-  });
-
-  it('does not even touch the session behind an ignored cookie (its idle timeout is not extended)', async () => {
-    const alice = await sessionClient(app.url, 'alice');
-    const expiry = async () => ((await app.database.sql.get('select max(expires_at) e from sessions')) as { e: number }).e;
-    const before = (await expiry());
-    await new Promise((r) => setTimeout(r, 20));
-    const { data } = await tokenLogin(app, 'bob');
-    app.queries.length = 0;
-    await alice.gql(ME, undefined, bearer(data.login.accessToken));
-    expect(app.queries.filter((q) => q.includes('"sessions"'))).toEqual([]);
-    expect((await expiry())).toBe(before);
   });
 
   it('still signs in with a session when a client sends a stale bearer token along', async () => {
@@ -93,9 +76,9 @@ describe('keycards: access tokens', () => {
     let sub: string;
     const iss = 'https://gym.example.com';
     beforeAll(async () => {
-      const { data } = await tokenLogin(app, 'alice');
-      good = data.login.accessToken;
-      sub = data.login.member.id;
+      const keycard = await signInWithKeycard(app.url, 'alice');
+      good = keycard.accessToken;
+      sub = keycard.member.id;
     });
     const header = (overrides: Record<string, unknown> = {}) => ({ alg: 'ES256', typ: 'at+jwt', kid: app.keyRing.current.kid, ...overrides });
     const signed = (h: Record<string, unknown>, claims: Record<string, unknown>) => forgeEs256(app.keyRing.current.privateKey, h, claims);
@@ -183,15 +166,15 @@ describe('keycards: access tokens', () => {
     expect(plans.status).toBe(200);
     const login = await new Client(app.url).gql(LOGIN, { input: { ...DEMO.alice, mode: 'TOKEN' } }, stale);
     expect(login.status).toBe(200);
-    expect(login.data.login.member.name).toBe('Alice Member');
-    const refreshed = await new Client(app.url).gql(`mutation($t: String!) { refresh(refreshToken: $t) { method member { name } } }`, { t: login.data.login.refreshToken }, stale);
+    expect(dataOf(login).login.member.name).toBe('Alice Member');
+    const refreshed = await new Client(app.url).gql(`mutation($t: String!) { refresh(refreshToken: $t) { method member { name } } }`, { t: dataOf(login).login.refreshToken }, stale);
     expect(refreshed.status).toBe(200);
     expect(refreshed.data.refresh).toEqual({ method: 'TOKEN', member: { name: 'Alice Member' } });
   });
 
   it('ignores a token in the query string', async () => {
-    const { data } = await tokenLogin(app, 'alice');
-    const res = await fetch(`${app.url}/graphql?access_token=${data.login.accessToken}`, {
+    const keycard = await signInWithKeycard(app.url, 'alice');
+    const res = await fetch(`${app.url}/graphql?access_token=${keycard.accessToken}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ viewer { authenticated } }' }),
@@ -200,10 +183,10 @@ describe('keycards: access tokens', () => {
   });
 
   it('refuses a refresh token as a bearer token, and an access token at refresh', async () => {
-    const { data } = await tokenLogin(app, 'alice');
-    const asBearer = await new Client(app.url).gql(ME, undefined, bearer(data.login.refreshToken));
+    const keycard = await signInWithKeycard(app.url, 'alice');
+    const asBearer = await new Client(app.url).gql(ME, undefined, bearer(keycard.refreshToken));
     expect(asBearer.status).toBe(401);
-    const asRefresh = await new Client(app.url).gql(`mutation($t: String!) { refresh(refreshToken: $t) { method } }`, { t: data.login.accessToken });
+    const asRefresh = await new Client(app.url).gql(`mutation($t: String!) { refresh(refreshToken: $t) { method } }`, { t: keycard.accessToken });
     expect(codes(asRefresh)).toEqual(['UNAUTHENTICATED']);
   });
 
@@ -226,6 +209,29 @@ describe('keycards: access tokens', () => {
   });
 });
 
+describe('a session cookie sent beside a keycard', () => {
+  // The gym's clock moves past the touch interval, when a request reading the session would record activity.
+  const clock = new TestClock();
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ clock });
+  });
+  afterAll(() => app.close());
+
+  it('does not even touch the session behind an ignored cookie (its idle timeout is not extended)', async () => {
+    const alice = await sessionClient(app.url, 'alice');
+    const expiry = async () => ((await app.database.sql.get('select max(expires_at) e from sessions')) as { e: number }).e;
+    const before = (await expiry());
+    // Long enough that a request reading this session would record activity and move its deadline.
+    await clock.advance(app.keycard.services.sessions.touchIntervalMs + 1_000);
+    const keycard = await signInWithKeycard(app.url, 'bob');
+    app.queries.length = 0;
+    await alice.gql(ME, undefined, bearer(keycard.accessToken));
+    expect(app.queries.filter((q) => q.includes('"sessions"'))).toEqual([]);
+    expect((await expiry())).toBe(before);
+  });
+});
+
 describe('key rotation', () => {
   let app: TestApp;
   beforeAll(async () => {
@@ -234,16 +240,16 @@ describe('key rotation', () => {
   afterAll(() => app.close());
 
   it('signs with the new key, still verifies tokens from the old one, and publishes both', async () => {
-    const before = await tokenLogin(app, 'alice');
-    const oldKid = decodeJwt(before.data.login.accessToken).header.kid;
+    const before = await signInWithKeycard(app.url, 'alice');
+    const oldKid = decodeJwt(before.accessToken).header.kid;
 
     const newKid = addSigningKey(app.keysDir);
     app.keyRing.reload();
 
-    const after = await tokenLogin(app, 'alice');
-    expect(decodeJwt(after.data.login.accessToken).header.kid).toBe(newKid);
+    const after = await signInWithKeycard(app.url, 'alice');
+    expect(decodeJwt(after.accessToken).header.kid).toBe(newKid);
     expect(newKid > String(oldKid)).toBe(true);
-    for (const token of [before.data.login.accessToken, after.data.login.accessToken]) {
+    for (const token of [before.accessToken, after.accessToken]) {
       const me = await new Client(app.url).gql(ME, undefined, { authorization: `Bearer ${token}` });
       expect(me.data.me.name).toBe('Alice Member');
     }
@@ -259,7 +265,7 @@ describe('key rotation', () => {
       other.keyRing.reload();
       const newKid = addSigningKey(app.keysDir);
       app.keyRing.reload();
-      const token = (await tokenLogin(app, 'alice')).data.login.accessToken as string;
+      const token = (await signInWithKeycard(app.url, 'alice')).accessToken;
       expect(decodeJwt(token).header.kid).toBe(newKid);
       const me = await new Client(other.url).gql(ME, undefined, { authorization: `Bearer ${token}` });
       expect(me.data?.me?.name).toBe('Alice Member');
@@ -267,7 +273,7 @@ describe('key rotation', () => {
       // a key rotated in again straight away waits for the next read there.
       addSigningKey(app.keysDir);
       app.keyRing.reload();
-      const next = (await tokenLogin(app, 'alice')).data.login.accessToken as string;
+      const next = (await signInWithKeycard(app.url, 'alice')).accessToken;
       expect(codes(await new Client(other.url).gql(ME, undefined, { authorization: `Bearer ${next}` }))).toEqual(['UNAUTHENTICATED']);
       other.keyRing.reload();
       expect((await new Client(other.url).gql(ME, undefined, { authorization: `Bearer ${next}` })).data?.me?.name).toBe('Alice Member');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { Client, DEMO, LOGIN } from '../client.js';
+import { Client, DEMO, LOGIN, signInWithKeycard } from '../client.js';
 import type { TestApp } from '../app.js';
 
 /**
@@ -116,11 +116,10 @@ export class Credentials {
 
   async signIn(): Promise<void> {
     for (const { email } of Object.values(DEMO)) this.fixed.set(email, this.row(email));
-    const login = async (who: 'alice' | 'admin'): Promise<Keycard> => {
-      const res = await this.client().gql(LOGIN, { input: { ...DEMO[who], mode: 'TOKEN' } });
-      if (!res.data?.login) throw new Error(`login as ${who} failed: ${JSON.stringify(res.errors)}`);
-      return { token: res.data.login.accessToken, version: this.row(DEMO[who].email).token_version };
-    };
+    const login = async (who: 'alice' | 'admin'): Promise<Keycard> => ({
+      token: (await signInWithKeycard(this.app.url, who, this.proxyHeaders)).accessToken,
+      version: this.row(DEMO[who].email).token_version,
+    });
     [this.member, this.admin] = await Promise.all([login('alice'), login('admin')]);
     await this.signInStaff();
     const partner = await this.client().gql('mutation { issuePartnerToken(audience: "pool") { token } }', undefined, { authorization: `Bearer ${this.member.token}` });
