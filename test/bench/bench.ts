@@ -9,7 +9,7 @@
  * of the benchmark's own there, and `me` is measured again on it: by token and by session on one gym process, by
  * token on a gym of two workers on one port, against a baseline on that database.
  *
- * Prints a table, writes test/bench/results/latest.json (CONTRACT section 9) and, on a full run, test/bench/chart.svg.
+ * Prints a table, writes test/bench/results/latest.json (its format: test/bench/README.md) and, on a full run, test/bench/chart.svg.
  * BENCH_ROUNDS, BENCH_DURATION (seconds per run) and BENCH_CONNECTIONS override the defaults (3, 10, 32).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * From the runs of every round to what the benchmark reports: medians over rounds, the ratio of each scenario to the
- * baseline answering the same operation, a table on stdout and the JSON of CONTRACT section 9.
+ * baseline answering the same operation, a table on stdout and the JSON that test/bench/README.md describes.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +15,7 @@ export interface Sample extends RunResult {
   alongside?: RunResult;
 }
 
-/** A row of the JSON report (CONTRACT section 9). */
+/** A row of the JSON report (test/bench/README.md, "The results file"). */
 export interface ScenarioRow {
   name: string;
   rps: number;
@@ -167,7 +167,7 @@ export function explainPostgres(rows: readonly ScenarioRow[], run: PostgresRun):
   ];
 }
 
-/** Writes the report where CONTRACT section 9 says, creating the folder (it is not committed). */
+/** Writes the report where test/bench/README.md says, creating the folder (it is not committed). */
 export function writeReport(file: string, report: BenchReport): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');

@@ -6,7 +6,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { gymWithPool } from '../helpers/pool.js';
 
 /**
- * The cost limit (CONTRACT section 5): an operation that would fetch more than the budget is refused before it runs,
+ * The cost limit (schema/README.md, "Authorization"): an operation that would fetch more than the budget is refused before it runs,
  * with list sizes read from `first` (literal or variable) and the default page when it is absent.
  */
 

@@ -26,7 +26,7 @@ export interface FuzzResponse {
   text: string;
 }
 
-/** The body limit of CONTRACT section 3: bodies are generated on both sides of it. */
+/** The body limit (schema/README.md, "HTTP surface"): bodies are generated on both sides of it. */
 const BODY_LIMIT = 100_000;
 
 /** A generated operation as a client sends it: JSON over POST mostly, the query string over GET sometimes. */
