@@ -19,6 +19,7 @@ import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
+import { openPubSub } from './live/open-pubsub.js';
 import { createLiveServer } from './live/server.js';
 import { RateLimitedError } from './errors.js';
 import { interactionRoutes } from './oidc/interactions.js';
@@ -112,7 +113,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
     pairwiseSecret: config.pairwiseSecret ?? (await getOrCreateSecret(data, 'pairwise-subject')),
   });
   const throttle = new LoginThrottle(data, config.login);
-  const pubsub = await data.openPubSub(log);
+  const pubsub = await openPubSub(data, log);
   const rateLimits = new RateLimits(data, config.rateLimits);
   const services: Services = {
     data,
@@ -181,7 +182,7 @@ export async function createApp({ config, database: data, keyRing, logger }: App
       'sweep rate limits': () => rateLimits.sweep(),
       'sweep refresh tokens': () => refreshTokens.sweep(),
       'sweep sessions': () => sessions.sweep(),
-      'sweep the OpenID Provider': () => data.deleteExpiredOidcRecords(Date.now()),
+      'sweep the OpenID Provider': () => data.oidc.deleteExpired(Date.now()),
     },
     log,
   );

@@ -3,7 +3,6 @@ import { checkPasswordPolicy, hashPassword, reserveHashing, verifyPassword } fro
 import type { Viewer } from '../auth/viewer.js';
 import type { Context } from '../context.js';
 import type { GymQueries, MemberRow } from '../db/data.js';
-import { step, type Script } from '../shared/steps.js';
 import type { AuthMethodName } from '../shared/roles.js';
 import {
   BadUserInputError,
@@ -55,7 +54,7 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
   let taken: boolean;
   let passwordHash: string;
   try {
-    taken = Boolean(await ctx.services.data.memberByEmail(email));
+    taken = Boolean(await ctx.services.data.members.byEmail(email));
     passwordHash = await hashPassword(input.password, slot);
   } finally {
     slot.release();
@@ -63,7 +62,7 @@ export async function signUp(ctx: Context, input: SignUpInput): Promise<AuthPayl
   if (taken) throw new EmailTakenError();
   // Two sign-ups for one email at once (on one instance or two): the unique index decides, and the loser hears what
   // it would have.
-  const member = await ctx.services.data.insertMember({ email, name, passwordHash, createdAt: new Date() });
+  const member = await ctx.services.data.members.insert({ email, name, passwordHash, createdAt: new Date() });
   if (!member) throw new EmailTakenError();
   return startSignIn(ctx, member, mode);
 }
@@ -89,7 +88,7 @@ export async function login(ctx: Context, input: LoginInput): Promise<AuthPayloa
       await ctx.services.throttle.withdraw(attempt);
       throw err;
     }
-    member = await ctx.services.data.memberByEmail(email);
+    member = await ctx.services.data.members.byEmail(email);
     ok = await verifyPassword(member?.passwordHash ?? null, input.password, slot);
   } finally {
     slot.release();
@@ -133,19 +132,19 @@ export async function refresh(ctx: Context, refreshToken: string): Promise<AuthP
  * refuses older access tokens at once, and no session or family of an older version is accepted again), deletes their
  * sessions and revokes their refresh families, except `keepFamilyId`, moved to the new version. Returns the new version.
  */
-export function* endCredentials(q: GymQueries, memberId: number, keepFamilyId?: string): Script<number> {
-  const version = (yield* step(q.bumpCredentialVersion(memberId))) ?? 0;
-  yield* step(q.deleteSessionsOf(memberId));
+export async function endCredentials(tx: GymQueries, memberId: number, keepFamilyId?: string): Promise<number> {
+  const version = (await tx.members.bumpCredentialVersion(memberId)) ?? 0;
+  await tx.sessions.deleteOf(memberId);
   // Signing in with the gym ends too: the provider's sessions and grants, and every code and token a partner holds.
-  yield* step(q.deleteOidcRecordsOf(memberId));
-  yield* RefreshTokens.revokeAllFor(q, memberId, keepFamilyId === undefined ? undefined : { familyId: keepFamilyId, credentialVersion: version });
+  await tx.oidc.deleteOf(memberId);
+  await RefreshTokens.revokeAllFor(tx, memberId, keepFamilyId === undefined ? undefined : { familyId: keepFamilyId, credentialVersion: version });
   return version;
 }
 
 /** Signs the member out everywhere, this request's own session included. */
 export async function logoutEverywhere(ctx: Context): Promise<boolean> {
   const viewer = ctx.viewer!;
-  await ctx.services.data.atomically((q) => endCredentials(q, viewer.memberId), { queueOn: [`member:${viewer.memberId}`] });
+  await ctx.services.data.atomically((tx) => endCredentials(tx, viewer.memberId), { queueOn: [`member:${viewer.memberId}`] });
   await ctx.session.end();
   ctx.loaders.memberById.clear(viewer.memberId);
   await ctx.services.live.credentialsChanged(viewer.memberId);
@@ -180,11 +179,11 @@ export async function changePassword(ctx: Context, input: { currentPassword: str
   const passwordHash = await hashPassword(input.newPassword);
   const hadSession = ctx.session.currentId() !== undefined;
   const version = await ctx.services.data.atomically(
-    function* (q) {
+    async (tx) => {
       // Only over the credentials that were checked: of two changes racing with the same current password, the second
       // finds the version moved on and is refused, instead of silently overwriting the first.
-      if (!(yield* step(q.setPasswordIfCurrent(member.id, member.tokenVersion, passwordHash)))) return null;
-      return yield* endCredentials(q, member.id, viewer.familyId);
+      if (!(await tx.members.setPasswordIfCurrent(member.id, member.tokenVersion, passwordHash))) return null;
+      return endCredentials(tx, member.id, viewer.familyId);
     },
     { queueOn: [`member:${member.id}`] },
   );

@@ -2,7 +2,6 @@ import type { Context } from '../context.js';
 import type { CheckInRow } from '../db/data.js';
 import type { Viewer } from '../auth/viewer.js';
 import { LiveStream } from '../live/stream.js';
-import { step } from '../shared/steps.js';
 import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../errors.js';
 import { idOf } from '../ids.js';
 import { membershipStatus } from './memberships.js';
@@ -53,10 +52,10 @@ export async function checkIn(ctx: Context, rawDoor: string | null | undefined, 
   const memberId = viewer.memberId;
   const since = new Date(now.getTime() - REPEAT_WINDOW_MS);
   const { row, created } = await ctx.services.data.atomically(
-    function* (q) {
-      const recent = yield* step(q.lastCheckInSince(memberId, since));
+    async (tx) => {
+      const recent = await tx.checkIns.lastSince(memberId, since);
       if (recent) return { row: recent, created: false };
-      return { row: yield* step(q.insertCheckIn({ memberId, at: now, door, method: viewer.method })), created: true };
+      return { row: await tx.checkIns.insert({ memberId, at: now, door, method: viewer.method }), created: true };
     },
     { queueOn: [`member:${memberId}`] },
   );
@@ -90,7 +89,7 @@ export async function listCheckIns(
     memberId = idOf('Member', args.memberId);
     if (memberId === null) throw new BadUserInputError('memberId', 'is not a Member ID');
   }
-  const rows = await ctx.services.data.checkInSheet({ memberId, beforeId, limit: size + 1 });
+  const rows = await ctx.services.data.checkIns.sheet({ memberId, beforeId, limit: size + 1 });
   return toConnection(rows, size);
 }
 
