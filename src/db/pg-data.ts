@@ -4,32 +4,23 @@ import { direct } from '../shared/statements.js';
 import type { GymData, GymQueries } from './data.js';
 import { POSTGRES, PG_TABLES, type Db } from './dialect.js';
 import * as pgSchema from './pg-schema.js';
-import { gymStatements, hotStatements } from './statements/index.js';
+import { GymStatements, hotStatements } from './statements/index.js';
+
+/** The statements on a PostgreSQL database or transaction, their hot ones prepared under their names or unnamed. */
+const on = (db: Db, named: boolean) => ({ db, t: PG_TABLES, d: POSTGRES, run: direct, hot: hotStatements(db, PG_TABLES, POSTGRES, named) });
 
 /**
  * The gym's data on PostgreSQL: what several processes (WEB_CONCURRENCY) share. The statements are the SQLite gym's
  * (`statements/`), built on the PostgreSQL tables; the hot ones are prepared under their names on the pool, and run
  * unnamed inside a transaction, on its connection.
  */
-export class PgGymData implements GymData {
+export class PgGymData extends GymStatements implements GymData {
   readonly engine = 'postgres' as const;
   readonly rateLimitStore;
   readonly notifications;
-  readonly members: GymQueries['members'];
-  readonly plans: GymQueries['plans'];
-  readonly memberships: GymQueries['memberships'];
-  readonly checkIns: GymQueries['checkIns'];
-  readonly sessions: GymQueries['sessions'];
-  readonly refresh: GymQueries['refresh'];
-  readonly throttle: GymQueries['throttle'];
-  readonly oidc: GymQueries['oidc'];
-  readonly secrets: GymQueries['secrets'];
 
   constructor(private readonly postgres: PostgresDatabase<typeof pgSchema>) {
-    const db = postgres.db as unknown as Db;
-    const all = gymStatements({ db, t: PG_TABLES, d: POSTGRES, run: direct, hot: hotStatements(db, PG_TABLES, POSTGRES, true) });
-    ({ members: this.members, plans: this.plans, memberships: this.memberships, checkIns: this.checkIns } = all);
-    ({ sessions: this.sessions, refresh: this.refresh, throttle: this.throttle, oidc: this.oidc, secrets: this.secrets } = all);
+    super(on(postgres.db as unknown as Db, true));
     // rate-limiter-flexible's Drizzle store speaks to a node-postgres Drizzle client as it does to a SQLite one.
     this.rateLimitStore = { storeClient: postgres.db, schema: pgSchema.rateLimits };
     this.notifications = { pool: postgres.pool, url: postgres.url };
@@ -41,14 +32,7 @@ export class PgGymData implements GymData {
    * decides as it would running alone, as on SQLite, where steps run one after another.
    */
   atomically<T>(step: (tx: GymQueries) => Promise<T>, options: QueueOptions = {}): Promise<T> {
-    return serializable(
-      this.postgres,
-      (tx) => {
-        const db = tx as unknown as Db;
-        return step(gymStatements({ db, t: PG_TABLES, d: POSTGRES, run: direct, hot: hotStatements(db, PG_TABLES, POSTGRES, false) }));
-      },
-      options,
-    );
+    return serializable(this.postgres, (tx) => step(new GymStatements(on(tx as unknown as Db, false))), options);
   }
 
   healthy(): Promise<boolean> {
@@ -63,7 +47,7 @@ export class PgGymData implements GymData {
 /** Opens the gym's PostgreSQL database and applies every migration in `drizzle/gym/pg`. */
 export async function openPgGymData(
   url: string,
-  options: { poolSize: number; onQuery?: (sql: string) => void; onError?: (err: Error) => void },
+  options: { poolSize: number; onError?: (err: Error) => void; onQuery?: (sql: string) => void },
 ): Promise<PgGymData> {
   return new PgGymData(await openPostgres(url, { schema: pgSchema, migrationsFolder: GYM_PG_MIGRATIONS_DIR, ...options }));
 }

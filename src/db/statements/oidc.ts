@@ -16,9 +16,10 @@ export function oidcStatements({ db, t, run }: On): OidcStatements {
     byUserCode: async (model, userCode) => first(await run(db.select().from(records).where(and(ofModel(model), eq(records.userCode, userCode))).limit(1))),
     of: async (model, memberId) => run(db.select().from(records).where(and(ofModel(model), eq(records.memberId, memberId)))),
     // On PostgreSQL (READ COMMITTED) a second UPDATE of the row waits for the first to commit, then sees it consumed.
-    consume: async (key, at) =>
-      (await run(db.update(records).set({ consumedAt: at }).where(and(eq(records.key, key), isNull(records.consumedAt))).returning({ key: records.key }))).length ===
-      1,
+    consume: async (key, at) => {
+      const unconsumed = and(eq(records.key, key), isNull(records.consumedAt));
+      return (await run(db.update(records).set({ consumedAt: at }).where(unconsumed).returning({ key: records.key }))).length === 1;
+    },
     consumedSince: async (model, grantId, since) =>
       run(db.select().from(records).where(and(eq(records.grantId, grantId), ofModel(model), gte(records.consumedAt, since)))),
     delete: async (key) => {
