@@ -41,7 +41,23 @@ const openPostgres = async (): Promise<Opened> => {
   }
 };
 
-describe('the gym data on SQLite', () => suite('sqlite', openSqlite));
+describe('the gym data on SQLite', () => {
+  suite('sqlite', openSqlite);
+
+  it('refuses, rather than waits for ever, a statement a step runs outside its own transaction, or a step within a step', async () => {
+    const { data, close } = await openSqlite();
+    try {
+      // The connection is the step's until it ends: the store's own statements would wait for the step that awaits them.
+      await expect(data.atomically(async () => data.members.any())).rejects.toThrow(/outside its transaction/);
+      await expect(data.atomically(async () => data.atomically(async (tx) => tx.members.any()))).rejects.toThrow(/do not nest/);
+      // Both rolled back and let go of the connection.
+      expect(await data.atomically(async (tx) => tx.members.any())).toBe(false);
+      expect(await data.members.any()).toBe(false);
+    } finally {
+      await close();
+    }
+  });
+});
 describe.skipIf(!TEST_DATABASE_URL)('the gym data on PostgreSQL', () => {
   suite('postgres', openPostgres);
 
