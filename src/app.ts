@@ -20,6 +20,7 @@ import { createLogger } from './shared/logger.js';
 import { createService, type Service } from './shared/server.js';
 import { addressKey } from './shared/addresses.js';
 import { LiveEvents } from './live/events.js';
+import { openPubSub } from './live/open-pubsub.js';
 import { createLiveServer } from './live/server.js';
 import type { PubSub } from './live/pubsub.js';
 import { createOidcMount, type OidcMount } from './oidc/mount.js';
@@ -86,7 +87,7 @@ async function gymServices(config: Config, data: GymData, keyRing: KeyRing, log:
     pairwiseSecret: config.pairwiseSecret ?? (await getOrCreateSecret(data, 'pairwise-subject')),
   });
   const throttle = new LoginThrottle(data, config.login);
-  const pubsub = await data.openPubSub(log);
+  const pubsub = await openPubSub(data, log);
   const rateLimits = new RateLimits(data, config.rateLimits);
   const services: Services = {
     data,
@@ -144,7 +145,7 @@ function sweepDeadRows({ throttle, rateLimits, refreshTokens, sessions, data, lo
       'sweep rate limits': () => rateLimits.sweep(),
       'sweep refresh tokens': () => refreshTokens.sweep(),
       'sweep sessions': () => sessions.sweep(),
-      'sweep the OpenID Provider': () => data.deleteExpiredOidcRecords(Date.now()),
+      'sweep the OpenID Provider': () => data.oidc.deleteExpired(Date.now()),
     },
     log,
     60_000,

@@ -1,5 +1,4 @@
 import type { GymQueries, MemberRow } from '../db/data.js';
-import { step, type Script } from '../shared/steps.js';
 import { CredentialsChangedError } from '../shared/errors.js';
 
 /**
@@ -16,7 +15,7 @@ export function stillHolds<M extends Pick<MemberRow, 'status' | 'tokenVersion'>>
  * member still holds `version`, so an end of credentials either comes first (and the start is refused) or after (and
  * ends what was started).
  */
-export function* assertStillHolds(q: GymQueries, memberId: number, version: number | undefined): Script<void> {
-  const member = yield* step(q.memberStanding(memberId));
+export async function assertStillHolds(tx: GymQueries, memberId: number, version: number | undefined): Promise<void> {
+  const member = await tx.members.standing(memberId);
   if (!stillHolds(member, version)) throw new CredentialsChangedError();
 }

@@ -78,6 +78,6 @@ export class RateLimits {
    * flood left behind.
    */
   async sweep(now = Date.now()): Promise<void> {
-    while ((await this.data.deleteExpiredRateLimits(new Date(now), SWEEP_BATCH)) === SWEEP_BATCH) await yieldToEventLoop();
+    while ((await this.data.throttle.deleteExpiredRateLimits(new Date(now), SWEEP_BATCH)) === SWEEP_BATCH) await yieldToEventLoop();
   }
 }

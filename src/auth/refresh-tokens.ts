@@ -1,6 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { GymData, GymQueries, MemberRow } from '../db/data.js';
-import { step, thenStep, type Script, type Step } from '../shared/steps.js';
 import { assertStillHolds, stillHolds } from './credential-version.js';
 import { realClock, type Clock } from '../shared/clock.js';
 
@@ -87,18 +86,18 @@ export class RefreshTokens {
    * change either sees this family (and revokes it) or this login sees the change (and is refused with
    * CredentialsChangedError).
    */
-  startFamily(memberId: number, credentialVersion: number, now = this.clock.now()): Step<IssuedRefreshToken> {
+  startFamily(memberId: number, credentialVersion: number, now = this.clock.now()): Promise<IssuedRefreshToken> {
     const secret = randomBytes(16).toString('base64url');
     const family: Family = { id: randomUUID(), secret, hash: sha256(secret), credentialVersion };
-    return this.data.atomically((q) => this.start(q, memberId, family, now), { queueOn: [`member:${memberId}`] });
+    return this.data.atomically((tx) => this.start(tx, memberId, family, now), { queueOn: [`member:${memberId}`] });
   }
 
-  private *start(q: GymQueries, memberId: number, family: Family, now: number): Script<IssuedRefreshToken> {
-    yield* assertStillHolds(q, memberId, family.credentialVersion);
-    const issued = yield* this.insert(q, memberId, family, null, now);
+  private async start(tx: GymQueries, memberId: number, family: Family, now: number): Promise<IssuedRefreshToken> {
+    await assertStillHolds(tx, memberId, family.credentialVersion);
+    const issued = await this.insert(tx, memberId, family, null, now);
     // Beyond the cap, the member's least recently used live families are revoked (the newest login always stays).
-    const keep = yield* step(q.liveFamilies(memberId, new Date(now), this.options.maxFamiliesPerMember));
-    yield* step(q.deleteFamiliesBut(memberId, keep));
+    const keep = await tx.refresh.liveFamilies(memberId, new Date(now), this.options.maxFamiliesPerMember);
+    await tx.refresh.deleteFamiliesBut(memberId, keep);
     return issued;
   }
 
@@ -106,16 +105,16 @@ export class RefreshTokens {
    * The member a live refresh token (unspent, unexpired) belongs to, without spending it: the per-member refresh limit
    * is counted first. Null for any other token, so a leaked dead token cannot spend its owner's limit.
    */
-  memberOf(token: string, now = this.clock.now()): Step<number | null> {
+  async memberOf(token: string, now = this.clock.now()): Promise<number | null> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return null;
-    return thenStep(this.data.liveRefreshMember(sha256(token), new Date(now)), (memberId) => memberId ?? null);
+    return (await this.data.refresh.liveMember(sha256(token), new Date(now))) ?? null;
   }
 
   /**
    * Spends `token` and issues its successor, in one atomic step: of two concurrent uses exactly one wins, even
    * across processes sharing the database.
    */
-  rotate(token: string, options: { memberId?: number | null; now?: number } = {}): Step<RotateResult> {
+  async rotate(token: string, options: { memberId?: number | null; now?: number } = {}): Promise<RotateResult> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return { ok: false, revokedFamily: false };
     const now = options.now ?? this.clock.now();
     // Two tabs (or two instances) refreshing one family at once queue on the family, known from the token itself; and,
@@ -123,36 +122,36 @@ export class RefreshTokens {
     // change and a suspension. The member is only a hint for the queue: the step itself reads whose token it is.
     const queueOn = [familyKey(familyHashOf(token) ?? sha256(token))];
     if (options.memberId) queueOn.push(`member:${options.memberId}`);
-    return this.data.atomically((q) => this.rotation(q, token, now), { queueOn });
+    return this.data.atomically((tx) => this.rotation(tx, token, now), { queueOn });
   }
 
-  private *rotation(q: GymQueries, token: string, now: number): Script<RotateResult> {
-    const row = yield* step(q.refreshByHash(sha256(token)));
+  private async rotation(tx: GymQueries, token: string, now: number): Promise<RotateResult> {
+    const row = await tx.refresh.byHash(sha256(token));
     if (!row) {
       // Not a token on file: forged, long expired, or a spent token older than the chain keeps. The last is
       // recognised by its family's secret, and is a reuse like any other.
       const familyHash = familyHashOf(token);
-      const familyId = familyHash ? yield* step(q.familyByHash(familyHash)) : undefined;
+      const familyId = familyHash ? await tx.refresh.familyByHash(familyHash) : undefined;
       if (!familyId) return { ok: false, revokedFamily: false };
-      yield* step(q.deleteFamily(familyId));
+      await tx.refresh.deleteFamily(familyId);
       return { ok: false, revokedFamily: true };
     }
     if (row.revokedAt) return { ok: false, revokedFamily: false };
     if (row.spentAt) {
-      const child = yield* step(q.refreshChild(row.id));
+      const child = await tx.refresh.child(row.id);
       const wasNewest = Boolean(child && !child.spentAt && !child.revokedAt);
       if (wasNewest && now - row.spentAt.getTime() <= this.options.graceMs) return { ok: false, revokedFamily: false };
-      yield* step(q.deleteFamily(row.familyId));
+      await tx.refresh.deleteFamily(row.familyId);
       return { ok: false, revokedFamily: true };
     }
     if (row.expiresAt.getTime() <= now) return { ok: false, revokedFamily: false };
-    const member: MemberRow | undefined = yield* step(q.memberById(row.memberId));
+    const member: MemberRow | undefined = await tx.members.byId(row.memberId);
     // A suspended member, or a family begun before the member's credentials last ended: never again.
     if (!stillHolds(member, row.credentialVersion)) {
-      yield* step(q.deleteFamily(row.familyId));
+      await tx.refresh.deleteFamily(row.familyId);
       return { ok: false, revokedFamily: true };
     }
-    yield* step(q.spendRefresh(row.id, new Date(now)));
+    await tx.refresh.spend(row.id, new Date(now));
     let secret = FAMILY_PART.exec(token)?.[1];
     if (!secret || !row.familyHash) {
       // A family from before tokens carried a family secret: its tokens from now on carry one. Its older rows have
@@ -160,10 +159,10 @@ export class RefreshTokens {
       secret = randomBytes(16).toString('base64url');
     } else {
       // The chain keeps the token just spent (for the grace rule) and its child; older ones are known by the family.
-      yield* step(q.pruneChain(row.familyId, row.id));
+      await tx.refresh.pruneChain(row.familyId, row.id);
     }
     const family: Family = { id: row.familyId, secret, hash: sha256(secret), credentialVersion: row.credentialVersion };
-    return { ok: true, member, refresh: yield* this.insert(q, member.id, family, row.id, now) };
+    return { ok: true, member, refresh: await this.insert(tx, member.id, family, row.id, now) };
   }
 
   /**
@@ -171,15 +170,15 @@ export class RefreshTokens {
    * with the family's rotations: a rotation running at that moment either comes first (and its child is revoked with
    * the rest) or after (and finds nothing).
    */
-  revokeFamilyOf(token: string): Step<boolean> {
+  async revokeFamilyOf(token: string): Promise<boolean> {
     if (token.length > MAX_REFRESH_TOKEN_LENGTH) return false;
     const tokenHash = sha256(token);
     const familyHash = familyHashOf(token);
     return this.data.atomically(
-      function* (q) {
-        const familyId = yield* step(q.familyOfToken(tokenHash, familyHash));
+      async (tx) => {
+        const familyId = await tx.refresh.familyOfToken(tokenHash, familyHash);
         if (!familyId) return false;
-        yield* step(q.deleteFamily(familyId));
+        await tx.refresh.deleteFamily(familyId);
         return true;
       },
       { queueOn: [familyKey(familyHash ?? tokenHash)] },
@@ -191,10 +190,10 @@ export class RefreshTokens {
    * family's rotations as {@link revokeFamilyOf} is.
    */
   async revokeFamilyOfMember(familyId: string, memberId: number): Promise<void> {
-    const familyHash = await this.data.familyHashOf(familyId);
+    const familyHash = await this.data.refresh.familyHashOf(familyId);
     await this.data.atomically(
-      function* (q) {
-        yield* step(q.deleteFamily(familyId, memberId));
+      async (tx) => {
+        await tx.refresh.deleteFamily(familyId, memberId);
       },
       // A family from before tokens carried a secret has no key to queue on: serializability alone decides for it.
       { queueOn: familyHash ? [familyKey(familyHash)] : [] },
@@ -205,32 +204,30 @@ export class RefreshTokens {
    * Revokes every family of a member, except `keep` (the caller's own, on a password change), which is bound to the
    * member's new credential version `keep.credentialVersion` so it goes on. Part of an atomic step.
    */
-  static *revokeAllFor(q: GymQueries, memberId: number, keep?: { familyId: string; credentialVersion: number }): Script<number> {
-    if (keep) yield* step(q.rebindFamily(memberId, keep.familyId, keep.credentialVersion));
-    return yield* step(q.deleteFamiliesOf(memberId, keep?.familyId));
+  static async revokeAllFor(tx: GymQueries, memberId: number, keep?: { familyId: string; credentialVersion: number }): Promise<number> {
+    if (keep) await tx.refresh.rebindFamily(memberId, keep.familyId, keep.credentialVersion);
+    return tx.refresh.deleteFamiliesOf(memberId, keep?.familyId);
   }
 
   /** Deletes rows that can never matter again: expired ones (and revoked ones left by an earlier version). */
-  sweep(now = this.clock.now()): Step<void> {
-    return this.data.deleteDeadRefreshTokens(new Date(now));
+  sweep(now = this.clock.now()): Promise<void> {
+    return this.data.refresh.deleteDead(new Date(now));
   }
 
-  private *insert(q: GymQueries, memberId: number, family: Family, parentId: number | null, now: number): Script<IssuedRefreshToken> {
+  private async insert(tx: GymQueries, memberId: number, family: Family, parentId: number | null, now: number): Promise<IssuedRefreshToken> {
     // 256 bits from the CSPRNG: unguessable, so a hash without salt is enough to store it.
     const token = `${PREFIX}${family.secret}.${randomBytes(32).toString('base64url')}`;
     const expiresAt = new Date(now + this.options.ttlMs);
-    yield* step(
-      q.insertRefresh({
-        tokenHash: sha256(token),
-        familyId: family.id,
-        familyHash: family.hash,
-        credentialVersion: family.credentialVersion,
-        memberId,
-        parentId,
-        issuedAt: new Date(now),
-        expiresAt,
-      }),
-    );
+    await tx.refresh.insert({
+      tokenHash: sha256(token),
+      familyId: family.id,
+      familyHash: family.hash,
+      credentialVersion: family.credentialVersion,
+      memberId,
+      parentId,
+      issuedAt: new Date(now),
+      expiresAt,
+    });
     return { token, expiresAt, familyId: family.id };
   }
 }

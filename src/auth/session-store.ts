@@ -1,7 +1,6 @@
 import type session from 'express-session';
 import type { GymData } from '../db/data.js';
 import { ServerSessionStore, sessionKey } from '../shared/session-store.js';
-import { step, type Step } from '../shared/steps.js';
 import { assertStillHolds } from './credential-version.js';
 import type {} from './session-data.js';
 
@@ -18,7 +17,7 @@ export class SessionStore extends ServerSessionStore {
       expiryOf: (data: session.SessionData) => number;
     },
   ) {
-    super(data, options.expiryOf);
+    super(data.sessions, options.expiryOf);
   }
 
   /**
@@ -26,13 +25,13 @@ export class SessionStore extends ServerSessionStore {
    * stored row: activity is recorded by {@link recordActivity}, an UPDATE that cannot recreate a row deleted meanwhile,
    * so express-session has nothing else to save.
    */
-  protected insert(key: string, data: session.SessionData, expiresAt: number): Step<void> {
+  protected insert(key: string, data: session.SessionData, expiresAt: number): Promise<void> {
     // Checked and written in one atomic step: a password change or suspension either comes first (and this sign-in is
     // refused) or after (and ends this session with the others).
     const record = { key, memberId: data.memberId, data: JSON.stringify(data), expiresAt };
-    return this.data.atomically(function* (q) {
-      yield* assertStillHolds(q, data.memberId, data.ver);
-      yield* step(q.insertSession(record));
+    return this.data.atomically(async (tx) => {
+      await assertStillHolds(tx, data.memberId, data.ver);
+      await tx.sessions.insert(record);
     });
   }
 
@@ -40,7 +39,7 @@ export class SessionStore extends ServerSessionStore {
    * Records a session's activity: its data and its new expiry, only if the row is still there and still the member's.
    * False when it is gone (ended meanwhile).
    */
-  recordActivity(sid: string, memberId: number, data: session.SessionData, expiresAt: number): Step<boolean> {
-    return this.data.recordSessionActivity({ key: sessionKey(sid), memberId, data: JSON.stringify(data), expiresAt });
+  recordActivity(sid: string, memberId: number, data: session.SessionData, expiresAt: number): Promise<boolean> {
+    return this.data.sessions.recordActivity({ key: sessionKey(sid), memberId, data: JSON.stringify(data), expiresAt });
   }
 }

@@ -4,7 +4,6 @@ import { sign, unsign } from 'cookie-signature';
 import session from 'express-session';
 import type { GymData } from '../db/data.js';
 import { createLoaders } from '../db/loaders.js';
-import { thenStep, type Step } from '../shared/steps.js';
 import { stillHolds } from './credential-version.js';
 import type { Presented } from '../shared/strategies.js';
 import type {} from './session-data.js';
@@ -147,9 +146,10 @@ export class Sessions {
 
   /**
    * The session this request's cookie names, or null: no cookie, a signature that none of the secrets made (a
-   * tampered or foreign cookie), or no live row. express-session's own cookie format: `s:` + id + `.` + HMAC.
+   * tampered or foreign cookie), or no live row. express-session's own cookie format: `s:` + id + `.` + HMAC. Null at
+   * once, without a promise, when there is no signed cookie to look up.
    */
-  private read(req: Presented): Step<{ sid: string; data: session.SessionData } | null> {
+  private read(req: Presented): Promise<{ sid: string; data: session.SessionData } | null> | null {
     const header = req.headers.cookie;
     if (header === undefined || !header.includes(this.cookieMarker)) return null;
     const raw = parseCookie(header)[this.cookieName];
@@ -161,7 +161,7 @@ export class Sessions {
     }
     if (sid === false) return null;
     const id = sid;
-    return thenStep(this.store.read(id), (data) => (data ? { sid: id, data } : null));
+    return this.store.read(id).then((data) => (data ? { sid: id, data } : null));
   }
 
   /** Runs express-session for this request, if it has not run yet: only when the session is about to change. */
@@ -204,7 +204,7 @@ export class Sessions {
   }
 
   /** Deletes expired sessions (housekeeping: a dead session is refused on read whether or not it was swept). */
-  sweep(): Step<void> {
+  sweep(): Promise<void> {
     return this.store.sweep(this.clock.now());
   }
 

@@ -1,5 +1,4 @@
 import type { GymData, GymQueries } from '../db/data.js';
-import { step, type Script, type Step } from '../shared/steps.js';
 import { RateLimitedError } from '../shared/errors.js';
 
 export interface ThrottleLimits {
@@ -23,43 +22,43 @@ export class LoginThrottle {
   ) {}
 
   /** Refuses with RATE_LIMITED when either limit is reached, else records a pending failure and returns its id. */
-  begin(email: string, address: string, now = Date.now()): Step<number> {
+  begin(email: string, address: string, now = Date.now()): Promise<number> {
     // A burst of guesses at one email, or of logins from one address (an office behind one NAT), queues on its key.
-    return this.data.atomically((q) => this.record(q, email, address, now), { queueOn: [`login-email:${email}`, `login-address:${address}`] });
+    return this.data.atomically((tx) => this.record(tx, email, address, now), { queueOn: [`login-email:${email}`, `login-address:${address}`] });
   }
 
   /** Withdraws one pending attempt that never reached the password check (another limit refused it first). */
-  withdraw(attempt: number): Step<void> {
-    return this.data.deleteFailure(attempt);
+  withdraw(attempt: number): Promise<void> {
+    return this.data.throttle.deleteFailure(attempt);
   }
 
   /** A successful login withdraws its own pending failure and forgives the earlier failures for that email. */
-  succeeded(email: string): Step<void> {
-    return this.data.deleteFailuresOf(email);
+  succeeded(email: string): Promise<void> {
+    return this.data.throttle.deleteFailuresOf(email);
   }
 
   /** Drops rows older than the window; they can never count again. */
-  sweep(now = Date.now()): Step<void> {
-    return this.data.deleteFailuresBefore(now - this.limits.windowMs);
+  sweep(now = Date.now()): Promise<void> {
+    return this.data.throttle.deleteFailuresBefore(now - this.limits.windowMs);
   }
 
-  private *record(q: GymQueries, email: string, address: string, now: number): Script<number> {
-    const byEmail = yield* this.retryAfter(q, 'email', email, this.limits.maxFailuresPerEmail, now);
-    const byAddress = yield* this.retryAfter(q, 'address', address, this.limits.maxFailuresPerAddress, now);
+  private async record(tx: GymQueries, email: string, address: string, now: number): Promise<number> {
+    const byEmail = await this.retryAfter(tx, 'email', email, this.limits.maxFailuresPerEmail, now);
+    const byAddress = await this.retryAfter(tx, 'address', address, this.limits.maxFailuresPerAddress, now);
     const wait = Math.max(byEmail, byAddress);
     if (wait > 0) throw new RateLimitedError(wait);
-    return yield* step(q.insertFailure({ email, address, at: now }));
+    return tx.throttle.insertFailure({ email, address, at: now });
   }
 
   /**
    * Seconds until fewer than `max` failures remain in the window, or 0 when under the limit. With failures
    * sorted newest first, the limit lifts when the max-th newest one leaves the window.
    */
-  private *retryAfter(q: GymQueries, by: 'email' | 'address', value: string, max: number, now: number): Script<number> {
+  private async retryAfter(tx: GymQueries, by: 'email' | 'address', value: string, max: number, now: number): Promise<number> {
     const since = now - this.limits.windowMs;
-    const total = yield* step(q.countFailures(by, value, since));
+    const total = await tx.throttle.countFailures(by, value, since);
     if (total < max) return 0;
-    const pivot = yield* step(q.nthNewestFailureAt(by, value, since, max));
+    const pivot = await tx.throttle.nthNewestFailureAt(by, value, since, max);
     const liftsAt = (pivot ?? now) + this.limits.windowMs;
     return Math.max(1, Math.ceil((liftsAt - now) / 1000));
   }

@@ -1,8 +1,8 @@
-import type { PubSub } from '../live/pubsub.js';
 import type { AuthMethodName, RoleName } from '../shared/roles.js';
 import type { CheckInRow, MemberRow, MembershipRow, MemberStatusName, OidcRecordRow, PlanCodeName, PlanRow, RefreshTokenRow } from './schema.js';
 import type { QueueOptions } from '../shared/postgres.js';
-import type { Script, Step } from '../shared/steps.js';
+import type pg from 'pg';
+import type { SessionRows } from '../shared/session-store.js';
 
 export type { CheckInRow, MemberRow, MembershipRow, OidcRecordRow, PlanRow, RefreshTokenRow };
 
@@ -54,153 +54,189 @@ export interface SheetPage {
   limit: number;
 }
 
-/**
- * Every statement Keycard runs on the gym's database, each one method, one statement: the narrow interface the two
- * engines implement (`sqlite-data.ts`, `pg-data.ts`) and the one shared test suite holds to the same answers. Rules do
- * not live here: they live in the services and in the atomic steps ({@link GymData.atomically}), written once.
- */
-export interface GymQueries {
-  // Members.
-  membersByIds(ids: readonly number[]): Step<MemberRow[]>;
-  memberById(id: number): Step<MemberRow | undefined>;
+/** A page of members by id, after `afterId`; `pattern` a LIKE pattern (escape `!`) matched against lower(name) and email. */
+export interface MemberPage {
+  afterId: number | null;
+  pattern: string | null;
+  limit: number;
+}
+
+/** The members. */
+export interface MemberStatements {
+  byIds(ids: readonly number[]): Promise<MemberRow[]>;
+  byId(id: number): Promise<MemberRow | undefined>;
   /** By normalized email (matched case-insensitively, as the unique index is). */
-  memberByEmail(email: string): Step<MemberRow | undefined>;
-  memberStanding(id: number): Step<MemberStanding | undefined>;
-  /**
-   * Members by id, after `afterId`; `pattern` a LIKE pattern matched against lower(name) and email, its escape character
-   * `!` (not a backslash, whose meaning in a PostgreSQL string depends on a server setting).
-   */
-  listMembers(page: { afterId: number | null; pattern: string | null; limit: number }): Step<MemberRow[]>;
-  hasMembers(): Step<boolean>;
+  byEmail(email: string): Promise<MemberRow | undefined>;
+  standing(id: number): Promise<MemberStanding | undefined>;
+  list(page: MemberPage): Promise<MemberRow[]>;
+  /** Whether there is any member at all. */
+  any(): Promise<boolean>;
   /** The new member, or undefined when the email is taken (the unique index decides, also between processes). */
-  insertMember(values: NewMember): Step<MemberRow | undefined>;
-  countActiveAdminsBesides(memberId: number): Step<number>;
-  updateMember(id: number, set: { role?: RoleName; status?: MemberStatusName }): Step<MemberRow | undefined>;
+  insert(values: NewMember): Promise<MemberRow | undefined>;
+  countActiveAdminsBesides(memberId: number): Promise<number>;
+  update(id: number, set: { role?: RoleName; status?: MemberStatusName }): Promise<MemberRow | undefined>;
   /** Sets the password hash only while the member is active and still at `tokenVersion`. True when it did. */
-  setPasswordIfCurrent(id: number, tokenVersion: number, passwordHash: string): Step<boolean>;
+  setPasswordIfCurrent(id: number, tokenVersion: number, passwordHash: string): Promise<boolean>;
   /** Adds one to the member's credential (token) version; the new version, or undefined when there is no member. */
-  bumpCredentialVersion(id: number): Step<number | undefined>;
+  bumpCredentialVersion(id: number): Promise<number | undefined>;
+}
 
-  // Plans and memberships.
-  allPlans(): Step<PlanRow[]>;
-  plansByIds(ids: readonly number[]): Step<PlanRow[]>;
-  planByCode(code: PlanCodeName): Step<PlanRow | undefined>;
+/** The plans. */
+export interface PlanStatements {
+  /** Cheapest first. */
+  all(): Promise<PlanRow[]>;
+  byIds(ids: readonly number[]): Promise<PlanRow[]>;
+  byCode(code: PlanCodeName): Promise<PlanRow | undefined>;
   /** Inserts the plans that are missing (by code). */
-  ensurePlans(plans: Omit<PlanRow, 'id'>[]): Step<void>;
-  membershipsByMemberIds(ids: readonly number[]): Step<MembershipRow[]>;
+  ensure(plans: Omit<PlanRow, 'id'>[]): Promise<void>;
+}
+
+/** Who has which plan until when. */
+export interface MembershipStatements {
+  byMemberIds(ids: readonly number[]): Promise<MembershipRow[]>;
   /** Gives the member this plan until then, replacing what they had. */
-  upsertMembership(values: MembershipRow): Step<MembershipRow>;
+  upsert(values: MembershipRow): Promise<MembershipRow>;
+}
 
-  // The access sheet.
-  checkInsByIds(ids: readonly number[]): Step<CheckInRow[]>;
-  checkInSheet(page: SheetPage): Step<CheckInRow[]>;
+/** The access sheet. */
+export interface CheckInStatements {
+  byIds(ids: readonly number[]): Promise<CheckInRow[]>;
+  sheet(page: SheetPage): Promise<CheckInRow[]>;
   /** Up to `limit` check-ins of each member (before `beforeId`), ordered by member, then newest first. */
-  checkInPages(memberIds: readonly number[], page: { limit: number; beforeId: number | null }): Step<CheckInRow[]>;
+  pages(memberIds: readonly number[], page: { limit: number; beforeId: number | null }): Promise<CheckInRow[]>;
   /** The member's newest check-in after `since`, if any. */
-  lastCheckInSince(memberId: number, since: Date): Step<CheckInRow | undefined>;
-  insertCheckIn(values: NewCheckIn): Step<CheckInRow>;
-  insertCheckIns(rows: NewCheckIn[]): Step<void>;
+  lastSince(memberId: number, since: Date): Promise<CheckInRow | undefined>;
+  insert(values: NewCheckIn): Promise<CheckInRow>;
+  insertMany(rows: NewCheckIn[]): Promise<void>;
+}
 
-  // Sessions (the access sheet's front desk: express-session's rows).
-  sessionByKey(key: string): Step<Pick<SessionRecord, 'data' | 'expiresAt'> | undefined>;
+/** The access sheet's front desk: express-session's rows. */
+export interface SessionStatements extends SessionRows {
   /** Stores a new session; a row already under that key is left alone. */
-  insertSession(record: SessionRecord): Step<void>;
+  insert(record: SessionRecord): Promise<void>;
   /** Writes activity over the row only if it is still there and still the member's. True when it was. */
-  recordSessionActivity(record: SessionRecord): Step<boolean>;
-  deleteSession(key: string): Step<void>;
-  deleteSessionsOf(memberId: number): Step<number>;
-  deleteExpiredSessions(now: number): Step<void>;
+  recordActivity(record: SessionRecord): Promise<boolean>;
+  /** Ends every session of a member; how many there were. */
+  deleteOf(memberId: number): Promise<number>;
+}
 
-  // Refresh tokens.
-  refreshByHash(tokenHash: string): Step<RefreshTokenRow | undefined>;
+/** Refresh tokens, in families. */
+export interface RefreshStatements {
+  byHash(tokenHash: string): Promise<RefreshTokenRow | undefined>;
   /** The member of a live token (unspent, unrevoked, unexpired). */
-  liveRefreshMember(tokenHash: string, now: Date): Step<number | undefined>;
+  liveMember(tokenHash: string, now: Date): Promise<number | undefined>;
   /** The family, not revoked, whose secret hashes to `familyHash`. */
-  familyByHash(familyHash: string): Step<string | undefined>;
+  familyByHash(familyHash: string): Promise<string | undefined>;
   /** The family of a token on file, or of any token of a family known by its hash. */
-  familyOfToken(tokenHash: string, familyHash: string | null): Step<string | undefined>;
+  familyOfToken(tokenHash: string, familyHash: string | null): Promise<string | undefined>;
   /** The hash of a family's secret, from any of its rows that carries it (a family from before secrets has none). */
-  familyHashOf(familyId: string): Step<string | undefined>;
-  refreshChild(parentId: number): Step<RefreshTokenRow | undefined>;
-  spendRefresh(id: number, at: Date): Step<void>;
+  familyHashOf(familyId: string): Promise<string | undefined>;
+  child(parentId: number): Promise<RefreshTokenRow | undefined>;
+  spend(id: number, at: Date): Promise<void>;
   /** Deletes the rows of a family older than `id` that carry the family hash (the chain keeps two). */
-  pruneChain(familyId: string, id: number): Step<void>;
-  insertRefresh(values: NewRefreshToken): Step<void>;
+  pruneChain(familyId: string, id: number): Promise<void>;
+  insert(values: NewRefreshToken): Promise<void>;
   /** Deletes a family (revocation), optionally only if it is `memberId`'s. */
-  deleteFamily(familyId: string, memberId?: number): Step<void>;
-  rebindFamily(memberId: number, familyId: string, credentialVersion: number): Step<void>;
+  deleteFamily(familyId: string, memberId?: number): Promise<void>;
+  rebindFamily(memberId: number, familyId: string, credentialVersion: number): Promise<void>;
   /** Deletes every family of a member but `exceptFamilyId`. How many rows went. */
-  deleteFamiliesOf(memberId: number, exceptFamilyId?: string): Step<number>;
+  deleteFamiliesOf(memberId: number, exceptFamilyId?: string): Promise<number>;
   /** The member's live families, most recently used first, at most `limit`. */
-  liveFamilies(memberId: number, now: Date, limit: number): Step<string[]>;
-  deleteFamiliesBut(memberId: number, keep: readonly string[]): Step<void>;
-  deleteDeadRefreshTokens(now: Date): Step<void>;
+  liveFamilies(memberId: number, now: Date, limit: number): Promise<string[]>;
+  deleteFamiliesBut(memberId: number, keep: readonly string[]): Promise<void>;
+  deleteDead(now: Date): Promise<void>;
+}
 
-  // The login throttle's failures.
-  countFailures(by: 'email' | 'address', value: string, since: number): Step<number>;
+/** The login throttle's failures, and the rate limits' counters. */
+export interface ThrottleStatements {
+  countFailures(by: 'email' | 'address', value: string, since: number): Promise<number>;
   /** The instant of the `n`-th newest failure (1-based) after `since`. */
-  nthNewestFailureAt(by: 'email' | 'address', value: string, since: number, n: number): Step<number | undefined>;
-  insertFailure(values: { email: string; address: string; at: number }): Step<number>;
-  deleteFailure(id: number): Step<void>;
-  deleteFailuresOf(email: string): Step<void>;
-  deleteFailuresBefore(at: number): Step<void>;
-
+  nthNewestFailureAt(by: 'email' | 'address', value: string, since: number, n: number): Promise<number | undefined>;
+  insertFailure(values: { email: string; address: string; at: number }): Promise<number>;
+  deleteFailure(id: number): Promise<void>;
+  deleteFailuresOf(email: string): Promise<void>;
+  deleteFailuresBefore(at: number): Promise<void>;
   /** Deletes up to `batch` expired rate-limit counters; how many went. */
-  deleteExpiredRateLimits(now: Date, batch: number): Step<number>;
+  deleteExpiredRateLimits(now: Date, batch: number): Promise<number>;
+}
 
-  // The OpenID Provider's records (src/oidc/adapter.ts), each under the hash of its model and id.
+/** The OpenID Provider's records (src/oidc/adapter.ts), each under the hash of its model and id. */
+export interface OidcStatements {
   /** Stores a record, replacing the one under the same key. */
-  upsertOidcRecord(record: OidcRecordRow): Step<void>;
-  oidcRecord(key: string): Step<OidcRecordRow | undefined>;
-  oidcRecordByUid(model: string, uid: string): Step<OidcRecordRow | undefined>;
-  oidcRecordByUserCode(model: string, userCode: string): Step<OidcRecordRow | undefined>;
+  upsert(record: OidcRecordRow): Promise<void>;
+  byKey(key: string): Promise<OidcRecordRow | undefined>;
+  byUid(model: string, uid: string): Promise<OidcRecordRow | undefined>;
+  byUserCode(model: string, userCode: string): Promise<OidcRecordRow | undefined>;
   /** A member's records of one model (their grants, to find the one of a client again). */
-  oidcRecordsOf(model: string, memberId: number): Step<OidcRecordRow[]>;
+  of(model: string, memberId: number): Promise<OidcRecordRow[]>;
   /**
    * Marks a record consumed, if nothing has yet: whether this call did. Two requests presenting one code or refresh
    * token at the same moment both read it unconsumed; only one of them gets `true` here.
    */
-  consumeOidcRecord(key: string, at: number): Step<boolean>;
+  consume(key: string, at: number): Promise<boolean>;
   /**
    * A grant's records of one model consumed at `since` or later: the refresh tokens rotated after one that is presented
    * again, to tell a retry of the newest token from the reuse of an older one. Few, however old the grant.
    */
-  oidcRecordsConsumedSince(model: string, grantId: string, since: number): Step<OidcRecordRow[]>;
-  deleteOidcRecord(key: string): Step<void>;
+  consumedSince(model: string, grantId: string, since: number): Promise<OidcRecordRow[]>;
+  delete(key: string): Promise<void>;
   /**
    * Deletes every record of a grant: the grant's codes and tokens end with it. With `grantKey`, the Grant record itself
    * (which does not carry its own id as grant_id) goes in the same statement, so a grant is never left half revoked.
    */
-  deleteOidcGrant(grantId: string, grantKey?: string): Step<void>;
+  deleteGrant(grantId: string, grantKey?: string): Promise<void>;
   /** Deletes every record about a member (the provider's sessions, grants, codes and tokens). How many went. */
-  deleteOidcRecordsOf(memberId: number): Step<number>;
-  deleteExpiredOidcRecords(now: number): Step<void>;
+  deleteOf(memberId: number): Promise<number>;
+  deleteExpired(now: number): Promise<void>;
+}
 
-  // Keycard's own secrets.
-  insertSecretIfAbsent(name: string, value: string, createdAt: Date): Step<void>;
-  secret(name: string): Step<string | undefined>;
+/** Keycard's own secrets. */
+export interface SecretStatements {
+  insertIfAbsent(name: string, value: string, createdAt: Date): Promise<void>;
+  get(name: string): Promise<string | undefined>;
 }
 
 /**
- * The gym's database, on one engine: its statements, its atomic steps, its health, and what rate-limiter-flexible
- * needs to count in it.
+ * Every statement Keycard runs on the gym's database, grouped by what it is about, each one statement, written once
+ * for both engines (`statements/`, with what the engines write differently in `dialect.ts`); the shared suite in
+ * test/integration/gym-data.test.ts holds both engines to the same answers. Rules do not live here: they live in the
+ * services and in their atomic steps ({@link GymData.atomically}).
+ */
+export interface GymQueries {
+  readonly members: MemberStatements;
+  readonly plans: PlanStatements;
+  readonly memberships: MembershipStatements;
+  readonly checkIns: CheckInStatements;
+  readonly sessions: SessionStatements;
+  readonly refresh: RefreshStatements;
+  readonly throttle: ThrottleStatements;
+  readonly oidc: OidcStatements;
+  readonly secrets: SecretStatements;
+}
+
+/**
+ * The gym's database, on one engine: its statements, its atomic steps, its health, and what rate-limiter-flexible and
+ * the event bus need of it.
  */
 export interface GymData extends GymQueries {
   readonly engine: Engine;
   /**
-   * Runs an atomic step: all its statements see one state of the database and commit together, or none do. On SQLite,
-   * an immediate transaction (the write lock first: steps run one after another, also between processes); on
-   * PostgreSQL, a serializable one, retried a bounded number of times when PostgreSQL reports it would not be, after
-   * waiting its turn behind other steps on the same `queueOn` keys (SQLite needs no keys: its steps never overlap).
+   * Runs an atomic step: all the statements it runs through `tx` see one state of the database and commit together,
+   * or none do (the step throws). On SQLite, an immediate transaction (the write lock first), the connection the step's
+   * alone until it ends: steps run one after another, and every other statement waits for the open one. So a step does
+   * no slow work (no password hashing: its callers hash before), and never awaits anything but its statements. On
+   * PostgreSQL, a serializable transaction, retried a bounded number of times when PostgreSQL reports it would not be,
+   * after waiting its turn behind other steps on the same `queueOn` keys; so a step must be safe to run again. A step
+   * never catches a failed statement and goes on (PostgreSQL would not commit it).
    */
-  atomically<T>(script: (q: GymQueries) => Script<T>, options?: QueueOptions): Step<T>;
+  atomically<T>(step: (tx: GymQueries) => Promise<T>, options?: QueueOptions): Promise<T>;
   /** True while the database answers, within a bound. */
   healthy(): Promise<boolean>;
   /**
-   * The pub/sub that goes with this database: in-process on SQLite (which one process serves), LISTEN/NOTIFY on
-   * PostgreSQL (which every process hears). The caller closes it before the database.
+   * Where every process hears the others' events: PostgreSQL's pool and address (LISTEN/NOTIFY); null on SQLite, which
+   * one process serves.
    */
-  openPubSub(log: { warn: (obj: object, msg: string) => void }): Promise<PubSub>;
+  readonly notifications: { pool: pg.Pool; url: string } | null;
   /** rate-limiter-flexible's Drizzle store: the Drizzle client and the table, on this engine. */
   readonly rateLimitStore: { storeClient: unknown; schema: unknown };
   close(): Promise<void>;

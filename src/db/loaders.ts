@@ -34,13 +34,13 @@ const SHARED = { cache: false, batchScheduleFn: (callback: () => void) => setImm
 export function createLoaders(data: GymQueries, options: LoaderOptions = {}) {
   const common = options.shared ? SHARED : {};
   return {
-    memberById: new DataLoader<number, MemberRow | null>(async (keys) => byKey(keys, await data.membersByIds(keys), (m) => m.id), common),
+    memberById: new DataLoader<number, MemberRow | null>(async (keys) => byKey(keys, await data.members.byIds(keys), (m) => m.id), common),
     membershipByMemberId: new DataLoader<number, MembershipRow | null>(
-      async (keys) => byKey(keys, await data.membershipsByMemberIds(keys), (m) => m.memberId),
+      async (keys) => byKey(keys, await data.memberships.byMemberIds(keys), (m) => m.memberId),
       common,
     ),
-    planById: new DataLoader<number, PlanRow | null>(async (keys) => byKey(keys, await data.plansByIds(keys), (p) => p.id), common),
-    checkInById: new DataLoader<number, CheckInRow | null>(async (keys) => byKey(keys, await data.checkInsByIds(keys), (c) => c.id), common),
+    planById: new DataLoader<number, PlanRow | null>(async (keys) => byKey(keys, await data.plans.byIds(keys), (p) => p.id), common),
+    checkInById: new DataLoader<number, CheckInRow | null>(async (keys) => byKey(keys, await data.checkIns.byIds(keys), (c) => c.id), common),
     /**
      * Member.checkIns for many members at once: one window-function query per distinct (limit, cursor) pair,
      * newest first within each member.
@@ -56,7 +56,7 @@ export function createLoaders(data: GymQueries, options: LoaderOptions = {}) {
         for (const [group, groupKeys] of groups) {
           const { limit, beforeId } = groupKeys[0]!;
           const memberIds = groupKeys.map((k) => k.memberId);
-          const rows = await data.checkInPages(memberIds, { limit, beforeId });
+          const rows = await data.checkIns.pages(memberIds, { limit, beforeId });
           for (const row of rows) {
             const k = `${row.memberId}:${group}`;
             rowsByMember.set(k, [...(rowsByMember.get(k) ?? []), row]);

@@ -6,8 +6,8 @@ import type { GymData } from './data.js';
  * every later start and every other instance gets the same value.
  */
 export async function getOrCreateSecret(data: GymData, name: string): Promise<string> {
-  await data.insertSecretIfAbsent(name, randomBytes(32).toString('base64url'), new Date());
-  const value = await data.secret(name);
+  await data.secrets.insertIfAbsent(name, randomBytes(32).toString('base64url'), new Date());
+  const value = await data.secrets.get(name);
   if (value === undefined) throw new Error(`the secret ${name} was neither written nor found`);
   return value;
 }

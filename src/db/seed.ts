@@ -2,13 +2,12 @@ import { hashPassword } from '../auth/passwords.js';
 import type { RoleName } from '../shared/roles.js';
 import type { GymData, NewCheckIn } from './data.js';
 import type { PlanCodeName } from './schema.js';
-import { step } from '../shared/steps.js';
 
 const DAY = 86_400_000;
 
 /** The plans the gym sells: reference data every database needs, whatever the mode. Idempotent. */
 export async function ensurePlans(data: GymData): Promise<void> {
-  await data.ensurePlans([
+  await data.plans.ensure([
     { code: 'BASIC', name: 'Basic (staffed hours)', allHours: false, monthlyPriceCents: 2900 },
     { code: 'ALL_HOURS', name: 'All hours (24-hour keycard)', allHours: true, monthlyPriceCents: 4900 },
   ]);
@@ -34,25 +33,22 @@ const DEMO_MEMBERS: ReadonlyArray<{
  * Refuses a database that already has members: demo data never mixes with real data.
  */
 export async function seedDemo(data: GymData, now = new Date()): Promise<void> {
-  if (await data.hasMembers()) throw new Error('refusing to seed demo data into a database that already has members');
+  if (await data.members.any()) throw new Error('refusing to seed demo data into a database that already has members');
   const hashes = await Promise.all(DEMO_MEMBERS.map((m) => hashPassword(m.password)));
-  const planIds = new Map((await data.allPlans()).map((p) => [p.code, p.id]));
-  await data.atomically(function* (q) {
+  const planIds = new Map((await data.plans.all()).map((p) => [p.code, p.id]));
+  await data.atomically(async (tx) => {
     // Another instance starting on the same empty database at the same moment: one of the two seeds, never both.
-    if (yield* step(q.hasMembers())) return;
+    if (await tx.members.any()) return;
     const visitRows: NewCheckIn[] = [];
     for (const [i, demo] of DEMO_MEMBERS.entries()) {
-      const member = (yield* step(
-        q.insertMember({ email: demo.email, name: demo.name, passwordHash: hashes[i]!, role: demo.role, createdAt: new Date(now.getTime() - 400 * DAY) }),
-      ))!;
-      yield* step(
-        q.upsertMembership({
-          memberId: member.id,
-          planId: planIds.get(demo.plan)!,
-          validUntil: new Date(now.getTime() + (demo.active ? 365 : -30) * DAY),
-          updatedAt: now,
-        }),
-      );
+      const createdAt = new Date(now.getTime() - 400 * DAY);
+      const member = (await tx.members.insert({ email: demo.email, name: demo.name, passwordHash: hashes[i]!, role: demo.role, createdAt }))!;
+      await tx.memberships.upsert({
+        memberId: member.id,
+        planId: planIds.get(demo.plan)!,
+        validUntil: new Date(now.getTime() + (demo.active ? 365 : -30) * DAY),
+        updatedAt: now,
+      });
       // Past visits, oldest first, at plausible hours: 36 for each active member, a few for bob while he was paid up.
       const visits = demo.active ? 36 : 4;
       const rows = Array.from({ length: visits }, (_, v) => ({
@@ -65,7 +61,7 @@ export async function seedDemo(data: GymData, now = new Date()): Promise<void> {
     }
     // Ids follow time, as they do for real check-ins, so the access sheet's newest-first order is by id.
     visitRows.sort((a, b) => a.at.getTime() - b.at.getTime());
-    yield* step(q.insertCheckIns(visitRows));
+    await tx.checkIns.insertMany(visitRows);
   });
 }
 
@@ -77,7 +73,7 @@ export async function prepareData(data: GymData, options: { seedDemo: boolean | 
   await ensurePlans(data);
   const wanted = options.seedDemo ?? !options.production;
   if (!wanted) return 'off';
-  if (await data.hasMembers()) return 'not-empty';
+  if (await data.members.any()) return 'not-empty';
   await seedDemo(data);
   return 'seeded';
 }

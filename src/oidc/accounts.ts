@@ -14,10 +14,10 @@ import { memberIdOfAccount } from './adapter.js';
 export async function standingOf(data: GymData, accountId: string): Promise<{ memberId: number; name: string; validUntil: Date } | 'suspended' | 'no membership' | null> {
   const memberId = memberIdOfAccount(accountId);
   if (memberId === null) return null;
-  const [member] = await data.membersByIds([memberId]);
+  const [member] = await data.members.byIds([memberId]);
   if (!member) return null;
   if (member.status !== 'ACTIVE') return 'suspended';
-  const [membership] = await data.membershipsByMemberIds([memberId]);
+  const [membership] = await data.memberships.byMemberIds([memberId]);
   if (!membership || membershipStatus(membership) !== 'ACTIVE') return 'no membership';
   return { memberId, name: member.name, validUntil: membership.validUntil };
 }
@@ -46,7 +46,7 @@ export function accountConfiguration(data: GymData, partnerTokens: PartnerTokens
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       const memberId = memberIdOfAccount(ctx.oidc.session?.accountId);
       if (memberId === null) return undefined;
-      for (const row of await data.oidcRecordsOf('Grant', memberId)) {
+      for (const row of await data.oidc.of('Grant', memberId)) {
         const payload = JSON.parse(row.payload) as { jti?: string; clientId?: string };
         if (payload.clientId === ctx.oidc.client!.clientId && payload.jti) {
           const grant = await ctx.oidc.provider.Grant.find(payload.jti);

@@ -81,7 +81,7 @@ export class KeycardOidcAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const stored: AdapterPayload = { ...payload };
     if (!KEEPS_ID.has(this.model) && stored.jti === id) delete stored.jti;
-    await this.data.upsertOidcRecord({
+    await this.data.oidc.upsert({
       key: this.key(id),
       model: this.model,
       payload: JSON.stringify(stored),
@@ -99,7 +99,7 @@ export class KeycardOidcAdapter implements Adapter {
    * invalid_grant and revokes nothing, where a token it finds consumed makes it revoke the grant (a reuse).
    */
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const row = await this.data.oidcRecord(this.key(id));
+    const row = await this.data.oidc.byKey(this.key(id));
     // Only a refresh at the token endpoint is a retry: revoking a token just rotated (a sign-out racing a refresh in
     // another tab) must still find it, and end its grant.
     if (row && this.atTokenEndpoint() && (await this.isRetry(row, Date.now()))) return undefined;
@@ -107,11 +107,11 @@ export class KeycardOidcAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.payloadOf(await this.data.oidcRecordByUid(this.model, uid));
+    return this.payloadOf(await this.data.oidc.byUid(this.model, uid));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.payloadOf(await this.data.oidcRecordByUserCode(this.model, userCode));
+    return this.payloadOf(await this.data.oidc.byUserCode(this.model, userCode));
   }
 
   /**
@@ -125,19 +125,19 @@ export class KeycardOidcAdapter implements Adapter {
   async consume(id: string): Promise<void> {
     const key = this.key(id);
     const now = Date.now();
-    if (await this.data.consumeOidcRecord(key, now)) return;
-    const row = await this.data.oidcRecord(key);
+    if (await this.data.oidc.consume(key, now)) return;
+    const row = await this.data.oidc.byKey(key);
     if (row && (await this.isRetry(row, now))) throw new errors.InvalidGrant(`${this.model} already used`);
-    if (row?.grantId) await this.data.deleteOidcGrant(row.grantId, recordKey('Grant', row.grantId));
+    if (row?.grantId) await this.data.oidc.deleteGrant(row.grantId, recordKey('Grant', row.grantId));
     throw new errors.InvalidGrant(`${this.model} already used`);
   }
 
   async destroy(id: string): Promise<void> {
-    await this.data.deleteOidcRecord(this.key(id));
+    await this.data.oidc.delete(this.key(id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.data.deleteOidcGrant(grantId);
+    await this.data.oidc.deleteGrant(grantId);
   }
 
   /**
@@ -149,7 +149,7 @@ export class KeycardOidcAdapter implements Adapter {
   private async isRetry(row: OidcRecordRow, now: number): Promise<boolean> {
     if (this.graceMs <= 0 || row.consumedAt === null || row.grantId === null || now - row.consumedAt > this.graceMs) return false;
     const token = JSON.parse(row.payload) as AdapterPayload;
-    const spentSince = await this.data.oidcRecordsConsumedSince(this.model, row.grantId, row.consumedAt);
+    const spentSince = await this.data.oidc.consumedSince(this.model, row.grantId, row.consumedAt);
     return !spentSince.some((other) => {
       const payload = JSON.parse(other.payload) as AdapterPayload;
       return other.key !== row.key && sameChain(payload, token) && rotationOf(payload) > rotationOf(token);

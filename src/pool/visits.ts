@@ -1,4 +1,3 @@
-import { step, type Script, type Step } from '../shared/steps.js';
 import type { PoolData, PoolQueries, VisitRow } from './db/data.js';
 import type { Swimmer } from './verifier.js';
 
@@ -9,8 +8,8 @@ const RECENT_VISITS = 100;
 const REPEAT_WINDOW_MS = 5 * 60_000;
 
 /** When the swimmer was admitted, newest first. */
-export function recentVisits(data: PoolData, swimmerId: string): Step<Date[]> {
-  return data.recentVisits(swimmerId, RECENT_VISITS);
+export function recentVisits(data: PoolData, swimmerId: string): Promise<Date[]> {
+  return data.visits.recent(swimmerId, RECENT_VISITS);
 }
 
 /**
@@ -18,10 +17,10 @@ export function recentVisits(data: PoolData, swimmerId: string): Step<Date[]> {
  * long the history), and a swim within the repeat window (a retry, a replayed token, aliases in one request) gets that
  * visit back.
  */
-function* admission(q: PoolQueries, swimmer: Swimmer, now: Date): Script<VisitRow> {
-  const last = yield* step(q.lastVisit(swimmer.id));
+async function admission(tx: PoolQueries, swimmer: Swimmer, now: Date): Promise<VisitRow> {
+  const last = await tx.visits.last(swimmer.id);
   if (last && last.admittedAt.getTime() > now.getTime() - REPEAT_WINDOW_MS) return last;
-  return yield* step(q.insertVisit({ subject: swimmer.id, name: swimmer.name, admittedAt: now, tokenId: swimmer.tokenId }));
+  return tx.visits.insert({ subject: swimmer.id, name: swimmer.name, admittedAt: now, tokenId: swimmer.tokenId });
 }
 
 /**
@@ -30,7 +29,7 @@ function* admission(q: PoolQueries, swimmer: Swimmer, now: Date): Script<VisitRo
  * runs them one after the other; on PostgreSQL they queue on the swimmer (and a loser would run again on the
  * winner's visit).
  */
-export function admit(data: PoolData, swimmer: Swimmer, now = new Date()): Step<VisitRow> {
-  return data.atomically((q) => admission(q, swimmer, now), { queueOn: [`swimmer:${swimmer.id}`] });
+export function admit(data: PoolData, swimmer: Swimmer, now = new Date()): Promise<VisitRow> {
+  return data.atomically((tx) => admission(tx, swimmer, now), { queueOn: [`swimmer:${swimmer.id}`] });
 }
 

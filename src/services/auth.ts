@@ -2,7 +2,6 @@ import { RefreshTokens, type IssuedRefreshToken } from '../auth/refresh-tokens.j
 import { checkPasswordPolicy, hashPassword, reserveHashing, verifyPassword } from '../auth/passwords.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { GymQueries, MemberRow } from '../db/data.js';
-import { step, type Script } from '../shared/steps.js';
 import type { AuthMethodName } from '../shared/roles.js';
 import type { SessionControl } from '../auth/sessions.js';
 import {
@@ -57,7 +56,7 @@ export async function signUp(services: Services, actor: Actor, input: SignUpInpu
   let taken: boolean;
   let passwordHash: string;
   try {
-    taken = Boolean(await services.data.memberByEmail(email));
+    taken = Boolean(await services.data.members.byEmail(email));
     passwordHash = await hashPassword(input.password, slot);
   } finally {
     slot.release();
@@ -65,7 +64,7 @@ export async function signUp(services: Services, actor: Actor, input: SignUpInpu
   if (taken) throw new EmailTakenError();
   // Two sign-ups for one email at once (on one instance or two): the unique index decides, and the loser hears what
   // it would have.
-  const member = await services.data.insertMember({ email, name, passwordHash, createdAt: new Date() });
+  const member = await services.data.members.insert({ email, name, passwordHash, createdAt: new Date() });
   if (!member) throw new EmailTakenError();
   return startSignIn(services, actor, member, mode);
 }
@@ -91,7 +90,7 @@ export async function login(services: Services, actor: Actor, input: LoginInput)
       await services.throttle.withdraw(attempt);
       throw err;
     }
-    member = await services.data.memberByEmail(email);
+    member = await services.data.members.byEmail(email);
     ok = await verifyPassword(member?.passwordHash ?? null, input.password, slot);
   } finally {
     slot.release();
@@ -134,19 +133,19 @@ export async function refresh(services: Services, refreshToken: string): Promise
  * refuses older access tokens at once, and no session or family of an older version is accepted again), deletes their
  * sessions and revokes their refresh families, except `keepFamilyId`, moved to the new version. Returns the new version.
  */
-export function* endCredentials(q: GymQueries, memberId: number, keepFamilyId?: string): Script<number> {
-  const version = (yield* step(q.bumpCredentialVersion(memberId))) ?? 0;
-  yield* step(q.deleteSessionsOf(memberId));
+export async function endCredentials(tx: GymQueries, memberId: number, keepFamilyId?: string): Promise<number> {
+  const version = (await tx.members.bumpCredentialVersion(memberId)) ?? 0;
+  await tx.sessions.deleteOf(memberId);
   // Signing in with the gym ends too: the provider's sessions and grants, and every code and token a partner holds.
-  yield* step(q.deleteOidcRecordsOf(memberId));
-  yield* RefreshTokens.revokeAllFor(q, memberId, keepFamilyId === undefined ? undefined : { familyId: keepFamilyId, credentialVersion: version });
+  await tx.oidc.deleteOf(memberId);
+  await RefreshTokens.revokeAllFor(tx, memberId, keepFamilyId === undefined ? undefined : { familyId: keepFamilyId, credentialVersion: version });
   return version;
 }
 
 /** Signs the member out everywhere, the actor's own session included. */
 export async function logoutEverywhere(services: Services, actor: Actor): Promise<boolean> {
   const viewer = actingMember(actor);
-  await services.data.atomically((q) => endCredentials(q, viewer.memberId), { queueOn: [`member:${viewer.memberId}`] });
+  await services.data.atomically((tx) => endCredentials(tx, viewer.memberId), { queueOn: [`member:${viewer.memberId}`] });
   await sessionOf(actor).end();
   await services.live.credentialsChanged(viewer.memberId);
   return true;
@@ -187,11 +186,11 @@ export async function changePassword(
   // Read before the step that ends every session, the caller's own included: whether it is to go on.
   const session = actor.session?.currentId() === undefined ? null : actor.session;
   const version = await services.data.atomically(
-    function* (q) {
+    async (tx) => {
       // Only over the credentials that were checked: of two changes racing with the same current password, the second
       // finds the version moved on and is refused, instead of silently overwriting the first.
-      if (!(yield* step(q.setPasswordIfCurrent(member.id, member.tokenVersion, passwordHash)))) return null;
-      return yield* endCredentials(q, member.id, viewer.familyId);
+      if (!(await tx.members.setPasswordIfCurrent(member.id, member.tokenVersion, passwordHash))) return null;
+      return endCredentials(tx, member.id, viewer.familyId);
     },
     { queueOn: [`member:${member.id}`] },
   );

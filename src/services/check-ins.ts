@@ -1,5 +1,4 @@
 import type { CheckInRow } from '../db/data.js';
-import { step } from '../shared/steps.js';
 import { BadUserInputError, MembershipInactiveError, OutsidePlanHoursError } from '../shared/errors.js';
 import { idOf } from '../ids.js';
 import { actingMember, type Actor, type Rows } from './actor.js';
@@ -58,10 +57,10 @@ export async function checkIn(
   const memberId = viewer.memberId;
   const since = new Date(now.getTime() - REPEAT_WINDOW_MS);
   const { row, created } = await services.data.atomically(
-    function* (q) {
-      const recent = yield* step(q.lastCheckInSince(memberId, since));
+    async (tx) => {
+      const recent = await tx.checkIns.lastSince(memberId, since);
       if (recent) return { row: recent, created: false };
-      return { row: yield* step(q.insertCheckIn({ memberId, at: now, door, method: viewer.method })), created: true };
+      return { row: await tx.checkIns.insert({ memberId, at: now, door, method: viewer.method }), created: true };
     },
     { queueOn: [`member:${memberId}`] },
   );
@@ -91,7 +90,7 @@ export async function listCheckIns(
     memberId = idOf('Member', args.memberId);
     if (memberId === null) throw new BadUserInputError('memberId', 'is not a Member ID');
   }
-  const rows = await services.data.checkInSheet({ memberId, beforeId, limit: size + 1 });
+  const rows = await services.data.checkIns.sheet({ memberId, beforeId, limit: size + 1 });
   return toConnection(rows, size);
 }
 

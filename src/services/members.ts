@@ -1,7 +1,6 @@
 import type { Viewer } from '../auth/viewer.js';
 import type { GymQueries, MemberRow } from '../db/data.js';
 import type { MemberStatusName } from '../db/schema.js';
-import { step, type Script } from '../shared/steps.js';
 import { roleAtLeast, roleRank, type RoleName } from '../shared/roles.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../shared/errors.js';
 import { requireIdOf } from '../ids.js';
@@ -25,7 +24,7 @@ export async function listMembers(
   const afterId = decodeCursor(args.after);
   const search = freeText(args.search ?? '', 'search', 100);
   const pattern = search === '' ? null : likePattern(search.toLowerCase());
-  const rows = await services.data.listMembers({ afterId, pattern, limit: size + 1 });
+  const rows = await services.data.members.list({ afterId, pattern, limit: size + 1 });
   return toConnection(rows, size);
 }
 
@@ -44,23 +43,23 @@ export function assertStaffMayActOn(caller: Viewer, target: Pick<MemberRow, 'id'
  * deliberate exception to trusting a keycard's claims, so a demotion or suspension leaves no minutes of power behind.
  * FORBIDDEN when the caller no longer has `needed`.
  */
-function* assertCallerStillHas(q: GymQueries, callerId: number, needed: RoleName): Script<RoleName> {
-  const caller = yield* step(q.memberStanding(callerId));
+async function assertCallerStillHas(tx: GymQueries, callerId: number, needed: RoleName): Promise<RoleName> {
+  const caller = await tx.members.standing(callerId);
   if (!caller || caller.status !== 'ACTIVE' || !roleAtLeast(caller.role, needed)) throw new ForbiddenError(`Requires role ${needed}`);
   return caller.role;
 }
 
 /** Refuses a change after which the gym would have no active ADMIN left: nothing in the API could undo it. */
-function* assertAnAdminRemains(q: GymQueries, target: Pick<MemberRow, 'id' | 'role' | 'status'>, after: { role: RoleName; status: MemberStatusName }): Script<void> {
+async function assertAnAdminRemains(tx: GymQueries, target: Pick<MemberRow, 'id' | 'role' | 'status'>, after: { role: RoleName; status: MemberStatusName }): Promise<void> {
   const wasActiveAdmin = target.role === 'ADMIN' && target.status === 'ACTIVE';
   const staysActiveAdmin = after.role === 'ADMIN' && after.status === 'ACTIVE';
   if (!wasActiveAdmin || staysActiveAdmin) return;
-  if ((yield* step(q.countActiveAdminsBesides(target.id))) === 0) throw new ForbiddenError('The gym must keep at least one active ADMIN');
+  if ((await tx.members.countActiveAdminsBesides(target.id)) === 0) throw new ForbiddenError('The gym must keep at least one active ADMIN');
 }
 
 /** The target as it is now, read inside the transaction that changes it: NOT_FOUND when there is none. */
-function* currentRow(q: GymQueries, id: number): Script<MemberRow> {
-  const row = yield* step(q.memberById(id));
+async function currentRow(tx: GymQueries, id: number): Promise<MemberRow> {
+  const row = await tx.members.byId(id);
   if (!row) throw new NotFoundError('memberId', 'member');
   return row;
 }
@@ -75,11 +74,11 @@ export async function setRole(services: Services, actor: Actor, memberId: string
   const targetId = requireIdOf('Member', memberId, 'memberId');
   if (targetId === actor.viewer?.memberId) throw new BadUserInputError('memberId', 'you cannot change your own role');
   const callerId = actingMember(actor).memberId;
-  const updated = await services.data.atomically(function* (q) {
-    const now = yield* currentRow(q, targetId);
-    yield* assertCallerStillHas(q, callerId, 'ADMIN');
-    yield* assertAnAdminRemains(q, now, { role, status: now.status });
-    return (yield* step(q.updateMember(targetId, { role })))!;
+  const updated = await services.data.atomically(async (tx) => {
+    const now = await currentRow(tx, targetId);
+    await assertCallerStillHas(tx, callerId, 'ADMIN');
+    await assertAnAdminRemains(tx, now, { role, status: now.status });
+    return (await tx.members.update(targetId, { role }))!;
   });
   // Their sockets are checked at once: a subscription the new role does not allow ends (sessions, strict tokens).
   await services.live.credentialsChanged(targetId);
@@ -94,13 +93,13 @@ export async function setMemberStatus(services: Services, actor: Actor, memberId
   const targetId = requireIdOf('Member', memberId, 'memberId');
   const caller = actingMember(actor);
   const updated = await services.data.atomically(
-    function* (q) {
-      const now = yield* currentRow(q, targetId);
-      const actorRole = yield* assertCallerStillHas(q, caller.memberId, 'STAFF');
+    async (tx) => {
+      const now = await currentRow(tx, targetId);
+      const actorRole = await assertCallerStillHas(tx, caller.memberId, 'STAFF');
       assertStaffMayActOn(caller, now, actorRole);
-      yield* assertAnAdminRemains(q, now, { role: now.role, status });
-      if (status === 'SUSPENDED') yield* endCredentials(q, targetId);
-      return (yield* step(q.updateMember(targetId, { status })))!;
+      await assertAnAdminRemains(tx, now, { role: now.role, status });
+      if (status === 'SUSPENDED') await endCredentials(tx, targetId);
+      return (await tx.members.update(targetId, { status }))!;
     },
     { queueOn: [`member:${targetId}`] },
   );

@@ -4,7 +4,6 @@ import { requireInstant } from './validation.js';
 import { assertStaffMayActOn } from './members.js';
 import { NotFoundError } from '../shared/errors.js';
 import { requireIdOf } from '../ids.js';
-import { step } from '../shared/steps.js';
 import { actingMember, type Actor } from './actor.js';
 import type { Services } from './services.js';
 
@@ -27,15 +26,15 @@ export async function setMembership(
   const memberId = requireIdOf('Member', input.memberId, 'input.memberId');
   const validUntil = requireInstant(input.validUntil, 'input.validUntil');
   const caller = actingMember(actor);
-  const plan = await services.data.planByCode(input.plan);
+  const plan = await services.data.plans.byCode(input.plan);
   // The enum makes an unknown code impossible; a missing row means reference data was never loaded.
   if (!plan) throw new Error(`plan ${input.plan} is missing from the plans table`);
   const row = await services.data.atomically(
-    function* (q) {
-      const member = yield* step(q.memberById(memberId));
+    async (tx) => {
+      const member = await tx.members.byId(memberId);
       if (!member) throw new NotFoundError('input.memberId', 'member');
       assertStaffMayActOn(caller, member);
-      return yield* step(q.upsertMembership({ memberId, planId: plan.id, validUntil, updatedAt: new Date() }));
+      return tx.memberships.upsert({ memberId, planId: plan.id, validUntil, updatedAt: new Date() });
     },
     { queueOn: [`member:${memberId}`] },
   );

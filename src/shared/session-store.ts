@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import session from 'express-session';
-import { isPromise, type Step } from './steps.js';
 
 /**
  * The rows a server-side session store reads and deletes, whichever service and engine holds them (the gym's access
  * sheet, the pool's swimmers): one table keyed by the SHA-256 of the session id, with each row's deadline.
  */
 export interface SessionRows {
-  sessionByKey(key: string): Step<{ data: string; expiresAt: number } | undefined>;
-  deleteSession(key: string): Step<void>;
-  deleteExpiredSessions(now: number): Step<void>;
+  byKey(key: string): Promise<{ data: string; expiresAt: number } | undefined>;
+  delete(key: string): Promise<void>;
+  deleteExpired(now: number): Promise<void>;
 }
 
 /**
@@ -22,15 +21,12 @@ export function sessionKey(sid: string): string {
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
-/** Calls back with a step's answer: at once on SQLite, when it comes on PostgreSQL; errors to the callback. */
-function answer<T>(run: () => Step<T>, callback: Callback<T> | undefined): void {
-  try {
-    const result = run();
-    if (isPromise(result)) result.then((value) => callback?.(undefined, value), (err: unknown) => callback?.(err));
-    else callback?.(undefined, result);
-  } catch (err) {
-    callback?.(err);
-  }
+/** Calls back with an answer when it comes; errors to the callback. */
+function answer<T>(run: () => Promise<T>, callback: Callback<T> | undefined): void {
+  run().then(
+    (value) => callback?.(undefined, value),
+    (err: unknown) => callback?.(err),
+  );
 }
 
 /**
@@ -53,27 +49,26 @@ export abstract class ServerSessionStore extends session.Store {
    * Writes a session express-session has just started (under a new id from regenerate): a row already under that key
    * is left alone, so nothing a request saves late can bring back a session ended meanwhile.
    */
-  protected abstract insert(key: string, data: session.SessionData, expiresAt: number): Step<void>;
+  protected abstract insert(key: string, data: session.SessionData, expiresAt: number): Promise<void>;
 
   override get(sid: string, callback: Callback<session.SessionData | null>): void {
     answer(() => this.read(sid), callback);
   }
 
   /** The live session `sid` names, or null; a row past its expiry is deleted as it is found. */
-  read(sid: string): Step<session.SessionData | null> {
-    const row = this.rows.sessionByKey(sessionKey(sid));
-    return isPromise(row) ? row.then((found) => this.alive(sid, found)) : this.alive(sid, row);
+  async read(sid: string): Promise<session.SessionData | null> {
+    return this.alive(sid, await this.rows.byKey(sessionKey(sid)));
   }
 
   /**
    * A row's session while it lives. Past its deadline: null, once the row is deleted, so that nothing finds it again
    * after this answer (should the delete fail, the session is dead all the same, and the sweep deletes the row later).
    */
-  private alive(sid: string, row: { data: string; expiresAt: number } | undefined): Step<session.SessionData | null> {
+  private async alive(sid: string, row: { data: string; expiresAt: number } | undefined): Promise<session.SessionData | null> {
     if (!row) return null;
     if (row.expiresAt > Date.now()) return JSON.parse(row.data) as session.SessionData;
-    const deleted = this.destroyNow(sid);
-    return isPromise(deleted) ? deleted.then(() => null, () => null) : null;
+    await this.destroyNow(sid).catch(() => undefined);
+    return null;
   }
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
@@ -81,8 +76,8 @@ export abstract class ServerSessionStore extends session.Store {
   }
 
   /** Deletes one session at once (its deadline passed, its owner signed out, or may no longer sign in). */
-  destroyNow(sid: string): Step<void> {
-    return this.rows.deleteSession(sessionKey(sid));
+  destroyNow(sid: string): Promise<void> {
+    return this.rows.delete(sessionKey(sid));
   }
 
   override destroy(sid: string, callback?: Callback): void {
@@ -90,7 +85,7 @@ export abstract class ServerSessionStore extends session.Store {
   }
 
   /** Deletes expired rows (housekeeping: a dead session is refused on read whether or not it was swept). */
-  sweep(now = Date.now()): Step<void> {
-    return this.rows.deleteExpiredSessions(now);
+  sweep(now = Date.now()): Promise<void> {
+    return this.rows.deleteExpired(now);
   }
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -62,9 +63,94 @@ export function sqliteHealth(sqlite: Database.Database): () => Promise<boolean> 
 }
 
 /**
- * Runs an atomic step in an immediate transaction: SQLite's write lock is taken before the first read, so steps run
- * one after another (between processes on the file too), and a step's reads are never stale by the time it writes.
+ * One SQLite connection, shared by every statement of a service and its atomic steps. better-sqlite3 answers each
+ * statement at once, but an atomic step is an async function (written once for SQLite and PostgreSQL, whose statements
+ * are promises), so between two of its statements other code may run: the gate keeps everything else off the
+ * connection while a step's transaction is open (else their statements would run inside it), and lets one step at a
+ * time open one. A statement that finds the gate open runs at once, as it always has.
+ *
+ * A step holds the connection from its `BEGIN IMMEDIATE` to its `COMMIT`: it must do no slow work (no password
+ * hashing) and await nothing but its own statements, so it ends within the same turn of the event loop, as a
+ * synchronous transaction would (its statements answer at once; only their promises' callbacks come in between).
  */
-export function immediately<T>(database: SqliteDatabase<Record<string, unknown>>, run: () => T): T {
-  return database.db.transaction(run, { behavior: 'immediate' });
+export class SqliteGate {
+  /** Settles when the step that holds the connection ends; null while none does. */
+  private held: Promise<void> | null = null;
+  /** Set within a step: a statement it runs outside its transaction would wait for the step itself, for ever. */
+  private readonly withinStep = new AsyncLocalStorage<true>();
+  private readonly begin;
+  private readonly commit;
+  private readonly rollback;
+
+  constructor(private readonly sqlite: Database.Database) {
+    this.begin = sqlite.prepare('BEGIN IMMEDIATE');
+    this.commit = sqlite.prepare('COMMIT');
+    this.rollback = sqlite.prepare('ROLLBACK');
+  }
+
+  /**
+   * Runs one statement, a Drizzle query (which runs when its `then` is called): now when no step holds the connection,
+   * else once it is released. Called at once, not on a later tick, so that no step can begin in between.
+   */
+  run<T>(query: PromiseLike<T>): Promise<T> {
+    if (this.held === null) return new Promise<T>((resolve, reject) => query.then(resolve, reject));
+    if (this.withinStep.getStore()) return Promise.reject(new Error('an atomic step ran a statement outside its transaction (use the step\'s own)'));
+    return this.held.then(() => this.run(query));
+  }
+
+  /**
+   * The Drizzle client `db` as seen by a library that runs its own statements on it (rate-limiter-flexible): each of
+   * its queries, when awaited, waits for the gate as the service's own statements do, so none lands inside a step.
+   */
+  client<D extends object>(db: D): D {
+    const gate = this;
+    const BUILDS = new Set<PropertyKey>(['select', 'insert', 'update', 'delete']);
+    const gated = (builder: object): object =>
+      new Proxy(builder, {
+        get(target, prop) {
+          if (prop === 'then') return (ok?: (v: unknown) => unknown, fail?: (e: unknown) => unknown) => gate.run(target as PromiseLike<unknown>).then(ok, fail);
+          const value: unknown = Reflect.get(target, prop, target);
+          // Drizzle tells what a builder is by its constructor: that stays the builder's own.
+          if (typeof value !== 'function' || prop === 'constructor') return value;
+          return (...args: unknown[]) => {
+            const result: unknown = value.apply(target, args);
+            return typeof result === 'object' && result !== null && 'then' in result ? gated(result) : result;
+          };
+        },
+      });
+    return new Proxy(db, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (!BUILDS.has(prop) || typeof value !== 'function') return value;
+        return (...args: unknown[]) => gated(value.apply(target, args) as object);
+      },
+    });
+  }
+
+  /**
+   * Runs an atomic step in an immediate transaction: SQLite's write lock is taken before the first read, so steps run
+   * one after another (between processes on the file too), and a step's reads are never stale by the time it writes.
+   * It commits when `step` resolves and rolls back when it throws.
+   */
+  async atomically<T>(step: () => Promise<T>): Promise<T> {
+    if (this.withinStep.getStore()) throw new Error('an atomic step began another: steps do not nest');
+    while (this.held !== null) await this.held;
+    let release!: () => void;
+    this.held = new Promise((resolve) => (release = resolve));
+    try {
+      this.begin.run();
+      try {
+        const result = await this.withinStep.run(true, step);
+        this.commit.run();
+        return result;
+      } catch (err) {
+        // SQLite may have rolled back already (a full disk, a busy COMMIT): only what is still open is undone.
+        if (this.sqlite.inTransaction) this.rollback.run();
+        throw err;
+      }
+    } finally {
+      this.held = null;
+      release();
+    }
+  }
 }

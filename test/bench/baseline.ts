@@ -55,11 +55,11 @@ function resolvers(data: GymData) {
   return {
     DateTime: DateTimeResolver,
     Query: {
-      plans: () => data.allPlans(),
+      plans: () => data.plans.all(),
       me: (_parent: unknown, _args: unknown, { loaders, memberId }: BaselineContext) => (memberId === null ? null : loaders.memberById.load(memberId)),
       checkIns: async (_parent: unknown, args: { first?: number | null }) => {
         const size = args.first ?? 20;
-        return toConnection(await data.checkInSheet({ memberId: null, beforeId: null, limit: size + 1 }), size);
+        return toConnection(await data.checkIns.sheet({ memberId: null, beforeId: null, limit: size + 1 }), size);
       },
     },
     Member: {

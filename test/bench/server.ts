@@ -71,7 +71,7 @@ async function startGym(options: GymOptions): Promise<void> {
   const port = await listen(keycard.httpServer);
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
-  const minter = tokenMinter(keycard, async (ids) => database.membersByIds(ids));
+  const minter = tokenMinter(keycard, async (ids) => database.members.byIds(ids));
   const handlers: CommandHandlers = {
     'issue-tokens': ({ memberIds }) => minter.issue(memberIds),
     'mint-tokens': ({ memberIds, count }) => minter.mint(memberIds, count),

@@ -24,10 +24,10 @@ async function signIn(app: TestApp, who: DemoName): Promise<Client> {
 
 /** Enough check-ins that every nested page above is full: 150 for alice, 150 spread over everyone. */
 async function seedCheckIns(app: TestApp): Promise<void> {
-  const alice = (await app.database.data.memberByEmail(DEMO.alice.email))!.id;
+  const alice = (await app.database.data.members.byEmail(DEMO.alice.email))!.id;
   const ids = (await app.database.sql.all<{ id: number }>('select id from members')).map((m) => m.id);
   const at = (i: number) => new Date(Date.now() - i * 60_000);
-  await app.database.data.insertCheckIns([
+  await app.database.data.checkIns.insertMany([
     ...Array.from({ length: 150 }, (_, i) => ({ memberId: alice, at: at(i), door: 'main', method: 'TOKEN' as const })),
     ...Array.from({ length: 150 }, (_, i) => ({ memberId: ids[i % ids.length]!, at: at(i + 150), door: 'main', method: 'TOKEN' as const })),
   ]);

@@ -218,7 +218,7 @@ describe('the access sheet by keycard', () => {
     app = await startTestApp();
     // Enough rows for a page of 100, spread over every demo member.
     const ids = (await app.database.sql.all<{ id: number }>('select id from members')).map((m) => m.id);
-    await app.database.data.insertCheckIns(
+    await app.database.data.checkIns.insertMany(
       Array.from({ length: 150 }, (_, i) => ({ memberId: ids[i % ids.length]!, at: new Date(Date.now() - i * 60_000), door: 'main', method: 'TOKEN' as const })),
     );
   });

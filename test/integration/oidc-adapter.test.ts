@@ -8,7 +8,7 @@ describe("the OpenID Provider's adapter", () => {
   let memberId: number;
   beforeAll(async () => {
     database = await openTestDatabase();
-    const member = await database.data.insertMember({ email: 'alice@keycard.test', name: 'Alice', passwordHash: 'x', createdAt: new Date() });
+    const member = await database.data.members.insert({ email: 'alice@keycard.test', name: 'Alice', passwordHash: 'x', createdAt: new Date() });
     memberId = member!.id;
   });
   afterAll(async () => database?.close());

@@ -121,7 +121,7 @@ describe("the pool's website keeps its sessions on the server", () => {
 
   it('shows visits as a person reads them, in POOL_TIMEZONE, each in a <time> with the instant', async () => {
     const visitor = await signedIn('alice');
-    await pool.data.insertVisit({ subject: await subjectOf('alice'), name: 'Alice Member', admittedAt: new Date('2026-12-03T14:33:00.000Z'), tokenId: null });
+    await pool.data.visits.insert({ subject: await subjectOf('alice'), name: 'Alice Member', admittedAt: new Date('2026-12-03T14:33:00.000Z'), tokenId: null });
     expect((await visitor.request('/')).html).toContain('<li><time datetime="2026-12-03T14:33:00.000Z">3 Dec 2026, 15:33</time></li>');
   });
 

@@ -209,7 +209,7 @@ describe('the pool when the gym changes or goes away', () => {
     visit(path.join(ROOT, 'src/pool/main.ts'));
     const reached = [...seen].map((f) => path.relative(ROOT, f));
     expect(reached).toContain('src/pool/db/client.ts');
-    expect(reached).toContain('src/shared/steps.ts');
+    expect(reached).toContain('src/shared/statements.ts');
     expect(reached.filter((f) => f.startsWith('src/db/'))).toEqual([]);
   });
 });

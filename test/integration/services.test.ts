@@ -26,8 +26,8 @@ function bareActor(fields: Actor): Actor {
 /** The rows checkIn reads, straight from the database: no request, no DataLoader. */
 function storageRows(services: Services): Pick<Rows, 'membershipByMemberId' | 'planById'> {
   return {
-    membershipByMemberId: { load: async (memberId) => (await services.data.membershipsByMemberIds([memberId]))[0] ?? null },
-    planById: { load: async (id) => (await services.data.plansByIds([id]))[0] ?? null },
+    membershipByMemberId: { load: async (memberId) => (await services.data.memberships.byMemberIds([memberId]))[0] ?? null },
+    planById: { load: async (id) => (await services.data.plans.byIds([id]))[0] ?? null },
   };
 }
 

@@ -52,7 +52,7 @@ describe(`the session store (${TEST_ENGINE})`, () => {
     // Another member's id never matches the row.
     expect(await store.recordActivity('live', 2, data(2, new Date(later)), later)).toBe(false);
     await call((cb) => store.set('ended', data(1, new Date(Date.now() + 1_000)), cb));
-    expect(await database.data.deleteSessionsOf(1)).toBe(2);
+    expect(await database.data.sessions.deleteOf(1)).toBe(2);
     expect(await store.recordActivity('ended', 1, data(1, new Date(later)), later)).toBe(false);
     expect((await database.sql.get('select count(*) n from sessions'))).toEqual({ n: 0 });
   });
@@ -69,7 +69,7 @@ describe(`the session store (${TEST_ENGINE})`, () => {
     await store.sweep();
     const sids = async () => ((await database.sql.all('select sid from sessions')) as { sid: string }[]).map((r) => r.sid).sort();
     expect(await sids()).toEqual(['a', 'b', 'c'].map(key).sort());
-    expect(await database.data.deleteSessionsOf(1)).toBe(2);
+    expect(await database.data.sessions.deleteOf(1)).toBe(2);
     expect(await sids()).toEqual([key('c')]);
   });
 

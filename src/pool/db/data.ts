@@ -1,6 +1,5 @@
 import type { QueueOptions } from '../../shared/postgres.js';
 import type { SessionRows } from '../../shared/session-store.js';
-import type { Script, Step } from '../../shared/steps.js';
 import type { VisitRow } from './schema.js';
 
 export type { VisitRow };
@@ -26,33 +25,39 @@ export interface PoolSessionRecord {
   expiresAt: number;
 }
 
-/**
- * Every statement the pool runs on its own database, one method each, as the gym's `GymQueries` are: answered at once
- * on SQLite, as a promise on PostgreSQL. The rule (one visit per repeat window) lives in `visits.ts`, written once as a
- * script both engines run.
- */
-export interface PoolQueries {
+/** The swimmers' visits. */
+export interface VisitStatements {
   /** When the swimmer was admitted, newest first, at most `limit` times. */
-  recentVisits(subject: string, limit: number): Step<Date[]>;
+  recent(subject: string, limit: number): Promise<Date[]>;
   /** The swimmer's newest visit, if any. */
-  lastVisit(subject: string): Step<VisitRow | undefined>;
-  insertVisit(values: NewVisit): Step<VisitRow>;
+  last(subject: string): Promise<VisitRow | undefined>;
+  insert(values: NewVisit): Promise<VisitRow>;
 }
 
 /** The website's sessions: what the shared store reads and deletes, and a new session's insert. */
-export interface PoolSessionQueries extends SessionRows {
+export interface PoolSessionStatements extends SessionRows {
   /** Stores a new session; a row already under that key is left alone. */
-  insertSession(record: PoolSessionRecord): Step<void>;
+  insert(record: PoolSessionRecord): Promise<void>;
+}
+
+/**
+ * What an atomic step of the pool runs (`statements.ts`, written once for both engines). The rule (one visit per
+ * repeat window) lives in `visits.ts`.
+ */
+export interface PoolQueries {
+  readonly visits: VisitStatements;
 }
 
 /** The pool's database, on one engine: its statements, its atomic steps, its health. */
-export interface PoolData extends PoolQueries, PoolSessionQueries {
+export interface PoolData extends PoolQueries {
   readonly engine: PoolEngine;
+  readonly sessions: PoolSessionStatements;
   /**
-   * Runs an atomic step: on SQLite in an immediate transaction (the write lock before the first read), on PostgreSQL
-   * in a serializable one, retried a bounded number of times when PostgreSQL reports it would not be.
+   * Runs an atomic step: on SQLite in an immediate transaction, the connection the step's alone until it ends (so a
+   * step awaits nothing but its statements); on PostgreSQL in a serializable one, retried a bounded number of times
+   * when PostgreSQL reports it would not be, after waiting its turn behind steps on the same `queueOn` keys.
    */
-  atomically<T>(script: (q: PoolQueries) => Script<T>, options?: QueueOptions): Step<T>;
+  atomically<T>(step: (tx: PoolQueries) => Promise<T>, options?: QueueOptions): Promise<T>;
   /** True while the database answers, within a bound. */
   healthy(): Promise<boolean>;
   close(): Promise<void>;

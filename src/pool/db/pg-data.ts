@@ -1,87 +1,27 @@
-import { desc, eq, lte, sql } from 'drizzle-orm';
-import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
-import type { PgDatabase } from 'drizzle-orm/pg-core';
-import { runAsync, type Script } from '../../shared/steps.js';
 import { POOL_PG_MIGRATIONS_DIR } from '../../shared/paths.js';
 import { openPostgres, postgresHealth, serializable, type PostgresDatabase, type QueueOptions } from '../../shared/postgres.js';
-import type { NewVisit, PoolData, PoolQueries, PoolSessionRecord } from './data.js';
+import { direct } from '../../shared/statements.js';
+import type { PoolData, PoolQueries } from './data.js';
 import * as pgSchema from './pg-schema.js';
-import { sessions, visits } from './pg-schema.js';
+import { PG_TABLES, poolStatements, type PoolDb } from './statements.js';
 
-type Schema = typeof pgSchema;
-/** The pool's database, or a transaction on one of its connections. */
-type Db = PgDatabase<NodePgQueryResultHKT, Schema>;
-
-const recentVisitsOf = (db: Db) =>
-  db
-    .select({ admittedAt: visits.admittedAt })
-    .from(visits)
-    .where(eq(visits.subject, sql.placeholder('subject')))
-    .orderBy(desc(visits.id))
-    .limit(sql.placeholder('limit'));
-
-/** The pool's statements on PostgreSQL, each answering as its SQLite twin does. */
-class PgPoolQueries implements PoolQueries {
-  /** The `visits` query, prepared under its name on the pool (every history read runs it); none in a transaction. */
-  private readonly prepared: ReturnType<ReturnType<typeof recentVisitsOf>['prepare']> | null;
-
-  constructor(
-    protected readonly db: Db,
-    options: { prepared?: boolean } = {},
-  ) {
-    this.prepared = options.prepared ? recentVisitsOf(db).prepare('pool_recent_visits') : null;
-  }
-
-  async recentVisits(subject: string, limit: number) {
-    const rows = await (this.prepared ?? recentVisitsOf(this.db)).execute({ subject, limit });
-    return rows.map((v) => v.admittedAt);
-  }
-  async lastVisit(subject: string) {
-    const rows = await this.db.select().from(visits).where(eq(visits.subject, subject)).orderBy(desc(visits.id)).limit(1);
-    return rows[0];
-  }
-  async insertVisit(values: NewVisit) {
-    const [row] = await this.db.insert(visits).values(values).returning();
-    return row!;
-  }
-}
-
-/** The pool's data on PostgreSQL: what several pool processes share. */
-export class PgPoolData extends PgPoolQueries implements PoolData {
+/** The pool's data on PostgreSQL: what several pool processes share. Its statements are the SQLite pool's. */
+export class PgPoolData implements PoolData {
   readonly engine = 'postgres' as const;
+  readonly visits: PoolData['visits'];
+  readonly sessions: PoolData['sessions'];
 
-  /** Every page of a signed-in swimmer reads its session: prepared under its name on the pool. */
-  private readonly sessionRead;
-
-  constructor(private readonly postgres: PostgresDatabase<Schema>) {
-    super(postgres.db, { prepared: true });
-    this.sessionRead = postgres.db
-      .select({ data: sessions.data, expiresAt: sessions.expiresAt })
-      .from(sessions)
-      .where(eq(sessions.sid, sql.placeholder('key')))
-      .prepare('pool_session_by_key');
-  }
-
-  async sessionByKey(key: string) {
-    const rows = await this.sessionRead.execute({ key });
-    return rows[0];
-  }
-  async insertSession({ key, subject, data, expiresAt }: PoolSessionRecord) {
-    await this.db.insert(sessions).values({ sid: key, subject, data, expiresAt }).onConflictDoNothing({ target: sessions.sid });
-  }
-  async deleteSession(key: string) {
-    await this.db.delete(sessions).where(eq(sessions.sid, key));
-  }
-  async deleteExpiredSessions(now: number) {
-    await this.db.delete(sessions).where(lte(sessions.expiresAt, now));
+  constructor(private readonly postgres: PostgresDatabase<typeof pgSchema>) {
+    const db = postgres.db as unknown as PoolDb;
+    ({ visits: this.visits, sessions: this.sessions } = poolStatements({ db, t: PG_TABLES, engine: 'postgres', run: direct, named: true }));
   }
 
   /**
    * A serializable transaction: two admissions of one swimmer at once both read "no recent visit", and PostgreSQL
    * aborts one of them before both can insert; run again, it finds the other's visit and gives that back.
    */
-  atomically<T>(script: (q: PoolQueries) => Script<T>, options: QueueOptions = {}): Promise<T> {
-    return serializable(this.postgres, (tx) => runAsync(script(new PgPoolQueries(tx))), options);
+  atomically<T>(step: (tx: PoolQueries) => Promise<T>, options: QueueOptions = {}): Promise<T> {
+    return serializable(this.postgres, (tx) => step(poolStatements({ db: tx as unknown as PoolDb, t: PG_TABLES, engine: 'postgres', run: direct, named: false })), options);
   }
 
   healthy(): Promise<boolean> {

@@ -1,68 +1,36 @@
-import { desc, eq, lte, sql } from 'drizzle-orm';
-import { runSync, type Script } from '../../shared/steps.js';
 import { POOL_MIGRATIONS_DIR } from '../../shared/paths.js';
-import { immediately, openSqlite, sqliteHealth, type SqliteDatabase } from '../../shared/sqlite.js';
-import type { NewVisit, PoolData, PoolQueries, PoolSessionRecord } from './data.js';
+import { openSqlite, SqliteGate, sqliteHealth, type SqliteDatabase } from '../../shared/sqlite.js';
+import { direct } from '../../shared/statements.js';
+import type { PoolData, PoolQueries } from './data.js';
 import * as schema from './schema.js';
-import { sessions, visits } from './schema.js';
+import { poolStatements, SQLITE_TABLES } from './statements.js';
 
-/** The pool's statements on SQLite: every answer at once, on the one connection (inside a transaction and out). */
+/**
+ * The pool's data on SQLite: one connection for every statement and every atomic step, through a {@link SqliteGate}
+ * (statements outside a step wait while one is open; steps run one at a time).
+ */
 export class SqlitePoolData implements PoolData {
   readonly engine = 'sqlite' as const;
   readonly healthy: () => Promise<boolean>;
-  private readonly prepared;
+  readonly visits: PoolData['visits'];
+  readonly sessions: PoolData['sessions'];
+  private readonly gate: SqliteGate;
+  private readonly inStep: PoolQueries;
 
   constructor(
     /** The open file, for what only SQLite has (tests that age rows). */
     readonly sqlite: SqliteDatabase<typeof schema>,
   ) {
-    const db = sqlite.db;
+    this.gate = new SqliteGate(sqlite.sqlite);
+    const on = { db: sqlite.db, t: SQLITE_TABLES, engine: 'sqlite' as const, named: false };
+    ({ visits: this.visits, sessions: this.sessions } = poolStatements({ ...on, run: (query) => this.gate.run(query) }));
+    this.inStep = poolStatements({ ...on, run: direct });
     this.healthy = sqliteHealth(sqlite.sqlite);
-    // Every `visits` query and every swim run these: prepared once, at start.
-    this.prepared = {
-      recentVisits: db
-        .select({ admittedAt: visits.admittedAt })
-        .from(visits)
-        .where(eq(visits.subject, sql.placeholder('subject')))
-        .orderBy(desc(visits.id))
-        .limit(sql.placeholder('limit'))
-        .prepare(),
-      lastVisit: db.select().from(visits).where(eq(visits.subject, sql.placeholder('subject'))).orderBy(desc(visits.id)).limit(1).prepare(),
-      // Every page of a signed-in swimmer reads its session.
-      sessionByKey: db
-        .select({ data: sessions.data, expiresAt: sessions.expiresAt })
-        .from(sessions)
-        .where(eq(sessions.sid, sql.placeholder('key')))
-        .prepare(),
-    };
   }
 
-  recentVisits(subject: string, limit: number) {
-    return this.prepared.recentVisits.all({ subject, limit }).map((v) => v.admittedAt);
-  }
-  lastVisit(subject: string) {
-    return this.prepared.lastVisit.get({ subject });
-  }
-  insertVisit(values: NewVisit) {
-    return this.sqlite.db.insert(visits).values(values).returning().get();
-  }
-
-  sessionByKey(key: string) {
-    return this.prepared.sessionByKey.get({ key });
-  }
-  insertSession({ key, subject, data, expiresAt }: PoolSessionRecord) {
-    this.sqlite.db.insert(sessions).values({ sid: key, subject, data, expiresAt }).onConflictDoNothing({ target: sessions.sid }).run();
-  }
-  deleteSession(key: string) {
-    this.sqlite.db.delete(sessions).where(eq(sessions.sid, key)).run();
-  }
-  deleteExpiredSessions(now: number) {
-    this.sqlite.db.delete(sessions).where(lte(sessions.expiresAt, now)).run();
-  }
-
-  /** An immediate transaction (see {@link immediately}): SQLite's steps never overlap, so they need no queue. */
-  atomically<T>(script: (q: PoolQueries) => Script<T>): T {
-    return immediately(this.sqlite, () => runSync(script(this)));
+  /** An immediate transaction, the connection the step's alone (see {@link SqliteGate.atomically}). */
+  atomically<T>(step: (tx: PoolQueries) => Promise<T>): Promise<T> {
+    return this.gate.atomically(() => step(this.inStep));
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,6 @@ import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
 import type { PoolData } from '../db/data.js';
 import { ServerSessionStore } from '../../shared/session-store.js';
-import type { Step } from '../../shared/steps.js';
 
 /** A sign-in under way: the code flow between leaving for the gym and coming back, bound to the browser that left. */
 export interface PendingSignIn {
@@ -44,13 +43,13 @@ export function sessionOf(req: Request): PoolSession {
 /** The website's sessions in the pool's database: the shared store, each row carrying its swimmer's subject. */
 export class PoolSessionStore extends ServerSessionStore {
   constructor(private readonly data: PoolData) {
-    super(data, (stored) => (stored as unknown as PoolSessionData).until);
+    super(data.sessions, (stored) => (stored as unknown as PoolSessionData).until);
   }
 
-  protected insert(key: string, stored: session.SessionData, expiresAt: number): Step<void> {
+  protected insert(key: string, stored: session.SessionData, expiresAt: number): Promise<void> {
     // The subject on the row, so that a swimmer's sessions can be ended in one statement (a logout at the gym).
     const subject = (stored as unknown as PoolSessionData).swimmer?.sub ?? null;
-    return this.data.insertSession({ key, subject, data: JSON.stringify(stored), expiresAt });
+    return this.data.sessions.insert({ key, subject, data: JSON.stringify(stored), expiresAt });
   }
 }
 
