@@ -5,7 +5,7 @@ import { loadOrCreateDevSessionSecret } from './auth/session-secret.js';
 import { createApp } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { openDatabase, type GymData } from './db/client.js';
-import { prepareData } from './db/seed.js';
+import { prepareData } from './seed.js';
 import { createLogger, describeError } from './shared/logger.js';
 import { configOrExit, stopOnSignals } from './shared/process.js';
 import { superviseWorkers } from './workers.js';

@@ -57,7 +57,7 @@ function sameChain(a: AdapterPayload, b: AdapterPayload): boolean {
 }
 
 /**
- * oidc-provider's storage through Keycard's data layer (CONTRACT section 13): its sessions, interactions, grants,
+ * oidc-provider's storage through Keycard's data layer: its sessions, interactions, grants,
  * codes and tokens in the gym's own database, on either engine, never in memory. One adapter per model, as
  * oidc-provider asks; every row is keyed by the SHA-256 of the model and id.
  */
@@ -144,7 +144,7 @@ export class KeycardOidcAdapter implements Adapter {
    * A refresh token presented again within the grace of its rotation, while it was its chain's newest: no token of its
    * chain rotated after it, so the token it was rotated into is not used yet (or not even stored yet, the winner of a
    * race still writing it). Anything else spent (later, or an older token) is a reuse, as the gym's own refresh rule
-   * has it (CONTRACT section 4).
+   * has it (schema/README.md, "Authentication").
    */
   private async isRetry(row: OidcRecordRow, now: number): Promise<boolean> {
     if (this.graceMs <= 0 || row.consumedAt === null || row.grantId === null || now - row.consumedAt > this.graceMs) return false;

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { openSqliteGymData } from '../../src/db/sqlite-data.js';
 import { checkIns, members, memberships, plans } from '../../src/db/schema.js';
-import { ensurePlans } from '../../src/db/seed.js';
+import { ensurePlans } from '../../src/seed.js';
 
 /** The password of every benchmark member (12+ characters and not a common one, as the policy asks). */
 export const BENCH_PASSWORD = 'bench-keycard-pass-2024';

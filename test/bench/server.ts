@@ -17,7 +17,7 @@ import { loadKeyRing } from '../../src/auth/keys.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import type { MemberRow } from '../../src/db/data.js';
-import { prepareData } from '../../src/db/seed.js';
+import { prepareData } from '../../src/seed.js';
 import { createBaselineServer } from './baseline.js';
 import { gymEnvironment } from './environment.js';
 import { serveCommands, type CommandHandlers, type ServerOptions } from './ipc.js';

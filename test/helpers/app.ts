@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { createApp, type KeycardApp } from '../../src/app.js';
 import { KeyRing, loadKeyRing } from '../../src/auth/keys.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { prepareData } from '../../src/db/seed.js';
+import { prepareData } from '../../src/seed.js';
 import { logOptions } from '../../src/shared/logger.js';
 import type { Engine } from '../../src/db/data.js';
 import type { TestClock } from './clock.js';

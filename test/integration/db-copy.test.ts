@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { getOrCreateSecret } from '../../src/db/secrets.js';
-import { prepareData } from '../../src/db/seed.js';
+import { prepareData } from '../../src/seed.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { ROOT } from '../../src/shared/paths.js';
 import { Client, DEMO, LOGIN, sessionClient, signInWithKeycard } from '../helpers/client.js';

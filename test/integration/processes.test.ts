@@ -8,7 +8,7 @@ import { createApp, type KeycardApp } from '../../src/app.js';
 import { addSigningKey, loadKeyRing } from '../../src/auth/keys.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase, type GymData } from '../../src/db/client.js';
-import { prepareData } from '../../src/db/seed.js';
+import { prepareData } from '../../src/seed.js';
 import { logOptions } from '../../src/shared/logger.js';
 import { freePort, TEST_SESSION_SECRET } from '../helpers/app.js';
 import { Client, codes, DEMO, LOGIN, sessionClient, signInWithKeycard } from '../helpers/client.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { prepareData } from '../../src/db/seed.js';
+import { prepareData } from '../../src/seed.js';
 import { openTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 const count = async (database: TestDatabase, table: string) => (await database.sql.get<{ n: number }>(`select count(*) n from ${table}`))!.n;

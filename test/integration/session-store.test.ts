@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SessionData } from 'express-session';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionStore } from '../../src/auth/session-store.js';
-import { prepareData } from '../../src/db/seed.js';
+import { prepareData } from '../../src/seed.js';
 import { openTestDatabase, TEST_ENGINE, type TestDatabase } from '../helpers/database.js';
 
 const data = (memberId: number, expires: Date, ver = 0) =>

@@ -1,7 +1,7 @@
-import { hashPassword } from '../auth/passwords.js';
-import type { RoleName } from '../shared/roles.js';
-import type { GymData, NewCheckIn } from './data.js';
-import type { PlanCodeName } from './schema.js';
+import { hashPassword } from './auth/passwords.js';
+import type { RoleName } from './shared/roles.js';
+import type { GymData, NewCheckIn } from './db/data.js';
+import type { PlanCodeName } from './db/schema.js';
 
 const DAY = 86_400_000;
 
@@ -13,7 +13,7 @@ export async function ensurePlans(data: GymData): Promise<void> {
   ]);
 }
 
-/** The demo accounts of the README (and CONTRACT section 7). */
+/** The demo accounts the README lists. */
 const DEMO_MEMBERS: ReadonlyArray<{
   email: string;
   password: string;
