@@ -1,13 +1,13 @@
 import { GYM_PG_MIGRATIONS_DIR } from '../shared/paths.js';
 import { openPostgres, postgresHealth, serializable, type PostgresDatabase, type QueueOptions } from '../shared/postgres.js';
-import { direct } from '../shared/statements.js';
+import { direct, StepStatements } from '../shared/statements.js';
 import type { GymData, GymQueries } from './data.js';
 import { POSTGRES, PG_TABLES, type Db } from './dialect.js';
 import * as pgSchema from './pg-schema.js';
 import { GymStatements, hotStatements } from './statements/index.js';
 
 /** The statements on a PostgreSQL database or transaction, their hot ones prepared under their names or unnamed. */
-const on = (db: Db, named: boolean) => ({ db, t: PG_TABLES, d: POSTGRES, run: direct, hot: hotStatements(db, PG_TABLES, POSTGRES, named) });
+const on = (db: Db, named: boolean, run = direct) => ({ db, t: PG_TABLES, d: POSTGRES, run, hot: hotStatements(db, PG_TABLES, POSTGRES, named) });
 
 /**
  * The gym's data on PostgreSQL: what several processes (WEB_CONCURRENCY) share. The statements are the SQLite gym's
@@ -32,7 +32,14 @@ export class PgGymData extends GymStatements implements GymData {
    * decides as it would running alone, as on SQLite, where steps run one after another.
    */
   atomically<T>(step: (tx: GymQueries) => Promise<T>, options: QueueOptions = {}): Promise<T> {
-    return serializable(this.postgres, (tx) => step(new GymStatements(on(tx as unknown as Db, false))), options);
+    return serializable(
+      this.postgres,
+      (tx) => {
+        const statements = new StepStatements();
+        return statements.settle(() => step(new GymStatements(on(tx as unknown as Db, false, statements.run))));
+      },
+      options,
+    );
   }
 
   healthy(): Promise<boolean> {

@@ -24,3 +24,33 @@ export function prepare<R>(engine: 'sqlite' | 'postgres', query: Preparable<R>, 
 
 /** How a statement is run where nothing stands between it and the database: it is awaited as it is. */
 export const direct = <T>(query: PromiseLike<T>): PromiseLike<T> => query;
+
+/**
+ * How an atomic step runs its statements: as they are, with the first that failed remembered. A step that caught a
+ * failed statement and went on must not commit: PostgreSQL has aborted its transaction (its COMMIT would quietly roll
+ * back, and the step report a success that never happened), and SQLite would keep what ran before the failure. So
+ * {@link StepStatements.settle} fails the step with that error on both engines, as if it had not been caught, and the
+ * transaction is undone. (Steps never catch database errors; this keeps one that did from lying.)
+ */
+export class StepStatements {
+  private failed: { error: unknown } | undefined;
+
+  /** Runs one statement of the step (called at once, so statements run in the order the step gives them). */
+  readonly run = <T>(query: PromiseLike<T>): PromiseLike<T> =>
+    new Promise<T>((resolve, reject) =>
+      query.then(resolve, (error: unknown) => {
+        this.failed ??= { error };
+        reject(error);
+      }),
+    );
+
+  /** Runs `step` afresh (SQLite keeps one of these for its steps, which run one at a time) and settles it. */
+  async settle<T>(step: () => Promise<T>): Promise<T> {
+    this.failed = undefined;
+    const result = await step();
+    // Read anew: the step's statements set it meanwhile.
+    const failed = this.failed as { error: unknown } | undefined;
+    if (failed) throw failed.error;
+    return result;
+  }
+}

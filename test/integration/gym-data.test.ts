@@ -584,6 +584,27 @@ function suite(engine: Engine, open: () => Promise<Opened>): void {
       );
     });
 
+    it('fail, and leave nothing behind, when they catch a failed statement and go on: PostgreSQL could not commit them', async () => {
+      const swallowing = () =>
+        data.atomically(async (tx) => {
+          await tx.members.insert({ email: 'swallow@keycard.test', name: 'Swallow', passwordHash: 'x', createdAt: at(0) });
+          try {
+            // No member 999999: the foreign key refuses the row, on both engines.
+            await tx.checkIns.insert({ memberId: 999_999, at: at(0), door: null, method: 'SESSION' });
+          } catch {
+            // A step must not do this; if one does, it still fails rather than report a commit that never was.
+          }
+          return 'done';
+        });
+      // SQLite says FOREIGN KEY; Drizzle names the failed statement on PostgreSQL.
+      await expect(swallowing()).rejects.toThrow(/foreign key|check_ins/i);
+      expect(await data.members.byEmail('swallow@keycard.test')).toBeUndefined();
+      // The next step starts clean and commits.
+      expect(await data.atomically(async (tx) => (await tx.members.insert({ email: 'after@keycard.test', name: 'After', passwordHash: 'x', createdAt: at(0) }))?.email)).toBe(
+        'after@keycard.test',
+      );
+    });
+
     it('are never seen half done: a statement outside a step reads what was committed, not what the step wrote', async () => {
       const held = heldOpen((tx) => tx.members.insert({ email: 'half@keycard.test', name: 'Half', passwordHash: 'x', createdAt: at(0) }));
       await held.open;

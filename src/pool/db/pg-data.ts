@@ -1,6 +1,6 @@
 import { POOL_PG_MIGRATIONS_DIR } from '../../shared/paths.js';
 import { openPostgres, postgresHealth, serializable, type PostgresDatabase, type QueueOptions } from '../../shared/postgres.js';
-import { direct } from '../../shared/statements.js';
+import { direct, StepStatements } from '../../shared/statements.js';
 import type { PoolData, PoolQueries } from './data.js';
 import * as pgSchema from './pg-schema.js';
 import { PG_TABLES, poolStatements, type PoolDb } from './statements.js';
@@ -21,7 +21,14 @@ export class PgPoolData implements PoolData {
    * aborts one of them before both can insert; run again, it finds the other's visit and gives that back.
    */
   atomically<T>(step: (tx: PoolQueries) => Promise<T>, options: QueueOptions = {}): Promise<T> {
-    return serializable(this.postgres, (tx) => step(poolStatements({ db: tx as unknown as PoolDb, t: PG_TABLES, engine: 'postgres', run: direct, named: false })), options);
+    return serializable(
+      this.postgres,
+      (tx) => {
+        const statements = new StepStatements();
+        return statements.settle(() => step(poolStatements({ db: tx as unknown as PoolDb, t: PG_TABLES, engine: 'postgres', run: statements.run, named: false })));
+      },
+      options,
+    );
   }
 
   healthy(): Promise<boolean> {
