@@ -194,6 +194,7 @@ export async function createApp({ config, database: data, keyRing, logger, clock
         corsOrigins: config.corsOrigins,
         publicOrigin: new URL(config.publicUrl).origin,
         production: config.production,
+        clock,
         log,
       }),
     onClose: async () => {
