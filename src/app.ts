@@ -163,7 +163,7 @@ export async function createApp({ config, database: data, keyRing, logger, clock
   await prepareDummyHash();
   const { services, pubsub } = await gymServices(config, data, keyRing, log, clock);
   const schema = buildSchema();
-  const oidc = await createOidcMount({ services, keyRing });
+  const oidc = await createOidcMount({ services, keyRing, clock });
   const stopKeyReload = followKeyRing(keyRing, oidc, config, log, clock);
   const stopChores = sweepDeadRows(services, clock);
 
@@ -194,6 +194,7 @@ export async function createApp({ config, database: data, keyRing, logger, clock
         corsOrigins: config.corsOrigins,
         publicOrigin: new URL(config.publicUrl).origin,
         production: config.production,
+        clock,
         log,
       }),
     onClose: async () => {

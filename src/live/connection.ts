@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { GymStrategy, Viewer } from '../auth/viewer.js';
 import type { Loaders } from '../db/loaders.js';
+import type { Clock } from '../shared/clock.js';
 import { isDatabaseUnavailable } from '../shared/errors.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
 
@@ -65,13 +66,12 @@ export interface LiveConnectionOptions {
   loaders: Loaders;
   /** How often a session's activity is recorded: a socket with a live subscription checks at least this often. */
   touchIntervalMs: number;
+  /** The clock the credentials' deadlines are read and awaited on: the one the app's tokens and sessions use. */
+  clock: Pick<Clock, 'now' | 'at'>;
   /** Closes the socket (graphql-ws then ends its subscriptions). */
   close(code: number, reason: string): void;
   log: Logger;
 }
-
-/** setTimeout takes at most this many milliseconds (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One authenticated socket: who it acts for, checked again and again with the same strategies as an HTTP request.
@@ -93,7 +93,7 @@ export class LiveConnection {
   private readonly tokenExpiresAt: number | null;
   /** The socket's subscription operations by their graphql-ws id, each with the streams it started. */
   private readonly operations = new Map<string, Set<Watched>>();
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: () => void = () => undefined;
   private closedWith: number | undefined;
 
   constructor(private readonly options: LiveConnectionOptions) {
@@ -199,7 +199,7 @@ export class LiveConnection {
   }
 
   private async check(): Promise<Viewer | Refusal> {
-    if (this.tokenExpiresAt !== null && Date.now() >= this.tokenExpiresAt) return 'token_expired';
+    if (this.tokenExpiresAt !== null && this.options.clock.now() >= this.tokenExpiresAt) return 'token_expired';
     let result;
     try {
       // A socket that watches counts as the member's activity; its checks with nothing to watch do not, or its own
@@ -221,15 +221,8 @@ export class LiveConnection {
   private schedule(): void {
     if (this.closed) return;
     this.stopTimer();
-    const now = Date.now();
     let at = this.tokenExpiresAt ?? this.current.expiresAt.getTime();
-    if (this.tokenExpiresAt === null && this.watching > 0) at = Math.min(at, now + this.options.touchIntervalMs);
-    this.timer = setTimeout(() => void this.reauthorise(), Math.min(Math.max(at - now, 0), MAX_TIMER_MS));
-    this.timer.unref();
-  }
-
-  private stopTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.tokenExpiresAt === null && this.watching > 0) at = Math.min(at, this.options.clock.now() + this.options.touchIntervalMs);
+    this.stopTimer = this.options.clock.at(at, () => this.reauthorise());
   }
 }

@@ -3,6 +3,7 @@ import type { Context as GraphQLWsContext } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { GymStrategy, Viewer } from '../auth/viewer.js';
 import type { Loaders } from '../db/loaders.js';
+import type { Clock } from '../shared/clock.js';
 import { isDatabaseUnavailable } from '../shared/errors.js';
 import { authenticate, type Presented } from '../shared/strategies.js';
 import { closeFor, LiveCloseCode, LiveConnection, type Refusal } from './connection.js';
@@ -30,6 +31,8 @@ export interface SocketOpenOptions {
   loaders: Loaders;
   /** How often a session's activity is recorded (see LiveConnection). */
   touchIntervalMs: number;
+  /** The app's clock, on which each socket awaits its credential's end (see LiveConnection). */
+  clock: Pick<Clock, 'now' | 'at'>;
   registry: SocketRegistry;
   cookieOrigins: CookieOrigins;
   log: Logger;
@@ -84,6 +87,7 @@ export async function openConnection(state: SocketState, options: SocketOpenOpti
     strategies: options.strategies,
     loaders: options.loaders,
     touchIntervalMs: options.touchIntervalMs,
+    clock: options.clock,
     close: (code, reason) => socket.close(code, reason),
     log: options.log,
   });

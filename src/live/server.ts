@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Services } from '../context.js';
 import { createLoaders } from '../db/loaders.js';
+import type { Clock } from '../shared/clock.js';
 import type { GraphQLPipeline } from '../shared/graphql-pipeline.js';
 import { LiveCloseCode } from './connection.js';
 import { SOCKET_LIMITS, type LiveLimits } from './limits.js';
@@ -27,6 +28,8 @@ export interface LiveServerOptions {
   /** The gym's own origin as configured (PUBLIC_URL's). */
   publicOrigin: string;
   production: boolean;
+  /** The app's clock: each socket closes when its credential's deadline comes on it. */
+  clock: Clock;
   log: Logger;
 }
 
@@ -61,6 +64,7 @@ export function createLiveServer(options: LiveServerOptions): LiveServer {
     strategies: services.strategies,
     loaders,
     touchIntervalMs: services.sessions.touchIntervalMs,
+    clock: options.clock,
     registry,
     cookieOrigins: { trusted: new Set([options.publicOrigin, ...options.corsOrigins]), production: options.production },
     log,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { GymData, OidcRecordRow } from '../db/data.js';
 import { MAX_ROW_ID } from '../ids.js';
+import { realClock, type Clock } from '../shared/clock.js';
 
 /**
  * The models whose id is the secret a client or browser presents (a code, a token): stored without it, found by its
@@ -40,6 +41,11 @@ export interface KeycardOidcAdapterOptions {
    * says of the request it is serving.
    */
   atTokenEndpoint?: () => boolean;
+  /**
+   * The clock a token's consumption and the grace after it are read on (default: the machine's). What oidc-provider
+   * times itself (its records' lifetimes) stays on the machine's clock, as the provider's own checks are.
+   */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** Which rotation of its chain a refresh token is: oidc-provider counts them, the first token having none. */
@@ -64,6 +70,7 @@ function sameChain(a: AdapterPayload, b: AdapterPayload): boolean {
 export class KeycardOidcAdapter implements Adapter {
   private readonly graceMs: number;
   private readonly atTokenEndpoint: () => boolean;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(
     private readonly data: GymData,
@@ -72,6 +79,7 @@ export class KeycardOidcAdapter implements Adapter {
   ) {
     this.graceMs = model === 'RefreshToken' ? (options.refreshReuseGraceMs ?? 0) : 0;
     this.atTokenEndpoint = options.atTokenEndpoint ?? (() => currentRoute() === 'token');
+    this.clock = options.clock ?? realClock;
   }
 
   private key(id: string): string {
@@ -102,7 +110,7 @@ export class KeycardOidcAdapter implements Adapter {
     const row = await this.data.oidc.byKey(this.key(id));
     // Only a refresh at the token endpoint is a retry: revoking a token just rotated (a sign-out racing a refresh in
     // another tab) must still find it, and end its grant.
-    if (row && this.atTokenEndpoint() && (await this.isRetry(row, Date.now()))) return undefined;
+    if (row && this.atTokenEndpoint() && (await this.isRetry(row, this.clock.now()))) return undefined;
     return this.payloadOf(row, id);
   }
 
@@ -124,7 +132,7 @@ export class KeycardOidcAdapter implements Adapter {
    */
   async consume(id: string): Promise<void> {
     const key = this.key(id);
-    const now = Date.now();
+    const now = this.clock.now();
     if (await this.data.oidc.consume(key, now)) return;
     const row = await this.data.oidc.byKey(key);
     if (row && (await this.isRetry(row, now))) throw new errors.InvalidGrant(`${this.model} already used`);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.js';
 import type { PartnerTokens } from '../auth/partner-tokens.js';
 import type { GymData } from '../db/data.js';
+import type { Clock } from '../shared/clock.js';
 import { accountConfiguration } from './accounts.js';
 import { KeycardOidcAdapter } from './adapter.js';
 import { CLIENT_DEFAULTS, clientMetadata, type OidcClientConfig } from './clients.js';
@@ -32,6 +33,8 @@ export interface OidcProviderOptions {
   log: Logger;
   /** REFRESH_REUSE_GRACE: a refresh token retried this soon after its rotation is refused without ending the grant. */
   refreshReuseGraceMs: number;
+  /** The app's clock, on which a refresh token's reuse grace runs. */
+  clock: Pick<Clock, 'now'>;
 }
 
 /** The scopes a client may ask for: who the member is, their name, staying signed in, and swimming at the pool. */
@@ -76,7 +79,7 @@ function signingKeys(keyRing: KeyRing): Configuration['jwks'] {
 /** oidc-provider's configuration for what Keycard does, and nothing more (see createOidcProvider). */
 export function providerConfiguration(options: OidcProviderOptions, cookieNames: ProviderCookieNames, secureCookies: boolean): Configuration {
   return {
-    adapter: (model: string) => new KeycardOidcAdapter(options.data, model, { refreshReuseGraceMs: options.refreshReuseGraceMs }),
+    adapter: (model: string) => new KeycardOidcAdapter(options.data, model, { refreshReuseGraceMs: options.refreshReuseGraceMs, clock: options.clock }),
     clients: options.clients.map(clientMetadata),
     clientDefaults: CLIENT_DEFAULTS,
     jwks: signingKeys(options.keyRing),

@@ -2,6 +2,7 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import type { KeyRing } from '../auth/keys.js';
 import type { RateLimits } from '../auth/rate-limits.js';
 import type { Services } from '../context.js';
+import type { Clock } from '../shared/clock.js';
 import { RateLimitedError } from '../shared/errors.js';
 import { addressKey } from '../shared/addresses.js';
 import { checkClients } from './clients.js';
@@ -28,7 +29,7 @@ export interface OidcMount {
  * interaction pages, and the gym's middleware in front of its endpoints. The JWKS is the provider's too: one key ring
  * for everything Keycard signs.
  */
-export async function createOidcMount({ services, keyRing }: { services: Services; keyRing: KeyRing }): Promise<OidcMount> {
+export async function createOidcMount({ services, keyRing, clock }: { services: Services; keyRing: KeyRing; clock: Clock }): Promise<OidcMount> {
   const { config, sessions, log } = services;
   const clientOrigins = [...new Set(config.oidcClients.flatMap((c) => c.redirectUris.map((uri) => new URL(uri).origin)))];
   // The OpenID Provider signs with the key ring as it was when it was made: it is made anew when the ring changes
@@ -47,6 +48,7 @@ export async function createOidcMount({ services, keyRing }: { services: Service
     clientOrigins,
     log,
     refreshReuseGraceMs: config.refreshReuseGraceMs,
+    clock,
   });
   let oidc = makeOidc();
   await checkClients(oidc.provider, config.oidcClients);

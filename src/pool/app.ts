@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { Logger } from 'pino';
+import { realClock, type Clock } from '../shared/clock.js';
 import { applyAuthDirective } from '../shared/directive.js';
 import { scheduleChores } from '../shared/housekeeping.js';
 import { createLogger } from '../shared/logger.js';
@@ -39,11 +40,19 @@ export function buildPoolSchema() {
   return applyAuthDirective(makeExecutableSchema({ typeDefs: loadTypeDefs(POOL_SCHEMA_DIR), resolvers: poolResolvers as never }));
 }
 
+export interface PoolAppOptions {
+  config: PoolConfig;
+  database: PoolData;
+  logger?: Logger;
+  /** Whose time partner tokens expire and the gym's key set ages on: the machine's unless given (tests move one). */
+  clock?: Clock;
+}
+
 /**
  * The pool next door: a separate Express + Apollo server that admits gym members on partner tokens it verifies with
  * the gym's published keys. It has its own database (SQLite, or PostgreSQL) and never opens the gym's.
  */
-export async function createPoolApp(options: { config: PoolConfig; database: PoolData; logger?: Logger }): Promise<PoolApp> {
+export async function createPoolApp(options: PoolAppOptions): Promise<PoolApp> {
   const { config, database } = options;
   const log = options.logger ?? createLogger(config.logLevel, 'pool');
   const verifier = new PartnerTokenVerifier({
@@ -53,6 +62,7 @@ export async function createPoolApp(options: { config: PoolConfig; database: Poo
     cacheMaxAgeMs: config.jwks.cacheMaxAgeMs,
     staleMaxAgeMs: config.jwks.staleMaxAgeMs,
     requestsPerMinute: config.jwks.requestsPerMinute,
+    clock: options.clock ?? realClock,
     log,
   });
   const strategy = partnerTokenStrategy(verifier);

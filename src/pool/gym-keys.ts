@@ -1,5 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
+import { realClock, type Clock } from '../shared/clock.js';
 
 export interface GymKeysOptions {
   /** Where the pool reaches the gym; the only origin it ever sends a request to. */
@@ -12,6 +13,8 @@ export interface GymKeysOptions {
   staleMaxAgeMs: number;
   /** The least time between two fetches made for unknown kids, and between two attempts while the gym fails. */
   refetchIntervalMs: number;
+  /** Whose time the key set ages on (default: the machine's). */
+  clock?: Pick<Clock, 'now'>;
   log: Logger;
 }
 
@@ -54,15 +57,17 @@ export class GymKeys {
   private nextRefreshAt = 0;
   private lastUnknownKidFetchAt = Number.NEGATIVE_INFINITY;
   private readonly gymOrigin: string;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(private readonly options: GymKeysOptions) {
     this.gymOrigin = new URL(options.gymUrl).origin;
+    this.clock = options.clock ?? realClock;
   }
 
   /** The published key named `kid`, or null when the gym has none by that name (or no usable key set is held). */
   async keyFor(kid: string): Promise<GymKey | null> {
     let fetched = false;
-    if (Date.now() >= this.nextRefreshAt) {
+    if (this.clock.now() >= this.nextRefreshAt) {
       // A due refresh with a usable set in hand runs in the background: a gym that hangs must not hold up swimmers
       // whose key the pool already has. Only without a usable set does a request wait for the gym.
       const refreshing = this.refresh();
@@ -79,8 +84,8 @@ export class GymKeys {
     if (found === null && !fetched) {
       if (this.inFlight) {
         await this.inFlight;
-      } else if (Date.now() - this.lastUnknownKidFetchAt >= this.options.refetchIntervalMs) {
-        this.lastUnknownKidFetchAt = Date.now();
+      } else if (this.clock.now() - this.lastUnknownKidFetchAt >= this.options.refetchIntervalMs) {
+        this.lastUnknownKidFetchAt = this.clock.now();
         await this.refresh();
       }
       found = this.lookup(kid);
@@ -91,7 +96,7 @@ export class GymKeys {
 
   private hasUsableSet(): boolean {
     const set = this.current;
-    return set !== null && Date.now() - set.fetchedAt < this.options.cacheMaxAgeMs + this.options.staleMaxAgeMs;
+    return set !== null && this.clock.now() - set.fetchedAt < this.options.cacheMaxAgeMs + this.options.staleMaxAgeMs;
   }
 
   private lookup(kid: string): GymKey | null {
@@ -114,10 +119,10 @@ export class GymKeys {
       this.current = await this.fetchKeySet();
       this.nextRefreshAt = this.current.fetchedAt + this.options.cacheMaxAgeMs;
     } catch (err) {
-      this.nextRefreshAt = Date.now() + this.options.refetchIntervalMs;
+      this.nextRefreshAt = this.clock.now() + this.options.refetchIntervalMs;
       const reason = (err as Error).message;
       const set = this.current;
-      if (set && Date.now() - set.fetchedAt < this.options.cacheMaxAgeMs + this.options.staleMaxAgeMs) {
+      if (set && this.clock.now() - set.fetchedAt < this.options.cacheMaxAgeMs + this.options.staleMaxAgeMs) {
         this.options.log.warn({ err: reason, keysFetchedAt: new Date(set.fetchedAt).toISOString() }, 'gym unreachable: admitting with a cached key');
       } else {
         this.options.log.error({ err: reason }, 'gym unreachable and no usable keys: refusing every swimmer');
@@ -149,7 +154,7 @@ export class GymKeys {
       }
     }
     if (keys.size === 0) throw new Error('the gym JWKS has no ES256 signing key');
-    return { keys, issuer: discovery.issuer, fetchedAt: Date.now() };
+    return { keys, issuer: discovery.issuer, fetchedAt: this.clock.now() };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { realClock, type Clock } from '../shared/clock.js';
 import { CredentialRejected } from '../shared/errors.js';
 import { PARTNER_TOKEN_TYP, readHeader, verifySigned, type JwtRules } from '../shared/jwt.js';
 import { GymKeys } from './gym-keys.js';
@@ -24,6 +25,8 @@ export interface VerifierOptions {
   staleMaxAgeMs: number;
   /** Fetches of the JWKS on unknown kids, at most, per minute (spread evenly: one per 60 s / this). */
   requestsPerMinute: number;
+  /** Whose time tokens expire and the key set ages on (default: the machine's). */
+  clock?: Pick<Clock, 'now'>;
   log: Logger;
 }
 
@@ -33,14 +36,17 @@ export interface VerifierOptions {
  */
 export class PartnerTokenVerifier {
   private readonly keys: GymKeys;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(private readonly options: VerifierOptions) {
+    this.clock = options.clock ?? realClock;
     this.keys = new GymKeys({
       gymUrl: options.gymUrl,
       issuer: options.issuer,
       cacheMaxAgeMs: options.cacheMaxAgeMs,
       staleMaxAgeMs: options.staleMaxAgeMs,
       refetchIntervalMs: Math.ceil(60_000 / options.requestsPerMinute),
+      clock: this.clock,
       log: options.log,
     });
   }
@@ -51,7 +57,7 @@ export class PartnerTokenVerifier {
     const found = await this.keys.keyFor(header.kid);
     if (found === null) throw new CredentialRejected('invalid_token');
     const rules: JwtRules = { issuer: found.issuer, audience: this.options.audience, typ: PARTNER_TOKEN_TYP };
-    const payload = verifySigned(token, found.key, rules);
+    const payload = verifySigned(token, found.key, rules, this.clock.now());
     if (typeof payload.name !== 'string') throw new CredentialRejected('invalid_token');
     return {
       id: payload.sub!,

@@ -11,6 +11,7 @@ import type { SqlitePoolData } from '../../src/pool/db/sqlite-data.js';
 import { afterAll, beforeAll } from 'vitest';
 import { startTestApp, type TestApp } from './app.js';
 import { Client, signInWithKeycard, type DemoName, type GqlResponse } from './client.js';
+import type { TestClock } from './clock.js';
 import { FormBrowser } from './oidc.js';
 import { createTestPgDatabase, type TestPgDatabase } from './pg.js';
 
@@ -36,6 +37,8 @@ export interface TestPoolOptions {
   engine?: PoolEngine;
   /** Listen on this port (the gym must know the pool's callback before either starts), instead of any free one. */
   port?: number;
+  /** The clock the gym's key set ages on, for a test to move forward (default: the machine's). */
+  clock?: TestClock;
 }
 
 const RUN_ENGINE: PoolEngine = process.env.KEYCARD_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
@@ -125,7 +128,7 @@ export async function startTestPool(gymUrl: string, env: Record<string, string> 
       },
     }),
   );
-  const pool = await createPoolApp({ config, database: data, logger });
+  const pool = await createPoolApp({ config, database: data, logger, ...(options.clock ? { clock: options.clock } : {}) });
   await new Promise<void>((resolve) => pool.httpServer.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = pool.httpServer.address() as AddressInfo;
   let closed = false;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { addSigningKey } from '../../src/auth/keys.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { TestClock } from '../helpers/clock.js';
 import { poolToken, startTestPool, swim, type TestPool } from '../helpers/pool.js';
 import { decodeJwt, foreignKey, forgeEs256 } from '../helpers/tokens.js';
 
@@ -31,7 +32,8 @@ describe('a flood of forged kids', () => {
   it('cannot lock the real swimmer out when the keys expire, with the gym up or down', async () => {
     const gym = await startTestApp();
     // Keys are due for a refresh after 1 s; unknown kids may make the pool ask the gym once every 10 s (the default).
-    const pool = await startTestPool(gym.url, { JWKS_CACHE_MAX_AGE: '1s', JWKS_STALE_MAX_AGE: '1h' });
+    const clock = new TestClock();
+    const pool = await startTestPool(gym.url, { JWKS_CACHE_MAX_AGE: '1s', JWKS_STALE_MAX_AGE: '1h' }, { clock });
     try {
       const token = await poolToken(gym, 'alice');
       expect((await swim(pool, token)).errors).toBeUndefined();
@@ -41,7 +43,7 @@ describe('a flood of forged kids', () => {
       const floodFetches = jwksFetches(gym) - before;
 
       // The key set is now past its age: refreshing it is the pool's own business, not something the flood spent.
-      await sleep(1_200);
+      await clock.advance(1_200);
       const afterExpiry = await swim(pool, token);
       expect(afterExpiry.errors).toBeUndefined();
       expect(afterExpiry.data.swim.member.name).toBe('Alice Member');
@@ -51,7 +53,7 @@ describe('a flood of forged kids', () => {
       // Again with the gym gone: the last good key set keeps admitting.
       await flood(pool, gym, 30);
       await gym.close();
-      await sleep(1_200);
+      await clock.advance(1_200);
       await flood(pool, gym, 30);
       const gymDown = await swim(pool, token);
       expect(gymDown.errors).toBeUndefined();
@@ -237,12 +239,13 @@ describe('a gym that hangs', () => {
       '/keys': (res) => (hang ? undefined : json(res, jwks)),
       '/.well-known/openid-configuration': (res, own) => (hang ? undefined : json(res, { issuer: gym.url, jwks_uri: `${own}/keys` })),
     });
-    const pool = await startTestPool(front.url, { JWKS_CACHE_MAX_AGE: '1s', JWKS_STALE_MAX_AGE: '1h' });
+    const clock = new TestClock();
+    const pool = await startTestPool(front.url, { JWKS_CACHE_MAX_AGE: '1s', JWKS_STALE_MAX_AGE: '1h' }, { clock });
     try {
       const token = await poolToken(gym, 'alice');
       expect((await swim(pool, token)).errors).toBeUndefined();
       hang = true;
-      await sleep(1_200);
+      await clock.advance(1_200);
       const started = Date.now();
       const res = await swim(pool, token);
       expect(res.errors).toBeUndefined();

@@ -7,6 +7,7 @@ import { loadPoolConfig } from '../../src/pool/config.js';
 import { ROOT } from '../../src/shared/paths.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { Client, codes, type DemoName } from '../helpers/client.js';
+import { TestClock } from '../helpers/clock.js';
 import { gymToken, poolToken, startTestPool, swim, type TestPool } from '../helpers/pool.js';
 import { decodeJwt, foreignKey, forgeEs256 } from '../helpers/tokens.js';
 
@@ -168,7 +169,8 @@ describe('the pool when the gym changes or goes away', () => {
   it('picks up a rotated key on its first unknown kid, then keeps admitting from its cache while the gym is down', async () => {
     const gym = await startTestApp();
     // Keys are fresh for 1 s only: past that, a down gym means the stale-if-unreachable fallback must hold.
-    const pool = await startTestPool(gym.url, { JWKS_CACHE_MAX_AGE: '1s', JWKS_STALE_MAX_AGE: '1h' });
+    const clock = new TestClock();
+    const pool = await startTestPool(gym.url, { JWKS_CACHE_MAX_AGE: '1s', JWKS_STALE_MAX_AGE: '1h' }, { clock });
     try {
       // The pool caches the current key on a first swim.
       expect((await swim(pool, await poolToken(gym, 'alice'))).errors).toBeUndefined();
@@ -187,7 +189,7 @@ describe('the pool when the gym changes or goes away', () => {
       const again = await swim(pool, rotated);
       expect(again.errors).toBeUndefined();
       expect(again.data.swim.member.name).toBe('Sam Staff');
-      await new Promise((r) => setTimeout(r, 1_200));
+      await clock.advance(1_200);
       const later = await swim(pool, rotated);
       expect(later.errors).toBeUndefined();
       // The due refresh runs beside the swim (a hung gym must not hold it up), so its failure is logged just after.

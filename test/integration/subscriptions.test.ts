@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { idOf } from '../../src/ids.js';
 import { startTestApp, type StartOptions, type TestApp } from '../helpers/app.js';
 import { Client, DEMO, sessionClient, signInWithKeycard, type DemoName } from '../helpers/client.js';
+import { TestClock } from '../helpers/clock.js';
 import { openSocket, rawSocket, started, until, type GymSocket, type RawSocket } from '../helpers/live.js';
 
 const CHECK_INS = 'subscription { checkIns { at method door member { name } } }';
@@ -187,20 +188,34 @@ async function closesWithin(s: GymSocket, reason: string, since: number, boundMs
   expect(closed.at - since).toBeLessThanOrEqual(boundMs);
 }
 
+/**
+ * Moves `clock` to `deadline` in steps of `stepMs`, each step's due checks run before the next (a watching socket
+ * records its activity as often as it would in real time); returns the machine's time when the deadline was reached.
+ */
+async function stepTo(clock: TestClock, deadline: number, stepMs = 100): Promise<number> {
+  while (clock.now() < deadline) await clock.advance(Math.min(stepMs, deadline - clock.now()));
+  return Date.now();
+}
+
 describe('the viewer is checked again, not only when the socket opens', () => {
   let app: TestApp;
+  const clock = new TestClock();
   beforeAll(async () => {
-    app = await startTestApp({ env: { ACCESS_TOKEN_TTL: '2s' } });
+    app = await startTestApp({ env: { ACCESS_TOKEN_TTL: '2s' }, clock });
   });
   afterAll(async () => app?.close());
 
   test("a quiet socket closes with token_expired within a second of the token's exp", async () => {
     const staff = await signIn(app, 'staff');
     const s = socket(app, { authorization: `Bearer ${staff.token}`, eager: true });
-    const closed = await s.closed(5_000);
+    await until(() => s.connections() === 1, 'the socket to open');
+    await clock.advance(staff.expiresAt - clock.now() - 500);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(s.closes).toEqual([]);
+    const expiredAt = await stepTo(clock, staff.expiresAt);
+    const closed = await s.closed(2_000);
     expect(closed).toMatchObject({ code: 4403, reason: 'token_expired' });
-    expect(closed.at).toBeGreaterThanOrEqual(staff.expiresAt);
-    expect(closed.at - staff.expiresAt).toBeLessThanOrEqual(1_000);
+    expect(closed.at - expiredAt).toBeLessThanOrEqual(1_000);
   });
 
   test('signing out the session (logout on HTTP with the same cookie) closes its socket with session_ended', async () => {
@@ -268,37 +283,42 @@ describe('the viewer is checked again, not only when the socket opens', () => {
     expect(res.data.logoutEverywhere).toBe(true);
     await checkIn(app);
     await desk.next();
-    const closed = await s.closed(5_000);
+    expect(s.closes).toEqual([]);
+    await stepTo(clock, staff.expiresAt);
+    const closed = await s.closed(2_000);
     expect(closed).toMatchObject({ code: 4403, reason: 'token_expired' });
   });
 });
 
 describe('sessions on a socket: idle and absolute timeouts', () => {
   let app: TestApp;
+  const clock = new TestClock();
   beforeAll(async () => {
-    app = await startTestApp({ env: { SESSION_IDLE_TIMEOUT: '2s', SESSION_ABSOLUTE_TIMEOUT: '5s' } });
+    app = await startTestApp({ env: { SESSION_IDLE_TIMEOUT: '2s', SESSION_ABSOLUTE_TIMEOUT: '5s' }, clock });
   });
   afterAll(async () => app?.close());
 
   test('a live subscription keeps the session from going idle; the absolute timeout still ends it', async () => {
-    const loginAt = Date.now();
+    const loginAt = clock.now();
     const { cookie, socket: s } = await deskOnSession(app);
     // Past the idle timeout twice over: the watching socket counted as activity, so the session is alive on HTTP too.
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    await stepTo(clock, loginAt + 3_500);
     expect(s.closes).toEqual([]);
     const viewer = await new Client(app.url).gql('{ viewer { authenticated method } }', {}, { cookie });
     expect(viewer.data.viewer).toEqual({ authenticated: true, method: 'SESSION' });
-    await closesWithin(s, 'session_ended', loginAt + 5_000, 1_000);
+    const endedAt = await stepTo(clock, loginAt + 5_000);
+    await closesWithin(s, 'session_ended', endedAt, 1_000);
   });
 
   test('a socket with no live subscription is no activity: the session goes idle from its last request and the socket closes', async () => {
     const client = await sessionClient(app.url, 'staff');
-    const lastRequestAt = Date.now();
+    const lastRequestAt = clock.now();
     // Opened well into the idle timeout: neither opening it nor its own checks move the session's idle deadline.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await clock.advance(1_200);
     const s = socket(app, { cookie: client.cookieHeader(), origin: app.url, eager: true });
     await until(() => s.connections() === 1, 'the socket to open');
-    await closesWithin(s, 'session_ended', lastRequestAt + 2_000, 500);
+    const idleAt = await stepTo(clock, lastRequestAt + 2_000);
+    await closesWithin(s, 'session_ended', idleAt, 500);
   });
 });
 
