@@ -1,6 +1,5 @@
 import { GYM_MIGRATIONS_DIR } from '../shared/paths.js';
 import { openSqlite, SqliteGate, sqliteHealth, type SqliteDatabase } from '../shared/sqlite.js';
-import { StepStatements } from '../shared/statements.js';
 import type { GymData, GymQueries } from './data.js';
 import { SQLITE, SQLITE_TABLES } from './dialect.js';
 import * as schema from './schema.js';
@@ -17,9 +16,8 @@ export class SqliteGymData extends GymStatements implements GymData {
   readonly rateLimitStore;
   readonly healthy: () => Promise<boolean>;
   private readonly gate: SqliteGate;
-  /** The same statements, run straight on the connection: what a step, which holds it, runs. */
-  private readonly inStep: GymQueries;
-  private readonly stepStatements = new StepStatements();
+  /** Where the statements run: a step's own are built on it with the step's `run` (see SqliteGate.atomically). */
+  private readonly on;
 
   constructor(
     /** The open file, for what only SQLite has (tests that age rows, the copy to PostgreSQL). */
@@ -30,14 +28,14 @@ export class SqliteGymData extends GymStatements implements GymData {
     const on = { db, t: SQLITE_TABLES, d: SQLITE, hot: hotStatements(db, SQLITE_TABLES, SQLITE, false) };
     super({ ...on, run: (query) => gate.run(query) });
     this.gate = gate;
-    this.inStep = new GymStatements({ ...on, run: this.stepStatements.run });
+    this.on = on;
     this.rateLimitStore = { storeClient: gate.client(db), schema: SQLITE_TABLES.rateLimits };
     this.healthy = sqliteHealth(sqlite.sqlite);
   }
 
   /** An immediate transaction, the connection the step's alone (see {@link SqliteGate.atomically}). */
   atomically<T>(step: (tx: GymQueries) => Promise<T>): Promise<T> {
-    return this.gate.atomically(() => this.stepStatements.settle(() => step(this.inStep)));
+    return this.gate.atomically((run) => step(new GymStatements({ ...this.on, run })));
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { StepStatements, type RunStatement } from './statements.js';
 
 /** An open SQLite database: Drizzle for queries, the raw handle for pragmas, health checks and closing. */
 export interface SqliteDatabase<S extends Record<string, unknown>> {
@@ -71,18 +71,23 @@ export function sqliteHealth(sqlite: Database.Database): () => Promise<boolean> 
  *
  * A step holds the connection from its `BEGIN IMMEDIATE` to its `COMMIT`: it must do no slow work (no password
  * hashing) and await nothing but its own statements, so it ends within the same turn of the event loop, as a
- * synchronous transaction would (its statements answer at once; only their promises' callbacks come in between).
+ * synchronous transaction would (its statements answer at once; only their promises' callbacks come in between). One
+ * that breaks the rule (awaits the store's own statements, or another step, which wait for it: for ever) is stopped
+ * by a deadline instead: rolled back, the connection let go, its later statements refused, and its caller told why.
+ * (No AsyncLocalStorage to tell a step's calls from others': on Node 20 it costs every promise of every request.)
  */
 export class SqliteGate {
   /** Settles when the step that holds the connection ends; null while none does. */
   private held: Promise<void> | null = null;
-  /** Set within a step: a statement it runs outside its transaction would wait for the step itself, for ever. */
-  private readonly withinStep = new AsyncLocalStorage<true>();
   private readonly begin;
   private readonly commit;
   private readonly rollback;
 
-  constructor(private readonly sqlite: Database.Database) {
+  constructor(
+    private readonly sqlite: Database.Database,
+    /** How long a step may hold the connection: far beyond what its statements take, since only a stuck one reaches it. */
+    private readonly stepDeadlineMs = 1_000,
+  ) {
     this.begin = sqlite.prepare('BEGIN IMMEDIATE');
     this.commit = sqlite.prepare('COMMIT');
     this.rollback = sqlite.prepare('ROLLBACK');
@@ -94,7 +99,6 @@ export class SqliteGate {
    */
   run<T>(query: PromiseLike<T>): Promise<T> {
     if (this.held === null) return new Promise<T>((resolve, reject) => query.then(resolve, reject));
-    if (this.withinStep.getStore()) return Promise.reject(new Error('an atomic step ran a statement outside its transaction (use the step\'s own)'));
     return this.held.then(() => this.run(query));
   }
 
@@ -130,17 +134,22 @@ export class SqliteGate {
   /**
    * Runs an atomic step in an immediate transaction: SQLite's write lock is taken before the first read, so steps run
    * one after another (between processes on the file too), and a step's reads are never stale by the time it writes.
-   * It commits when `step` resolves and rolls back when it throws.
+   * `step` runs its statements with the `run` it is given (see StepStatements); it commits when the step resolves and
+   * rolls back when it throws, or when it is still running at the deadline.
    */
-  async atomically<T>(step: () => Promise<T>): Promise<T> {
-    if (this.withinStep.getStore()) throw new Error('an atomic step began another: steps do not nest');
+  async atomically<T>(step: (run: RunStatement) => Promise<T>): Promise<T> {
     while (this.held !== null) await this.held;
     let release!: () => void;
     this.held = new Promise((resolve) => (release = resolve));
+    const statements = new StepStatements();
+    let timer: NodeJS.Timeout | undefined;
     try {
       this.begin.run();
       try {
-        const result = await this.withinStep.run(true, step);
+        const overdue = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`an atomic step held the database for ${this.stepDeadlineMs} ms: it awaited something other than its own statements (the store's, or another step)`)), this.stepDeadlineMs);
+        });
+        const result = await Promise.race([statements.settle(() => step(statements.run)), overdue]);
         this.commit.run();
         return result;
       } catch (err) {
@@ -149,6 +158,9 @@ export class SqliteGate {
         throw err;
       }
     } finally {
+      clearTimeout(timer);
+      // A step stopped at the deadline may still be running: whatever it tries next is refused, not run unguarded.
+      statements.close();
       this.held = null;
       release();
     }

@@ -34,23 +34,33 @@ export const direct = <T>(query: PromiseLike<T>): PromiseLike<T> => query;
  */
 export class StepStatements {
   private failed: { error: unknown } | undefined;
+  private closed = false;
 
   /** Runs one statement of the step (called at once, so statements run in the order the step gives them). */
-  readonly run = <T>(query: PromiseLike<T>): PromiseLike<T> =>
-    new Promise<T>((resolve, reject) =>
+  readonly run: RunStatement = <T>(query: PromiseLike<T>): PromiseLike<T> => {
+    if (this.closed) return Promise.reject(new Error('this atomic step is over: its statements can no longer run'));
+    return new Promise<T>((resolve, reject) =>
       query.then(resolve, (error: unknown) => {
         this.failed ??= { error };
         reject(error);
       }),
     );
+  };
 
-  /** Runs `step` afresh (SQLite keeps one of these for its steps, which run one at a time) and settles it. */
+  /** Runs `step` and settles it: its result, or the first of its statements that failed even if it was caught. */
   async settle<T>(step: () => Promise<T>): Promise<T> {
-    this.failed = undefined;
     const result = await step();
     // Read anew: the step's statements set it meanwhile.
     const failed = this.failed as { error: unknown } | undefined;
     if (failed) throw failed.error;
     return result;
   }
+
+  /** Ends the step: a statement it still runs (one stopped at a deadline, running on) is refused. */
+  close(): void {
+    this.closed = true;
+  }
 }
+
+/** How a statement is run: a Drizzle query, which runs when its `then` is called. */
+export type RunStatement = <T>(query: PromiseLike<T>) => PromiseLike<T>;

@@ -1,6 +1,5 @@
 import { POOL_MIGRATIONS_DIR } from '../../shared/paths.js';
 import { openSqlite, SqliteGate, sqliteHealth, type SqliteDatabase } from '../../shared/sqlite.js';
-import { StepStatements } from '../../shared/statements.js';
 import type { PoolData, PoolQueries } from './data.js';
 import * as schema from './schema.js';
 import { poolStatements, SQLITE_TABLES } from './statements.js';
@@ -15,8 +14,8 @@ export class SqlitePoolData implements PoolData {
   readonly visits: PoolData['visits'];
   readonly sessions: PoolData['sessions'];
   private readonly gate: SqliteGate;
-  private readonly inStep: PoolQueries;
-  private readonly stepStatements = new StepStatements();
+  /** Where the statements run: a step's own are built on it with the step's `run` (see SqliteGate.atomically). */
+  private readonly on;
 
   constructor(
     /** The open file, for what only SQLite has (tests that age rows). */
@@ -25,13 +24,13 @@ export class SqlitePoolData implements PoolData {
     this.gate = new SqliteGate(sqlite.sqlite);
     const on = { db: sqlite.db, t: SQLITE_TABLES, engine: 'sqlite' as const, named: false };
     ({ visits: this.visits, sessions: this.sessions } = poolStatements({ ...on, run: (query) => this.gate.run(query) }));
-    this.inStep = poolStatements({ ...on, run: this.stepStatements.run });
+    this.on = on;
     this.healthy = sqliteHealth(sqlite.sqlite);
   }
 
   /** An immediate transaction, the connection the step's alone (see {@link SqliteGate.atomically}). */
   atomically<T>(step: (tx: PoolQueries) => Promise<T>): Promise<T> {
-    return this.gate.atomically(() => this.stepStatements.settle(() => step(this.inStep)));
+    return this.gate.atomically((run) => step(poolStatements({ ...this.on, run })));
   }
 
   async close(): Promise<void> {
