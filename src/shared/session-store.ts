@@ -23,7 +23,15 @@ type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 /** Calls back with an answer when it comes; errors to the callback. */
 function answer<T>(run: () => Promise<T>, callback: Callback<T> | undefined): void {
-  run().then(
+  let answered: Promise<T>;
+  try {
+    answered = run();
+  } catch (err) {
+    // A throw before the first await (a session that cannot be serialised) is an answer too.
+    callback?.(err);
+    return;
+  }
+  answered.then(
     (value) => callback?.(undefined, value),
     (err: unknown) => callback?.(err),
   );

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,4 +122,23 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
       if (ownKeys) rmSync(keysDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A gym started before the tests of the enclosing `describe` and closed after them, for a block with options of its
+ * own (such as a clock to move): what it returns reads through to the started app.
+ */
+export function useTestApp(options: StartOptions = {}): TestApp {
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(options);
+  });
+  afterAll(() => started?.close());
+  return new Proxy({} as TestApp, {
+    get(_target, prop) {
+      if (!started) throw new Error('the test app is started before the tests, not while they are collected');
+      const value: unknown = Reflect.get(started, prop, started);
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
 }

@@ -35,38 +35,47 @@ describe('a login racing a password change', () => {
 
   it('never leaves a family or session started with the old password alive after the change', async () => {
     const caller = await signInWithKeycard(app.url, 'alice');
-    const newPassword = 'alice changed it in a hurry';
-    const mark = app.logs.length;
-    // Logins with the old password, fired while the change runs: each reads the member, spends tens of
-    // milliseconds hashing, then starts a family or a session, some of them after the change has committed.
-    const racing = Array.from({ length: 12 }, (_, i) =>
-      new Promise((r) => setTimeout(r, i * 4)).then(() => login(app, 'alice', i % 2 ? 'SESSION' : 'TOKEN')),
-    );
-    const change = new Promise((r) => setTimeout(r, 10)).then(() =>
-      new Client(app.url).gql(CHANGE_PASSWORD, { input: { currentPassword: DEMO.alice.password, newPassword } }, bearer(caller.accessToken)),
-    );
-    const [changed, ...logins] = await Promise.all([change, ...racing]);
-    expect(changed.errors).toBeUndefined();
-    for (const { res, client } of logins) {
-      if (res.errors) {
-        // Refused: either its hash saw the new password, or its credentials ended before its family or session began.
-        expect(codes(res)).toEqual(['INVALID_CREDENTIALS']);
-        continue;
+    let password: string = DEMO.alice.password;
+    /**
+     * One race: logins with the current password, fired while it changes. Each reads the member, spends tens of
+     * milliseconds hashing, then starts a family or a session, some of them after the change has committed: whatever
+     * signed in must be dead once the change is done. Answers whether the race happened: logins were in the gym's
+     * hands while it changed the password, and some of them signed in, so the change had live credentials to end.
+     */
+    const race = async (round: number): Promise<boolean> => {
+      const newPassword = `alice changed it in a hurry, ${round} times`;
+      const mark = app.logs.length;
+      const racing = Array.from({ length: 12 }, (_, i) =>
+        new Promise((r) => setTimeout(r, i * 4)).then(() => login(app, 'alice', i % 2 ? 'SESSION' : 'TOKEN', password)),
+      );
+      const change = new Promise((r) => setTimeout(r, 10)).then(() =>
+        new Client(app.url).gql(CHANGE_PASSWORD, { input: { currentPassword: password, newPassword } }, bearer(caller.accessToken)),
+      );
+      const [changed, ...logins] = await Promise.all([change, ...racing]);
+      expect(changed.errors).toBeUndefined();
+      password = newPassword;
+      for (const { res, client } of logins) {
+        if (res.errors) {
+          // Refused: either its hash saw the new password, or its credentials ended before its family or session began.
+          expect(codes(res)).toEqual(['INVALID_CREDENTIALS']);
+          continue;
+        }
+        const { login: signedInAs } = dataOf(res);
+        if (signedInAs.method === 'TOKEN') expect(await refreshes(app, signedInAs.refreshToken!)).toBe(false);
+        else expect(await signedIn(client)).toBe(false);
       }
-      const { login: signedInAs } = dataOf(res);
-      if (signedInAs.method === 'TOKEN') expect(await refreshes(app, signedInAs.refreshToken!)).toBe(false);
-      else expect(await signedIn(client)).toBe(false);
-    }
-    // The race happened: logins were in the gym's hands while it changed the password, and some of them signed in,
-    // so the change had live credentials to end (above: they are dead now). Were every racing login refused, the rule
-    // would have had nothing to end.
-    const [changing] = await handled(app, mark, { operation: 'ChangePassword' }, 1);
-    const racers = await handled(app, mark, { operation: 'Login' }, logins.length);
-    expect(racers.some((l) => during(l, changing!))).toBe(true);
-    expect(logins.filter(({ res }) => !res.errors).length).toBeGreaterThan(0);
-    // The caller's own family goes on, and the new password signs in.
+      const [changing] = await handled(app, mark, { operation: 'ChangePassword' }, 1);
+      const racers = await handled(app, mark, { operation: 'Login' }, logins.length);
+      return racers.some((l) => during(l, changing!)) && logins.some(({ res }) => !res.errors);
+    };
+    // Which logins win is the machine's timing: rounds repeat (each a new change) until one shows the race, so a round
+    // in which every racing login happened to be refused cannot pass for a proof, nor fail the rule it does not test.
+    let happened = false;
+    for (let round = 1; round <= 6 && !happened; round++) happened = await race(round);
+    expect(happened).toBe(true);
+    // The caller's own family goes on, and the newest password signs in.
     expect(await refreshes(app, caller.refreshToken)).toBe(true);
-    expect((await login(app, 'alice', 'TOKEN', newPassword)).res.errors).toBeUndefined();
+    expect((await login(app, 'alice', 'TOKEN', password)).res.errors).toBeUndefined();
   });
 
   it("regenerates the caller's own session at a password change: the old cookie is worthless, the new one signs in", async () => {

@@ -6,7 +6,7 @@ import { AccessTokens } from '../../src/auth/access-tokens.js';
 import { addSigningKey, KeyRing } from '../../src/auth/keys.js';
 import { CLOCK_TOLERANCE_SECONDS } from '../../src/shared/jwt.js';
 import { bearer as authorization, Client, dataOf, LOGIN, sessionClient, signInWithKeycard } from '../helpers/client.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp, useTestApp } from '../helpers/app.js';
 import { TestClock } from '../helpers/clock.js';
 import { graphql } from '../helpers/__generated__/index.js';
 
@@ -106,11 +106,7 @@ describe('the cache of verified tokens, on its own', () => {
 describe('the access sheet, written back only when it must', () => {
   // The default idle timeout (30 minutes) and its touch interval (a minute), passed by moving the gym's clock.
   const clock = new TestClock();
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ clock });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp({ clock });
 
   const viewer = async (client: Client, cookie = client.cookieHeader()) => {
     const res = await new Client(app.url).gql(VIEWER, undefined, { cookie });

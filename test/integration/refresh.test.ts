@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp, useTestApp } from '../helpers/app.js';
 import { TestClock } from '../helpers/clock.js';
 import { graphql } from '../helpers/__generated__/index.js';
 import { bearer, Client, codes, dataOf, signInWithKeycard, type Keycard } from '../helpers/client.js';
@@ -24,11 +24,7 @@ const nextToken = (res: Refreshed) => dataOf(res).refresh.refreshToken!;
 describe('refresh token rotation', () => {
   // The default grace (5 s) for a spent token racing its successor, passed by moving the gym's clock.
   const clock = new TestClock();
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ clock });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp({ clock });
 
   it('spends the old token and returns a new pair', async () => {
     const first = await login(app);
@@ -118,11 +114,7 @@ describe('refresh token rotation', () => {
 describe('refresh token expiry', () => {
   // The default lifetime (30 days), reached by moving the gym's clock.
   const clock = new TestClock();
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ clock });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp({ clock });
 
   it('takes a refresh token until its lifetime is over, and refuses it after', async () => {
     const early = await login(app);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../helpers/database.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp, useTestApp } from '../helpers/app.js';
 import { TestClock } from '../helpers/clock.js';
 import { graphql } from '../helpers/__generated__/index.js';
 import { Client, codes, dataOf, DEMO, LOGIN, sessionClient } from '../helpers/client.js';
@@ -137,11 +137,7 @@ describe('sign-in with a session (the access sheet)', () => {
 describe('session timeouts, enforced on the server', () => {
   // The default timeouts (30 minutes idle, 12 hours absolute), reached by moving the gym's clock, not by waiting.
   const clock = new TestClock();
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ clock });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp({ clock });
 
   const signedIn = async (cookie: string) => dataOf(await new Client(app.url).gql(ME, undefined, { cookie })).viewer.authenticated;
 

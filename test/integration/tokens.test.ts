@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addSigningKey } from '../../src/auth/keys.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp, useTestApp } from '../helpers/app.js';
 import { TestClock } from '../helpers/clock.js';
 import { bearer, Client, codes, dataOf, DEMO, LOGIN, sessionClient, signInWithKeycard } from '../helpers/client.js';
 import { decodeJwt, foreignKey, forgeEs256, forgeHs256, forgeUnsigned, validClaims } from '../helpers/tokens.js';
@@ -212,11 +212,7 @@ describe('keycards: access tokens', () => {
 describe('a session cookie sent beside a keycard', () => {
   // The gym's clock moves past the touch interval, when a request reading the session would record activity.
   const clock = new TestClock();
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await startTestApp({ clock });
-  });
-  afterAll(() => app.close());
+  const app = useTestApp({ clock });
 
   it('does not even touch the session behind an ignored cookie (its idle timeout is not extended)', async () => {
     const alice = await sessionClient(app.url, 'alice');
