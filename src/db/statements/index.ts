@@ -11,28 +11,51 @@ export { hotStatements, type On } from './on.js';
 
 /**
  * Every statement of the gym, grouped, on one database (or one transaction): written once, for either engine. Each
- * engine's store extends it; an atomic step gets one on its transaction.
+ * engine's store extends it; an atomic step gets one on its transaction, and builds only the groups it uses (a step
+ * touches one to three of the nine).
  */
 export class GymStatements implements GymQueries {
-  readonly members: GymQueries['members'];
-  readonly plans: GymQueries['plans'];
-  readonly memberships: GymQueries['memberships'];
-  readonly checkIns: GymQueries['checkIns'];
-  readonly sessions: GymQueries['sessions'];
-  readonly refresh: GymQueries['refresh'];
-  readonly throttle: GymQueries['throttle'];
-  readonly oidc: GymQueries['oidc'];
-  readonly secrets: GymQueries['secrets'];
+  #members?: GymQueries['members'];
+  #plans?: GymQueries['plans'];
+  #memberships?: GymQueries['memberships'];
+  #checkIns?: GymQueries['checkIns'];
+  #sessions?: GymQueries['sessions'];
+  #refresh?: GymQueries['refresh'];
+  #throttle?: GymQueries['throttle'];
+  #oidc?: GymQueries['oidc'];
+  #secrets?: GymQueries['secrets'];
+
+  readonly #on: On;
 
   constructor(on: On) {
-    this.members = memberStatements(on);
-    this.plans = planStatements(on);
-    this.memberships = membershipStatements(on);
-    this.checkIns = checkInStatements(on);
-    this.sessions = sessionStatements(on);
-    this.refresh = refreshStatements(on);
-    this.throttle = throttleStatements(on);
-    this.oidc = oidcStatements(on);
-    this.secrets = secretStatements(on);
+    this.#on = on;
+  }
+
+  get members() {
+    return (this.#members ??= memberStatements(this.#on));
+  }
+  get plans() {
+    return (this.#plans ??= planStatements(this.#on));
+  }
+  get memberships() {
+    return (this.#memberships ??= membershipStatements(this.#on));
+  }
+  get checkIns() {
+    return (this.#checkIns ??= checkInStatements(this.#on));
+  }
+  get sessions() {
+    return (this.#sessions ??= sessionStatements(this.#on));
+  }
+  get refresh() {
+    return (this.#refresh ??= refreshStatements(this.#on));
+  }
+  get throttle() {
+    return (this.#throttle ??= throttleStatements(this.#on));
+  }
+  get oidc() {
+    return (this.#oidc ??= oidcStatements(this.#on));
+  }
+  get secrets() {
+    return (this.#secrets ??= secretStatements(this.#on));
   }
 }

@@ -27,8 +27,11 @@ export interface PoolOn {
   named: boolean;
 }
 
-/** Every `visits` read and every page of a signed-in swimmer run these: prepared the first time each runs. */
-function hot({ db, t, engine, named }: PoolOn) {
+/**
+ * Every `visits` read and every page of a signed-in swimmer run these: prepared the first time they run. Built once per
+ * database (a SQLite step shares its store's), or per PostgreSQL transaction, where they run unnamed.
+ */
+export function poolHotStatements({ db, t, engine, named }: Omit<PoolOn, 'run'>) {
   const { visits, sessions } = t;
   const recent = () =>
     db.select({ admittedAt: visits.admittedAt }).from(visits).where(eq(visits.subject, sql.placeholder('subject'))).orderBy(desc(visits.id)).limit(sql.placeholder('limit'));
@@ -43,11 +46,10 @@ function hot({ db, t, engine, named }: PoolOn) {
     });
 }
 
-/** The pool's statements, written once for both engines. */
-export function poolStatements(on: PoolOn): PoolQueries & { sessions: PoolSessionStatements } {
+/** The pool's statements, written once for both engines, with their hot ones prepared on `on` unless given. */
+export function poolStatements(on: PoolOn, statements = poolHotStatements(on)): PoolQueries & { sessions: PoolSessionStatements } {
   const { db, t, run } = on;
   const { visits, sessions } = t;
-  const statements = hot(on);
   return {
     visits: {
       recent: async (subject, limit) => (await run(statements().recent.execute({ subject, limit }))).map((v) => v.admittedAt),
