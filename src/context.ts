@@ -4,7 +4,7 @@ import type { AuthFailure, Viewer } from './auth/viewer.js';
 import { createLoaders, type Loaders } from './db/loaders.js';
 import type { GuardContext } from './shared/directive.js';
 import type { RequestLog } from './shared/server.js';
-import { addressKey } from './shared/addresses.js';
+import { clientAddressOf } from './shared/addresses.js';
 import { authenticate, type Authentication } from './shared/strategies.js';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './shared/errors.js';
 import type { Actor } from './services/actor.js';
@@ -73,7 +73,7 @@ class RequestContext implements Context {
 
   // Express derives it from the socket and the proxy rules: only a sign-up or a login asks.
   get clientAddress(): string {
-    return addressKey(this.req.ip ?? this.req.socket.remoteAddress);
+    return clientAddressOf(this.req);
   }
 }
 

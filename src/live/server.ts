@@ -13,7 +13,6 @@ import { createSubscriptions } from './subscribe.js';
 import { serveGraphQLWs } from './ws.js';
 
 export { cookieOriginAllowed } from './open.js';
-export type { LiveLimits } from './limits.js';
 
 export interface LiveServerOptions {
   httpServer: Server;

@@ -42,7 +42,7 @@ export function cookieConfiguration(keys: string[], names: ProviderCookieNames, 
  * from the gym's session (or the password), and the consent already given is found by member and client. So signing out at the gym, or signing in there as someone
  * else, is what the next "Sign in with the gym" sees, with no step of the provider's own in between.
  */
-export function forgetProviderSession(cookieHeader: string | undefined, sessionCookie = '_session'): string | undefined {
+function forgetProviderSession(cookieHeader: string | undefined, sessionCookie: string): string | undefined {
   if (cookieHeader === undefined) return undefined;
   const kept = cookieHeader
     .split(';')

@@ -2,7 +2,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Services } from '../services/services.js';
-import { addressKey } from '../shared/addresses.js';
+import { clientAddressOf } from '../shared/addresses.js';
 import { KeycardError } from '../shared/errors.js';
 import { login } from '../services/auth.js';
 import { standingOf } from './accounts.js';
@@ -98,7 +98,7 @@ async function signIn(gym: Interaction, req: Request, res: Response): Promise<vo
   const email = typeof body.email === 'string' ? body.email : '';
   const password = typeof body.password === 'string' ? body.password : '';
   const clientName = await nameOf(gym.provider(), details.params.client_id);
-  const actor = { viewer: null, clientAddress: addressKey(req.ip ?? req.socket.remoteAddress), session: gym.services.sessions.control(req, res) };
+  const actor = { viewer: null, clientAddress: clientAddressOf(req), session: gym.services.sessions.control(req, res) };
   let memberId: number;
   try {
     // Keycard's own sign-in: the password check, the throttle, and a session on the access sheet.

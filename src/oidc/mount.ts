@@ -4,7 +4,7 @@ import type { RateLimits } from '../auth/rate-limits.js';
 import type { Services } from '../context.js';
 import type { Clock } from '../shared/clock.js';
 import { RateLimitedError } from '../shared/errors.js';
-import { addressKey } from '../shared/addresses.js';
+import { clientAddressOf } from '../shared/addresses.js';
 import { checkClients } from './clients.js';
 import { dropProviderSession } from './cookies.js';
 import { interactionRoutes } from './interactions.js';
@@ -130,7 +130,7 @@ async function asProviderRequest(req: Request, res: Response, publicUrl: URL): P
  */
 async function withinRateLimit(req: Request, res: Response, rateLimits: RateLimits): Promise<boolean> {
   try {
-    await rateLimits.consume(req.path === '/oidc/auth' ? 'authorize' : 'authorizeResume', addressKey(req.ip ?? req.socket.remoteAddress));
+    await rateLimits.consume(req.path === '/oidc/auth' ? 'authorize' : 'authorizeResume', clientAddressOf(req));
     return true;
   } catch (err) {
     if (!(err instanceof RateLimitedError)) throw err;

@@ -4,10 +4,6 @@ import { providerConfiguration, type OidcProviderOptions } from './configuration
 import { providerCookieNames, sessionFromAccessSheet, type ProviderCookieNames } from './cookies.js';
 import { ownAnswers } from './responses.js';
 
-export type { OidcClientConfig } from './clients.js';
-export type { OidcProviderOptions } from './configuration.js';
-export type { AccessSheetEntry } from './policy.js';
-
 /** The provider, its request handler, and what the gym's middleware in front of it needs to know. */
 export interface OidcProvider {
   provider: Provider;

@@ -17,3 +17,8 @@ export function addressKey(address: string | undefined): string {
   const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
   return `${parts.join(':')}::/64`;
 }
+
+/** The key of an HTTP request's client: Express's address for it (the socket's, or a trusted proxy's forwarded one). */
+export function clientAddressOf(req: { ip?: string | undefined; socket: { remoteAddress?: string | undefined } }): string {
+  return addressKey(req.ip ?? req.socket.remoteAddress);
+}
