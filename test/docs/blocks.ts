@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   buildSchema,
@@ -16,6 +16,7 @@ import {
   type InputValueDefinitionNode,
 } from 'graphql';
 import { ROOT } from '../../src/shared/paths.js';
+import { loadTypeDefs } from '../../src/shared/type-defs.js';
 
 /**
  * Every ```graphql block in Keycard's documents follows a marker saying what it is, so that a test can hold it to the
@@ -49,11 +50,7 @@ export function graphqlBlocks(text: string): GraphqlBlock[] {
 
 /** A service's schema from its SDL files, as the servers load them (base first). */
 function schemaFrom(folder: string): GraphQLSchema {
-  const dir = path.join(ROOT, folder);
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.graphql'))
-    .sort((a, b) => (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)));
-  return buildSchema(files.map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n'));
+  return buildSchema(loadTypeDefs(path.join(ROOT, folder)).join('\n'));
 }
 
 let schemas: { gym: GraphQLSchema; pool: GraphQLSchema } | undefined;
